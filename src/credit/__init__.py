@@ -1,0 +1,1 @@
+"""Credit approval service: customers, credit scoring, loan booking and book ingestion."""

@@ -1,0 +1,41 @@
+"""The composition root: `create_app()` lists the plugins and nothing else happens here."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from litestar import Litestar
+from litestar.datastructures import State
+
+from credit.clock import Clock, FixedClock, LenderClock
+from credit.dependencies import DEPENDENCIES
+from credit.modules.credit.plugin import CreditPlugin
+from credit.modules.customers.plugin import CustomersPlugin
+from credit.modules.loans.plugin import LoansPlugin
+from credit.plugins.database import database_plugin
+from credit.plugins.embedded import EmbeddedPlugin
+from credit.plugins.errors import ErrorsPlugin
+from credit.plugins.openapi import OpenAPIPlugin
+from credit.settings import Settings
+
+
+def default_clock(settings: Settings) -> Clock:
+    return FixedClock(settings.today) if settings.today else LenderClock(settings.timezone)
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    return Litestar(
+        plugins=[
+            database_plugin(settings),
+            EmbeddedPlugin(settings),
+            ErrorsPlugin(),
+            OpenAPIPlugin(version("credit")),
+            CustomersPlugin(),
+            CreditPlugin(),
+            LoansPlugin(settings),
+        ],
+        dependencies=DEPENDENCIES,
+        state=State({"settings": settings, "clock": clock or default_clock(settings)}),
+        debug=settings.debug,
+    )

@@ -1,0 +1,69 @@
+"""HTTP: check a loan's eligibility and explain a customer's credit score."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_200_OK
+
+from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
+from credit.modules.credit.policy import slab_for
+from credit.modules.credit.schemas import CreditScoreReport, Eligibility, ScoreComponent
+from credit.modules.credit.service import CreditService
+from credit.modules.loans.controller import loan_request
+from credit.modules.loans.schemas import LoanApplication
+
+
+class CreditController(Controller):
+    path = "/api"
+    tags = ["Credit"]
+
+    @post(
+        "/check-eligibility",
+        status_code=HTTP_200_OK,
+        operation_id="checkEligibility",
+        summary="Would this loan be approved, and at what rate?",
+        description="Scores the customer, applies the rate slabs, the affordability rule (all "
+        "EMIs including this one within 50% of income) and the approved limit. Writes nothing.",
+        responses={**BAD_REQUEST, **NOT_FOUND},
+    )
+    async def check_eligibility(
+        self, data: LoanApplication, credit: CreditService, today: date
+    ) -> Eligibility:
+        assessment = await credit.assess(data.customer_id, loan_request(data), today)
+        decision = assessment.decision
+        return Eligibility(
+            customer_id=data.customer_id,
+            approval=decision.approval,
+            interest_rate=data.interest_rate,
+            corrected_interest_rate=float(decision.corrected_interest_rate),
+            tenure=data.tenure,
+            monthly_installment=float(decision.monthly_installment),
+            credit_score=assessment.score.score,
+            message=decision.message,
+        )
+
+    @get(
+        "/customers/{customer_id:int}/credit-score",
+        operation_id="getCreditScore",
+        summary="A customer's credit score, explained",
+        description="The score with each component's measured value and the points it earned, "
+        "the slab it falls in, and the date it was computed for.",
+        responses={**BAD_REQUEST, **NOT_FOUND},
+    )
+    async def credit_score(
+        self, customer_id: CustomerIdPath, credit: CreditService, today: date
+    ) -> CreditScoreReport:
+        _, score = await credit.score(customer_id, today)
+        return CreditScoreReport(
+            customer_id=customer_id,
+            credit_score=score.score,
+            components=[
+                ScoreComponent(c.name, float(c.value), float(c.points), c.max_points)
+                for c in score.components
+            ],
+            slab=slab_for(score.score, credit.policy).name,
+            as_of=today,
+            over_limit=score.over_limit,
+        )

@@ -1,0 +1,153 @@
+"""The credit policy: its numbers (settings) and the slab and approval decisions (pure functions).
+
+Everything here works on plain values so a decision can be read, tested and explained without
+a database. The numbers default to the original system's and can be changed per deployment
+through `CREDIT_*` environment variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from credit.modules.loans.amortization import monthly_installment, to_money
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    """The lender's rules; every number is a setting (`CREDIT_<FIELD>` in the environment)."""
+
+    limit_multiple: int = 36
+    limit_rounding: int = 100_000
+    approve_above: int = 50
+    min_rate_12_above: int = 30
+    min_rate_16_above: int = 10
+    mid_slab_min_rate: Decimal = Decimal("12")
+    low_slab_min_rate: Decimal = Decimal("16")
+    max_emi_share_of_income: Decimal = Decimal("0.5")
+    # Credit-score weights (sum to 100) and the shapes of each component; see docs/credit-score.md.
+    weight_paid_on_time: int = 40
+    weight_loans_taken: int = 20
+    weight_current_year_activity: int = 20
+    weight_approved_volume: int = 20
+    loans_taken_free: int = 5
+    loans_taken_zero_at: int = 15
+    current_year_zero_at: int = 4
+    volume_free_multiple: Decimal = Decimal("1")
+    volume_zero_multiple: Decimal = Decimal("3")
+    no_history_on_time_share: Decimal = Decimal("0.5")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CreditPolicy:
+        values: dict[str, int | Decimal] = {}
+        for f in fields(cls):
+            raw = env.get(f"CREDIT_{f.name.upper()}", "").strip()
+            if raw:
+                values[f.name] = Decimal(raw) if f.type == "Decimal" else int(raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Slab:
+    """Where a score falls: whether it can be approved and the lowest rate it can have."""
+
+    name: str
+    approvable: bool
+    min_rate: Decimal
+
+
+def slab_for(score: int, policy: CreditPolicy) -> Slab:
+    if score > policy.approve_above:
+        return Slab(f"above {policy.approve_above}", approvable=True, min_rate=Decimal(0))
+    if score > policy.min_rate_12_above:
+        return Slab(
+            f"{policy.min_rate_12_above + 1}-{policy.approve_above}",
+            approvable=True,
+            min_rate=policy.mid_slab_min_rate,
+        )
+    if score > policy.min_rate_16_above:
+        return Slab(
+            f"{policy.min_rate_16_above + 1}-{policy.min_rate_12_above}",
+            approvable=True,
+            min_rate=policy.low_slab_min_rate,
+        )
+    return Slab(f"{policy.min_rate_16_above} or below", approvable=False, min_rate=Decimal(0))
+
+
+def approved_limit(monthly_income: Decimal, policy: CreditPolicy) -> Decimal:
+    """`limit_multiple` x income, to the nearest lakh with ties going up (12,500 -> 5,00,000)."""
+    lakhs = (monthly_income * policy.limit_multiple / policy.limit_rounding).quantize(
+        Decimal(1), rounding="ROUND_HALF_UP"
+    )
+    return lakhs * policy.limit_rounding
+
+
+@dataclass(frozen=True)
+class LoanRequest:
+    amount: Decimal
+    interest_rate: Decimal
+    tenure: int
+
+
+@dataclass(frozen=True)
+class Borrower:
+    """What a decision needs to know of the customer besides the score."""
+
+    monthly_income: Decimal
+    approved_limit: Decimal
+    current_loans_amount: Decimal
+    current_emis: Decimal
+
+
+@dataclass(frozen=True)
+class Decision:
+    approval: bool
+    corrected_interest_rate: Decimal
+    monthly_installment: Decimal
+    slab: Slab
+    message: str
+
+
+def decide(score: int, borrower: Borrower, request: LoanRequest, policy: CreditPolicy) -> Decision:
+    """Apply slabs (rule 3), affordability (rule 4) and the limit (rule 5) to one request."""
+    slab = slab_for(score, policy)
+    corrected_rate = max(request.interest_rate, slab.min_rate)
+    emi = monthly_installment(request.amount, corrected_rate, request.tenure)
+    if not slab.approvable:
+        return Decision(
+            False,
+            corrected_rate,
+            emi,
+            slab,
+            f"Credit score {score} is {policy.min_rate_16_above} or below; "
+            "no loan can be approved.",
+        )
+    max_emis = to_money(borrower.monthly_income * policy.max_emi_share_of_income)
+    if borrower.current_emis + emi > max_emis:
+        return Decision(
+            False,
+            corrected_rate,
+            emi,
+            slab,
+            f"Monthly installments would come to {borrower.current_emis + emi} "
+            f"(current {borrower.current_emis} + this loan {emi}), above the {max_emis} "
+            f"allowed ({policy.max_emi_share_of_income * 100:.0f}% of monthly income).",
+        )
+    if borrower.current_loans_amount + request.amount > borrower.approved_limit:
+        return Decision(
+            False,
+            corrected_rate,
+            emi,
+            slab,
+            f"Current loans ({borrower.current_loans_amount}) plus this loan ({request.amount}) "
+            f"exceed the approved limit of {borrower.approved_limit}.",
+        )
+    if corrected_rate != request.interest_rate:
+        message = (
+            f"Approvable at {corrected_rate}% a year: credit score {score} needs a rate of at "
+            f"least {slab.min_rate}%."
+        )
+    else:
+        message = "Approved."
+    return Decision(True, corrected_rate, emi, slab, message)

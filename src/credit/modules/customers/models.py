@@ -1,0 +1,22 @@
+"""The `customers` table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from advanced_alchemy.base import IdentityAuditBase
+from sqlalchemy import BigInteger, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from credit.plugins.db_types import Money
+
+
+class Customer(IdentityAuditBase):
+    __tablename__ = "customers"
+
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    age: Mapped[int] = mapped_column(SmallInteger)
+    phone_number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    monthly_income: Mapped[Decimal] = mapped_column(Money())
+    approved_limit: Mapped[Decimal] = mapped_column(Money())

@@ -1,0 +1,53 @@
+"""Requests and responses of the customers endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+Name = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=100, pattern=r"\S", description="Not blank.", examples=["Aarav"]
+    ),
+]
+PhoneNumber = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1_000_000_000, le=9_999_999_999, description="Ten digits.", examples=[9876543210]
+    ),
+]
+Age = Annotated[int, msgspec.Meta(ge=18, le=120, examples=[34])]
+MonthlyIncome = Annotated[
+    int, msgspec.Meta(gt=0, le=1_000_000_000, description="Rupees a month.", examples=[75000])
+]
+
+
+class RegisterCustomer(msgspec.Struct, forbid_unknown_fields=False):
+    first_name: Name
+    last_name: Name
+    age: Age
+    monthly_income: MonthlyIncome
+    phone_number: PhoneNumber
+
+
+class RegisteredCustomer(msgspec.Struct):
+    customer_id: int
+    name: str
+    age: int
+    monthly_income: int
+    approved_limit: int
+    phone_number: int
+
+
+class CustomerProfile(msgspec.Struct):
+    customer_id: int
+    first_name: str
+    last_name: str
+    age: int
+    phone_number: int
+    monthly_income: float
+    approved_limit: float
+    current_debt: float
+    current_emis: float

@@ -1,0 +1,105 @@
+"""Loan arithmetic: EMI, due dates, repayment schedule and what is left to repay.
+
+Pure functions over `Decimal` and `date`. Money is rounded half up to paise only where a value
+is stored or shown; intermediate powers are computed at 40 significant digits.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+PAISA = Decimal("0.01")
+RATE_PLACES = Decimal("0.0001")
+
+
+def to_money(value: Decimal) -> Decimal:
+    return value.quantize(PAISA, rounding=ROUND_HALF_UP)
+
+
+def to_rate(value: Decimal) -> Decimal:
+    """Yearly rates are kept to four decimals (10.1234 %)."""
+    return value.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def monthly_rate(yearly_percent: Decimal) -> Decimal:
+    return yearly_percent / 12 / 100
+
+
+def monthly_installment(principal: Decimal, yearly_percent: Decimal, tenure: int) -> Decimal:
+    """EMI with monthly compounding: P·r·(1+r)^n / ((1+r)^n - 1); P/n when the rate is 0."""
+    if tenure < 1:
+        raise ValueError("tenure must be at least one month")
+    with localcontext() as ctx:
+        ctx.prec = 40
+        r = monthly_rate(yearly_percent)
+        if r == 0:
+            return to_money(principal / tenure)
+        growth = (1 + r) ** tenure
+        return to_money(principal * r * growth / (growth - 1))
+
+
+def add_months(start: date, months: int) -> date:
+    """Same day of month `months` later, clamped to that month's last day (31 Jan + 1 -> 28 Feb)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def installments_due(start: date, tenure: int, today: date) -> int:
+    """How many installments have fallen due on or before `today` (0..tenure)."""
+    months = (today.year - start.year) * 12 + today.month - start.month
+    if months > 0 and add_months(start, months) > today:
+        months -= 1
+    return max(0, min(tenure, months))
+
+
+def repayments_left(start: date, tenure: int, today: date) -> int:
+    """Installments whose due date is after today."""
+    return tenure - installments_due(start, tenure, today)
+
+
+@dataclass(frozen=True)
+class Installment:
+    number: int
+    due_date: date
+    emi: Decimal
+    interest: Decimal
+    principal: Decimal
+    balance: Decimal
+
+
+def schedule(
+    principal: Decimal, yearly_percent: Decimal, tenure: int, start: date
+) -> list[Installment]:
+    """The repayment schedule at the formula EMI.
+
+    Interest is charged on the opening balance at the monthly rate, rounded to paise; the last
+    installment takes whatever principal is left so the principal parts sum to the loan amount
+    exactly and the final balance is 0.
+    """
+    emi = monthly_installment(principal, yearly_percent, tenure)
+    r = monthly_rate(yearly_percent)
+    balance = principal
+    rows: list[Installment] = []
+    for number in range(1, tenure + 1):
+        interest = to_money(balance * r)
+        part = balance if number == tenure else min(emi - interest, balance)
+        balance -= part
+        rows.append(
+            Installment(number, add_months(start, number), interest + part, interest, part, balance)
+        )
+    return rows
+
+
+def outstanding_principal(
+    principal: Decimal, yearly_percent: Decimal, tenure: int, start: date, today: date
+) -> Decimal:
+    """Principal still owed after the installments already due, as the schedule shows it."""
+    paid = installments_due(start, tenure, today)
+    if paid == 0:
+        return principal
+    return schedule(principal, yearly_percent, tenure, start)[paid - 1].balance

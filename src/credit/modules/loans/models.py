@@ -1,0 +1,44 @@
+"""The `loans` table.
+
+A loan refers to its customer by foreign key only; the loans module reads customer columns
+through the customers module's service, except in the one credit-summary query where a join
+is what makes it a single statement.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from advanced_alchemy.base import IdentityAuditBase
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, SmallInteger
+from sqlalchemy.orm import Mapped, mapped_column
+
+from credit.plugins.db_types import Money, Rate
+
+
+class Loan(IdentityAuditBase):
+    __tablename__ = "loans"
+    __table_args__ = (
+        # Current loans of a customer (end_date > today) and every per-customer aggregate.
+        Index("ix_loans_customer_id_end_date", "customer_id", "end_date"),
+        # Book-wide maturity queries (loans ending after a date).
+        Index("ix_loans_end_date", "end_date"),
+        # An ingested row is identified by its customer and the file's Loan ID.
+        Index("uq_loans_customer_id_source_loan_id", "customer_id", "source_loan_id", unique=True),
+    )
+
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("customers.id", ondelete="RESTRICT"),
+    )
+    # The `Loan ID` of the ingested file; NULL for loans booked through the API.
+    source_loan_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    loan_amount: Mapped[Decimal] = mapped_column(Money())
+    tenure: Mapped[int] = mapped_column(SmallInteger)
+    interest_rate: Mapped[Decimal] = mapped_column(Rate())
+    monthly_installment: Mapped[Decimal] = mapped_column(Money())
+    # NULL for API-booked loans: the service has no payment records for them yet.
+    emis_paid_on_time: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)

@@ -1,0 +1,80 @@
+"""Requests and responses of the loan endpoints (and the shared loan request)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import msgspec
+
+LoanAmount = Annotated[
+    float,
+    msgspec.Meta(
+        ge=0.01, le=10_000_000_000, description="Rupees (paise allowed).", examples=[500000]
+    ),
+]
+InterestRate = Annotated[
+    float, msgspec.Meta(ge=0, le=100, description="Yearly percentage.", examples=[10.5])
+]
+Tenure = Annotated[
+    int, msgspec.Meta(ge=1, le=600, description="Monthly installments.", examples=[24])
+]
+CustomerId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1, examples=[1])]
+
+
+class LoanApplication(msgspec.Struct):
+    """The body of check-eligibility and create-loan."""
+
+    customer_id: CustomerId
+    loan_amount: LoanAmount
+    interest_rate: InterestRate
+    tenure: Tenure
+
+
+class CreatedLoan(msgspec.Struct):
+    loan_id: int | None
+    customer_id: int
+    loan_approved: bool
+    message: str
+    monthly_installment: float
+
+
+class LoanCustomer(msgspec.Struct):
+    id: int
+    first_name: str
+    last_name: str
+    phone_number: int
+    age: int
+
+
+class LoanDetail(msgspec.Struct):
+    loan_id: int
+    customer: LoanCustomer
+    loan_amount: float
+    interest_rate: float
+    monthly_installment: float
+    tenure: int
+
+
+class CurrentLoan(msgspec.Struct):
+    loan_id: int
+    loan_amount: float
+    interest_rate: float
+    monthly_installment: float
+    repayments_left: int
+
+
+class ScheduledInstallment(msgspec.Struct):
+    number: int
+    due_date: date
+    emi: float
+    interest: float
+    principal: float
+    balance: float
+
+
+class LoanSchedule(msgspec.Struct, omit_defaults=True):
+    loan_id: int
+    monthly_installment: float
+    installments: list[ScheduledInstallment]
+    recorded_monthly_installment: float | None = None

@@ -1,0 +1,71 @@
+"""Errors are JSON of Litestar's shape, never a page or a stack trace.
+
+A database that cannot be reached becomes 503 (the client may retry), a constraint a race
+slipped past becomes 409, and anything unexpected a bare 500 whose detail says nothing of the
+data involved; the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
+from litestar.status_codes import (
+    HTTP_409_CONFLICT,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+logger = logging.getLogger("credit.errors")
+
+
+def _json(status_code: int, detail: str) -> Response[dict[str, object]]:
+    return Response(
+        {"status_code": status_code, "detail": detail},
+        status_code=status_code,
+        media_type=MediaType.JSON,
+    )
+
+
+def database_unavailable(
+    _: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, object]]:
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    return _json(HTTP_503_SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly.")
+
+
+def database_error(
+    request: Request[Any, Any, Any], exc: DBAPIError
+) -> Response[dict[str, object]]:
+    if isinstance(exc, IntegrityError):
+        return _json(HTTP_409_CONFLICT, "The request conflicts with data already stored.")
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
+        return database_unavailable(request, exc)
+    return unexpected(request, exc)
+
+
+def unexpected(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, object]]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.")
+
+
+class ErrorsPlugin(InitPluginProtocol):
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.exception_handlers.update(
+            {
+                DBAPIError: database_error,
+                PoolTimeoutError: database_unavailable,
+                ConnectionError: database_unavailable,
+                TimeoutError: database_unavailable,
+                # Litestar routes every non-HTTP exception to the 500 handler.
+                HTTP_500_INTERNAL_SERVER_ERROR: unexpected,
+            }
+        )
+        return app_config

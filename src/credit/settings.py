@@ -1,0 +1,74 @@
+"""One settings object for the whole service, read from the environment.
+
+Every field has an embedded default so `credit run` works on a fresh clone: SQLite in `var/`,
+jobs in-process, the synthetic sample in `data/` loaded on first start. The README lists every
+variable; `Settings.from_env()` is the only place that reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from credit.modules.credit.policy import CreditPolicy
+
+EMBEDDED_DATABASE_URL = "sqlite+aiosqlite:///var/credit.sqlite3"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "true" if default else "false").lower() in {"1", "true", "yes", "on"}
+
+
+def _env_optional(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; see the README's configuration table."""
+
+    database_url: str = EMBEDDED_DATABASE_URL
+    database_pool_size: int = 10
+    database_echo: bool = False
+    redis_url: str | None = None
+    upload_dir: Path = Path("var/uploads")
+    max_upload_bytes: int = 50 * 1024 * 1024
+    sample_data_dir: Path | None = Path("data")
+    timezone: str = "Asia/Kolkata"
+    today: date | None = None
+    debug: bool = False
+    policy: CreditPolicy = field(default_factory=CreditPolicy)
+
+    @property
+    def is_embedded(self) -> bool:
+        """True on the single-process SQLite default (migrations and sample data on start)."""
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        default = cls()
+        database_url = _env("DATABASE_URL", default.database_url)
+        embedded = database_url.startswith("sqlite")
+        sample_dir = _env("SAMPLE_DATA_DIR", "data" if embedded else "")
+        today = _env_optional("CREDIT_TODAY")
+        return cls(
+            database_url=database_url,
+            database_pool_size=int(_env("DATABASE_POOL_SIZE", str(default.database_pool_size))),
+            database_echo=_env_bool("DATABASE_ECHO", default.database_echo),
+            redis_url=_env_optional("REDIS_URL"),
+            upload_dir=Path(_env("UPLOAD_DIR", str(default.upload_dir))),
+            max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(default.max_upload_bytes))),
+            sample_data_dir=Path(sample_dir) if sample_dir else None,
+            timezone=_env("TZ_NAME", default.timezone),
+            today=date.fromisoformat(today) if today else None,
+            debug=_env_bool("DEBUG", default.debug),
+            policy=CreditPolicy.from_env(os.environ),
+        )
