@@ -75,11 +75,12 @@ def credit_score(history: CreditHistory, policy: CreditPolicy) -> CreditScore:
     else:
         on_time = Decimal(0)
         on_time_share = policy.no_history_on_time_share
-    volume_multiple = (
-        history.approved_volume / history.approved_limit
-        if history.approved_limit > 0
-        else Decimal(0)
-    )
+    if history.approved_limit > 0:
+        volume_multiple = history.approved_volume / history.approved_limit
+    else:
+        # A zero limit (income under ~1,400 a month) with any lending is the worst multiple, not
+        # the best: otherwise a higher income (a limit above 0) could lower the score.
+        volume_multiple = policy.volume_zero_multiple if history.approved_volume > 0 else Decimal(0)
     components = (
         Component(
             "paid_on_time",
