@@ -16,6 +16,7 @@ from credit.plugins.database import database_plugin
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.openapi import OpenAPIPlugin
+from credit.plugins.telemetry import TelemetryPlugin, logging_plugin
 from credit.settings import Settings
 
 
@@ -27,10 +28,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings.from_env()
     return Litestar(
         plugins=[
+            logging_plugin(settings),
             database_plugin(settings),
             EmbeddedPlugin(settings),
             ErrorsPlugin(),
             OpenAPIPlugin(version("credit")),
+            TelemetryPlugin(settings),
             CustomersPlugin(),
             CreditPlugin(),
             LoansPlugin(settings),

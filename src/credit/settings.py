@@ -31,6 +31,11 @@ def _env_optional(name: str) -> str | None:
     return value or None
 
 
+def _env_int_optional(name: str) -> int | None:
+    value = _env_optional(name)
+    return int(value) if value else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration; see the README's configuration table."""
@@ -46,6 +51,12 @@ class Settings:
     today: date | None = None
     debug: bool = False
     policy: CreditPolicy = field(default_factory=CreditPolicy)
+    # Jobs (ingestion): the SAQ queue on REDIS_URL and how many jobs a worker runs at once.
+    queue_name: str = "credit"
+    worker_concurrency: int = 2
+    # Operations (logs, metrics): see the README's "Run in production".
+    log_level: str = "INFO"
+    worker_metrics_port: int | None = None
 
     @property
     def is_embedded(self) -> bool:
@@ -71,4 +82,8 @@ class Settings:
             today=date.fromisoformat(today) if today else None,
             debug=_env_bool("DEBUG", default.debug),
             policy=CreditPolicy.from_env(os.environ),
+            queue_name=_env("QUEUE_NAME", default.queue_name),
+            worker_concurrency=int(_env("WORKER_CONCURRENCY", str(default.worker_concurrency))),
+            log_level=_env("LOG_LEVEL", default.log_level).upper(),
+            worker_metrics_port=_env_int_optional("WORKER_METRICS_PORT"),
         )

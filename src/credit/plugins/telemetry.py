@@ -1,0 +1,314 @@
+"""Structured logs, request ids and request/job metrics for every process of the service.
+
+Logs are JSON lines on stdout (a terminal gets structlog's console renderer instead), from
+structlog and from the standard library alike (uvicorn, SAQ, SQLAlchemy, our own loggers), so a
+container's output is one stream of JSON objects.
+
+Every HTTP request gets exactly one `request` line with method, path, route template, status,
+duration and request id. The id is the caller's `X-Request-ID` when it is a sane token, a new
+one otherwise; it is echoed in the response's `X-Request-ID` header and bound to every line
+logged while the request runs. Bodies, headers and query strings are never logged: they carry
+phone numbers and incomes. `redact_personal_data` is a last line of defence for keys that must
+never reach a log.
+
+The request wrapper sits outside Litestar's router (it wraps the app's ASGI handler at
+startup), so 404s for unknown paths and 405s are logged and counted too; route-level
+middleware never sees those.
+
+Jobs: `job_started` / `job_finished` log one line each and feed the job metrics. The SAQ
+queue wires them through `SAQ_HOOKS` (worker startup, before and after each job); the
+in-process runner calls them directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.logging.config import LoggingConfig, StructLoggingConfig
+from litestar.plugins import InitPluginProtocol
+from litestar.plugins.structlog import StructlogConfig, StructlogPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from credit.plugins import metrics
+from credit.plugins.health import HealthController, close_redis_client
+from credit.settings import Settings
+
+REQUEST_ID_HEADER = "x-request-id"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# Probes arrive every few seconds from compose and Prometheus: logged at debug unless failing.
+PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
+SENSITIVE_KEYS = frozenset(
+    {
+        "phone_number",
+        "phone",
+        "monthly_income",
+        "monthly_salary",
+        "income",
+        "salary",
+        "body",
+        "authorization",
+        "x-api-key",
+    }
+)
+
+access_log = structlog.get_logger("credit.access")
+job_log = structlog.get_logger("credit.jobs")
+
+
+def redact_personal_data(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in SENSITIVE_KEYS.intersection(event_dict):
+        event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def _shared_processors() -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_personal_data,
+    ]
+
+
+def logging_plugin(settings: Settings) -> StructlogPlugin:
+    """Litestar's structlog plugin, configured for one JSON stream (request logging is ours)."""
+    level_name = (
+        settings.log_level if settings.log_level in logging.getLevelNamesMapping() else "INFO"
+    )
+    level = logging.getLevelNamesMapping()[level_name]
+    as_json = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=True)
+    )
+    stdlib = LoggingConfig(
+        formatters={
+            "standard": {
+                "()": structlog.stdlib.ProcessorFormatter,
+                "foreign_pre_chain": [structlog.stdlib.add_logger_name, *_shared_processors()],
+                "processors": [
+                    structlog.stdlib.ExtraAdder(),
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info,
+                    renderer,
+                ],
+            }
+        },
+        handlers={
+            "console": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "standard",
+            }
+        },
+        root={"handlers": ["console"], "level": level_name},
+        loggers={
+            "litestar": {"level": level_name, "handlers": [], "propagate": True},
+            "uvicorn": {"level": level_name, "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level_name, "handlers": [], "propagate": True},
+            # One `request` line per request is ours; uvicorn's would duplicate it.
+            "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+        },
+        log_exceptions="never",
+    )
+    struct = StructLoggingConfig(
+        processors=[
+            *_shared_processors(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        standard_lib_logging_config=stdlib,
+        # Errors are logged once, by the errors plugin, without request data.
+        log_exceptions="never",
+        pretty_print_tty=not as_json,
+    )
+    return StructlogPlugin(
+        StructlogConfig(structlog_logging_config=struct, enable_middleware_logging=False)
+    )
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1").strip()
+            if _SANE_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+class RequestTelemetry:
+    """ASGI wrapper: request id, one access-log line and the HTTP metrics per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_request_id)
+            finally:
+                duration = time.perf_counter() - started
+                route = scope.get("path_template") or "unmatched"
+                method = str(scope.get("method", "GET"))
+                metrics.observe_request(method, route, status, duration)
+                path = scope.get("path", "")
+                log = access_log.debug if path in PROBE_PATHS and status < 400 else access_log.info
+                log(
+                    "request",
+                    method=method,
+                    path=path,
+                    route=route,
+                    status=status,
+                    duration_ms=round(duration * 1000, 2),
+                )
+
+
+class TelemetryPlugin(InitPluginProtocol):
+    """Request telemetry, `/health`, `/ready` and `/metrics`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @staticmethod
+    def wrap(app: Litestar) -> None:
+        if not isinstance(app.asgi_handler, RequestTelemetry):
+            app.asgi_handler = RequestTelemetry(app.asgi_handler)
+
+    @staticmethod
+    async def close(app: Litestar) -> None:
+        await close_redis_client(app.state)
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        metrics.ensure_multiprocess_dir()
+        app_config.route_handlers.extend([HealthController, metrics.metrics])
+        app_config.on_startup.append(self.wrap)
+        app_config.on_shutdown.append(self.close)
+        if app_config.openapi_config is not None:
+            from litestar.openapi.spec import Tag
+
+            app_config.openapi_config.tags = [
+                *(app_config.openapi_config.tags or []),
+                Tag(
+                    name="Operations",
+                    description="Probes and metrics for operators; not part of the `/api` "
+                    "contract.",
+                ),
+            ]
+        return app_config
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+def job_started(function: str, job_id: str, *, attempt: int = 1) -> float:
+    """Log the start of a job attempt; returns the start time to give `job_finished`."""
+    job_log.info("job started", job=function, job_id=job_id, attempt=attempt)
+    return time.perf_counter()
+
+
+def job_counts(result: Any) -> dict[str, int]:
+    """The top-level whole-number fields of a job's result (rows read, written, rejected...)."""
+    if not isinstance(result, Mapping):
+        return {}
+    return {
+        str(key): value
+        for key, value in result.items()
+        if isinstance(value, int) and not isinstance(value, bool)
+    }
+
+
+def job_finished(
+    function: str,
+    job_id: str,
+    *,
+    status: str,
+    started: float,
+    counts: Mapping[str, int] | None = None,
+    error: str | None = None,
+) -> None:
+    """Log the end of a job attempt (status: complete, failed, retried, aborted) and count it."""
+    duration = time.perf_counter() - started
+    metrics.observe_job(function, status, duration)
+    log = job_log.info if status == "complete" else job_log.warning
+    log(
+        "job finished",
+        job=function,
+        job_id=job_id,
+        status=status,
+        duration_ms=round(duration * 1000, 2),
+        counts=dict(counts or {}),
+        **({"error": error} if error else {}),
+    )
+
+
+# SAQ hooks: `QueueConfig(..., **SAQ_HOOKS)`; each receives SAQ's context dict.
+
+_STARTED_KEY = "credit_job_started"
+
+
+async def saq_worker_startup(ctx: MutableMapping[str, Any]) -> None:
+    metrics.start_worker_exporter(Settings.from_env().worker_metrics_port)
+
+
+async def saq_before_process(ctx: MutableMapping[str, Any]) -> None:
+    job = ctx.get("job")
+    if job is None:
+        return
+    ctx[_STARTED_KEY] = job_started(job.function, job.id, attempt=job.attempts)
+
+
+async def saq_after_process(ctx: MutableMapping[str, Any]) -> None:
+    job = ctx.get("job")
+    started = ctx.get(_STARTED_KEY)
+    if job is None or started is None:
+        return
+    status = getattr(job.status, "value", str(job.status))
+    if status == "queued":  # SAQ put it back for another attempt
+        status = "retried"
+    exception = ctx.get("exception")
+    job_finished(
+        job.function,
+        job.id,
+        status=status,
+        started=started,
+        counts=job_counts(job.result),
+        error=type(exception).__name__ if exception is not None else None,
+    )
+
+
+SAQ_HOOKS: dict[str, list[Any]] = {
+    "startup": [saq_worker_startup],
+    "before_process": [saq_before_process],
+    "after_process": [saq_after_process],
+}

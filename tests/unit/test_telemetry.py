@@ -1,0 +1,71 @@
+"""Job telemetry hooks and log redaction, without a queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from prometheus_client import REGISTRY
+
+from credit.plugins.telemetry import (
+    job_counts,
+    redact_personal_data,
+    saq_after_process,
+    saq_before_process,
+)
+
+
+class FakeStatus(Enum):
+    COMPLETE = "complete"
+    QUEUED = "queued"
+
+
+@dataclass
+class FakeJob:
+    function: str
+    id: str
+    status: FakeStatus = FakeStatus.COMPLETE
+    attempts: int = 1
+    result: Any = field(default_factory=dict)
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_saq_hooks_count_and_time_each_attempt() -> None:
+    before_ok = _sample("credit_jobs_total", job="telemetry_probe", status="complete")
+    before_retry = _sample("credit_jobs_total", job="telemetry_probe", status="retried")
+    before_time = _sample("credit_job_duration_seconds_count", job="telemetry_probe")
+
+    done = FakeJob("telemetry_probe", "j1", result={"customers": 3, "loans": 5, "ok": True})
+    ctx: dict[str, Any] = {"job": done}
+    await saq_before_process(ctx)
+    await saq_after_process(ctx)
+
+    retried = FakeJob("telemetry_probe", "j2", status=FakeStatus.QUEUED, attempts=1)
+    ctx = {"job": retried, "exception": RuntimeError("boom")}
+    await saq_before_process(ctx)
+    await saq_after_process(ctx)
+
+    assert _sample("credit_jobs_total", job="telemetry_probe", status="complete") == before_ok + 1
+    assert _sample("credit_jobs_total", job="telemetry_probe", status="retried") == before_retry + 1
+    assert _sample("credit_job_duration_seconds_count", job="telemetry_probe") == before_time + 2
+
+
+def test_job_counts_keep_whole_numbers_only() -> None:
+    result = {"customers": 300, "loans": 782, "done": True, "stage": "write", "rate": 1.5}
+    assert job_counts(result) == {"customers": 300, "loans": 782}
+    assert job_counts(None) == {}
+    assert job_counts([1, 2]) == {}
+
+
+def test_personal_data_never_reaches_a_log_line() -> None:
+    event = {"event": "x", "phone_number": 9876543210, "monthly_income": 50000, "id": 7}
+    assert redact_personal_data(None, "info", event) == {
+        "event": "x",
+        "phone_number": "[redacted]",
+        "monthly_income": "[redacted]",
+        "id": 7,
+    }
