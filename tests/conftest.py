@@ -7,12 +7,15 @@ migrations (never `create_all`), and dropped at the end. A missing service fails
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -26,6 +29,7 @@ from credit.clock import FixedClock
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 
+T = TypeVar("T")
 TODAY = date(2025, 6, 15)
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -34,6 +38,12 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def _sqlalchemy_url(dsn: str) -> str:
     return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a private event loop (for sync session fixtures)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _admin(sql: str) -> None:
@@ -45,17 +55,17 @@ async def _admin(sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def postgres_url() -> AsyncIterator[str]:
+def postgres_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
     name = f"credit_test_{uuid.uuid4().hex[:10]}"
     try:
-        await _admin(f'CREATE DATABASE "{name}"')
+        in_own_loop(_admin(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:  # pragma: no cover - environment failure
         pytest.fail(f"PostgreSQL at {PG_ADMIN_DSN} is required: {exc}")
     url = _sqlalchemy_url(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}")
     upgrade_database(Settings(database_url=url, sample_data_dir=None))
     yield url
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    in_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +77,11 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings for an empty database of each kind; tables are emptied after each test."""
     url = request.getfixturevalue(f"{request.param}_url")
     yield Settings(database_url=url, sample_data_dir=None, upload_dir=tmp_path / "uploads")
-    await empty_tables(url)
+    in_own_loop(empty_tables(url))
 
 
 async def empty_tables(url: str) -> None:

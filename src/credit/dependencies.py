@@ -10,7 +10,7 @@ from collections.abc import AsyncGenerator
 from datetime import date
 
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.clock import Clock
@@ -35,17 +35,23 @@ def provide_policy(state: State) -> CreditPolicy:
     return provide_settings(state).policy
 
 
-async def provide_customers(db_session: AsyncSession) -> AsyncGenerator[CustomerService, None]:
+async def provide_customers(
+    db_session: NamedDependency[AsyncSession],
+) -> AsyncGenerator[CustomerService, None]:
     async with CustomerService.new(session=db_session) as service:
         yield service
 
 
-async def provide_loans(db_session: AsyncSession) -> AsyncGenerator[LoanService, None]:
+async def provide_loans(
+    db_session: NamedDependency[AsyncSession],
+) -> AsyncGenerator[LoanService, None]:
     async with LoanService.new(session=db_session) as service:
         yield service
 
 
-def provide_credit(loans: LoanService, policy: CreditPolicy) -> CreditService:
+def provide_credit(
+    loans: NamedDependency[LoanService], policy: NamedDependency[CreditPolicy]
+) -> CreditService:
     return CreditService(loans, policy)
 
 

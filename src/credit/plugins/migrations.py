@@ -1,10 +1,13 @@
 """Applying Alembic migrations from code (the embedded first start and the tests).
 
-Operators use `credit database upgrade`; this is the same Alembic upgrade, run on a separate
-engine in a worker thread because Alembic's async env starts its own event loop.
+Operators use `credit database upgrade`; this is the same Alembic upgrade. Alembic's async env
+starts an event loop of its own, so it always runs on a separate thread with its own engine,
+whether or not the caller is inside a running loop.
 """
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 from advanced_alchemy.alembic.commands import AlembicCommands
@@ -13,9 +16,14 @@ from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 
 
-def upgrade_database(settings: Settings, revision: str = "head") -> None:
-    # Alembic's async env disposes this engine when it is done.
+def _upgrade(settings: Settings, revision: str) -> None:
+    # Alembic's env disposes this engine when it is done.
     AlembicCommands(sqlalchemy_config=sqlalchemy_config(settings)).upgrade(revision=revision)
+
+
+def upgrade_database(settings: Settings, revision: str = "head") -> None:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alembic") as pool:
+        pool.submit(_upgrade, settings, revision).result()
 
 
 async def upgrade_database_async(settings: Settings) -> None:

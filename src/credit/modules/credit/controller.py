@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
@@ -29,7 +31,10 @@ class CreditController(Controller):
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
     async def check_eligibility(
-        self, data: LoanApplication, credit: CreditService, today: date
+        self,
+        data: JSONBody[LoanApplication],
+        credit: NamedDependency[CreditService],
+        today: NamedDependency[date],
     ) -> Eligibility:
         assessment = await credit.assess(data.customer_id, loan_request(data), today)
         decision = assessment.decision
@@ -53,7 +58,10 @@ class CreditController(Controller):
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
     async def credit_score(
-        self, customer_id: CustomerIdPath, credit: CreditService, today: date
+        self,
+        customer_id: CustomerIdPath,
+        credit: NamedDependency[CreditService],
+        today: NamedDependency[date],
     ) -> CreditScoreReport:
         _, score = await credit.score(customer_id, today)
         return CreditScoreReport(

@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, error
@@ -30,7 +32,10 @@ class CustomerController(Controller):
         responses={**BAD_REQUEST, 409: error("The phone number is already registered.")},
     )
     async def register(
-        self, data: RegisterCustomer, customers: CustomerService, policy: CreditPolicy
+        self,
+        data: JSONBody[RegisterCustomer],
+        customers: NamedDependency[CustomerService],
+        policy: NamedDependency[CreditPolicy],
     ) -> RegisteredCustomer:
         customer = await customers.register(data, policy)
         return RegisteredCustomer(
@@ -53,9 +58,9 @@ class CustomerController(Controller):
     async def profile(
         self,
         customer_id: CustomerIdPath,
-        customers: CustomerService,
-        loans: LoanService,
-        today: date,
+        customers: NamedDependency[CustomerService],
+        loans: NamedDependency[LoanService],
+        today: NamedDependency[date],
     ) -> CustomerProfile:
         customer = await customers.get_customer(customer_id)
         current = await loans.current_loans(customer_id, today)

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, LoanIdPath
@@ -34,7 +36,7 @@ from credit.modules.loans.schemas import (
 from credit.modules.loans.service import LoanService
 
 
-def loan_request(data: LoanApplication) -> LoanRequest:
+def loan_request(data: JSONBody[LoanApplication]) -> LoanRequest:
     """Requests arrive as JSON numbers; money and rates become exact decimals here, once."""
     return LoanRequest(
         amount=to_money(Decimal(str(data.loan_amount))),
@@ -63,11 +65,11 @@ class LoanController(Controller):
     )
     async def create_loan(
         self,
-        data: LoanApplication,
-        customers: CustomerService,
-        loans: LoanService,
-        credit: CreditService,
-        today: date,
+        data: JSONBody[LoanApplication],
+        customers: NamedDependency[CustomerService],
+        loans: NamedDependency[LoanService],
+        credit: NamedDependency[CreditService],
+        today: NamedDependency[date],
         state: State,
     ) -> Response[CreatedLoan]:
         request = loan_request(data)
@@ -114,7 +116,9 @@ class LoanController(Controller):
         summary="One loan with its customer",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def view_loan(self, loan_id: LoanIdPath, loans: LoanService) -> LoanDetail:
+    async def view_loan(
+        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
+    ) -> LoanDetail:
         loan, customer = await loans.loan_with_customer(loan_id)
         return LoanDetail(
             loan_id=loan.id,
@@ -139,7 +143,10 @@ class LoanController(Controller):
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
     async def view_loans(
-        self, customer_id: CustomerIdPath, loans: LoanService, today: date
+        self,
+        customer_id: CustomerIdPath,
+        loans: NamedDependency[LoanService],
+        today: NamedDependency[date],
     ) -> list[CurrentLoan]:
         return [
             CurrentLoan(
@@ -161,7 +168,9 @@ class LoanController(Controller):
         "also shows `recorded_monthly_installment`.",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def loan_schedule(self, loan_id: LoanIdPath, loans: LoanService) -> LoanSchedule:
+    async def loan_schedule(
+        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
+    ) -> LoanSchedule:
         loan = await loans.get_loan(loan_id)
         rows = schedule(loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date)
         formula_emi = monthly_installment(loan.loan_amount, loan.interest_rate, loan.tenure)

@@ -1,0 +1,63 @@
+"""Seeding a loan history straight into the test database (what ingestion would load)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from credit.modules.customers.models import Customer
+from credit.modules.loans.amortization import add_months, monthly_installment
+from credit.modules.loans.models import Loan
+
+
+@dataclass(frozen=True)
+class PastLoan:
+    amount: int
+    rate: str
+    tenure: int
+    start: date
+    paid_on_time: int | None = None
+    recorded_emi: Decimal | None = None
+    source_loan_id: int | None = None
+
+
+async def seed_loans(database_url: str, customer_id: int, loans: Iterable[PastLoan]) -> list[int]:
+    engine = create_async_engine(database_url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            rows = [
+                Loan(
+                    customer_id=customer_id,
+                    source_loan_id=loan.source_loan_id,
+                    loan_amount=Decimal(loan.amount),
+                    interest_rate=Decimal(loan.rate),
+                    tenure=loan.tenure,
+                    monthly_installment=loan.recorded_emi
+                    or monthly_installment(Decimal(loan.amount), Decimal(loan.rate), loan.tenure),
+                    emis_paid_on_time=loan.paid_on_time,
+                    start_date=loan.start,
+                    end_date=add_months(loan.start, loan.tenure),
+                )
+                for loan in loans
+            ]
+            session.add_all(rows)
+            await session.commit()
+            return [row.id for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def count_rows(database_url: str) -> tuple[int, int]:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            customers = await conn.scalar(select(func.count()).select_from(Customer))
+            loans = await conn.scalar(select(func.count()).select_from(Loan))
+            return int(customers or 0), int(loans or 0)
+    finally:
+        await engine.dispose()
