@@ -11,11 +11,13 @@ from credit.clock import Clock, FixedClock, LenderClock
 from credit.dependencies import DEPENDENCIES
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
+from credit.modules.ingest.plugin import IngestPlugin
 from credit.modules.loans.plugin import LoansPlugin
 from credit.plugins.database import database_plugin
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.openapi import OpenAPIPlugin
+from credit.plugins.queue import JobQueuePlugin
 from credit.plugins.telemetry import TelemetryPlugin, logging_plugin
 from credit.settings import Settings
 
@@ -26,6 +28,7 @@ def default_clock(settings: Settings) -> Clock:
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    jobs = JobQueuePlugin(settings)
     return Litestar(
         plugins=[
             logging_plugin(settings),
@@ -37,6 +40,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             CustomersPlugin(),
             CreditPlugin(),
             LoansPlugin(settings),
+            jobs,
+            IngestPlugin(settings),
+            *jobs.worker_plugins(),
         ],
         dependencies=DEPENDENCIES,
         state=State({"settings": settings, "clock": clock or default_clock(settings)}),

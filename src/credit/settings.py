@@ -54,6 +54,9 @@ class Settings:
     # Jobs (ingestion): the SAQ queue on REDIS_URL and how many jobs a worker runs at once.
     queue_name: str = "credit"
     worker_concurrency: int = 2
+    # Jobs (ingestion): the SAQ queue on REDIS_URL and how many jobs a worker runs at once.
+    queue_name: str = "credit"
+    worker_concurrency: int = 2
     # Operations (logs, metrics): see the README's "Run in production".
     log_level: str = "INFO"
     worker_metrics_port: int | None = None
@@ -82,6 +85,8 @@ class Settings:
             today=date.fromisoformat(today) if today else None,
             debug=_env_bool("DEBUG", default.debug),
             policy=CreditPolicy.from_env(os.environ),
+            queue_name=_env("QUEUE_NAME", default.queue_name),
+            worker_concurrency=int(_env("WORKER_CONCURRENCY", str(default.worker_concurrency))),
             queue_name=_env("QUEUE_NAME", default.queue_name),
             worker_concurrency=int(_env("WORKER_CONCURRENCY", str(default.worker_concurrency))),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),

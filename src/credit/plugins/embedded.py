@@ -1,15 +1,23 @@
 """The embedded default (SQLite, one process) prepares itself on start.
 
 A first `credit run` on a fresh clone must just work: the schema is migrated to head before
-the first request. PostgreSQL deployments run `credit database upgrade` as their own step.
+the first request, and an empty book is filled with the synthetic sample in
+`SAMPLE_DATA_DIR` (`data/`) so the API has customers to show. PostgreSQL deployments run
+`credit database upgrade` and `credit ingest` as their own steps.
 """
 
 from __future__ import annotations
 
+import sqlite3
+
+import anyio
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
+from sqlalchemy.engine.url import make_url
 
+from credit.modules.ingest.sample import CUSTOMERS_FILE, LOANS_FILE
+from credit.modules.ingest.service import ingest_workbooks
 from credit.plugins.migrations import upgrade_database_async
 from credit.settings import Settings
 
@@ -20,6 +28,22 @@ class EmbeddedPlugin(InitPluginProtocol):
 
     async def prepare(self, app: Litestar) -> None:
         await upgrade_database_async(self.settings)
+        await self.load_sample_book()
+
+    async def load_sample_book(self) -> None:
+        sample = self.settings.sample_data_dir
+        if sample is None or not (sample / CUSTOMERS_FILE).exists():
+            return
+        if not await anyio.to_thread.run_sync(self._book_is_empty):
+            return
+        await ingest_workbooks(
+            self.settings.database_url, sample / CUSTOMERS_FILE, sample / LOANS_FILE
+        )
+
+    def _book_is_empty(self) -> bool:
+        path = make_url(self.settings.database_url).database or ":memory:"
+        with sqlite3.connect(path) as conn:
+            return conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is None
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         if self.settings.is_embedded:

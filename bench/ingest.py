@@ -1,0 +1,156 @@
+"""Ingestion speed: fastexcel alone vs the full ingestion into PostgreSQL, in one run.
+
+    uv run python bench/ingest.py [--customers 100000] [--loans 1000000] [--seed 7]
+
+1. Generates the book with the project's generator (`credit sample-data`'s code) into
+   `bench/out/` (reused when present with the same size and seed).
+2. In a fresh child process: fastexcel reads both workbooks into Polars (the baseline).
+3. In a fresh child process: the whole ingestion (`ingest_workbooks`: read, validate, plan,
+   COPY + upsert, commit) into a freshly created and migrated PostgreSQL database.
+Each child reports its wall time and peak RSS; the target is ingestion <= 2 x read and peak
+memory < 1.5 GB. Needs PostgreSQL on 127.0.0.1 (`BENCH_POSTGRES_DSN` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+ADMIN_DSN = os.environ.get("BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def phase_read(customers: Path, loans: Path) -> dict[str, float]:
+    import fastexcel
+
+    started = time.perf_counter()
+    c = fastexcel.read_excel(str(customers)).load_sheet(0).to_polars()
+    loan_frame = fastexcel.read_excel(str(loans)).load_sheet(0).to_polars()
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": c.height + loan_frame.height, "peak_rss_mb": peak_rss_mb()}
+
+
+def phase_ingest(customers: Path, loans: Path, database_url: str) -> dict[str, object]:
+    from credit.modules.ingest.service import ingest_workbooks
+
+    stages: list[tuple[str, float]] = []
+    started = time.perf_counter()
+
+    async def progress(stage: str, rows_done: int) -> None:
+        stages.append((stage, round(time.perf_counter() - started, 2)))
+
+    report = asyncio.run(ingest_workbooks(database_url, customers, loans, progress))
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "stages": stages,
+        "customers_inserted": report.customers.inserted,
+        "loans_inserted": report.loans.inserted,
+        "remapped": len(report.remappings),
+        "rejected": len(report.rejected),
+    }
+
+
+def run_child(*args: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    )
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def fresh_database() -> str:
+    import asyncpg
+
+    from credit.plugins.migrations import upgrade_database
+    from credit.settings import Settings
+
+    name = f"credit_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(ADMIN_DSN)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    upgrade_database(Settings(database_url=url, sample_data_dir=None))
+    return name
+
+
+async def drop_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(ADMIN_DSN)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--phase", choices=["read", "ingest"])
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    book_dir = OUT / f"book-{args.customers}-{args.loans}-{args.seed}"
+    customers, loans = book_dir / "customer_data.xlsx", book_dir / "loan_data.xlsx"
+
+    if args.phase == "read":
+        print(json.dumps(phase_read(customers, loans)))
+        return
+    if args.phase == "ingest":
+        print(json.dumps(phase_ingest(customers, loans, args.database_url)))
+        return
+
+    from credit.modules.ingest.sample import write_sample_book
+
+    if not (customers.exists() and loans.exists()):
+        started = time.perf_counter()
+        write_sample_book(book_dir, args.customers, args.loans, args.seed)
+        print(f"generated {book_dir} in {time.perf_counter() - started:.1f} s", flush=True)
+    sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in (customers, loans)}
+    print(f"files (MiB): {sizes}", flush=True)
+
+    read = run_child("--phase", "read", *_size_args(args))
+    print(f"fastexcel read: {json.dumps(read)}", flush=True)
+    name = asyncio.run(fresh_database())
+    try:
+        url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+        ingest = run_child(
+            "--phase", "ingest", "--database-url", f"{url}/{name}", *_size_args(args)
+        )
+    finally:
+        asyncio.run(drop_database(name))
+    print(f"ingestion: {json.dumps(ingest)}", flush=True)
+    ratio = float(ingest["seconds"]) / float(read["seconds"])  # type: ignore[arg-type]
+    print(
+        f"ratio ingestion/read = {ratio:.2f} (target <= 2); "
+        f"peak RSS ingestion = {ingest['peak_rss_mb']:.0f} MB (target < 1536)"
+    )
+
+
+def _size_args(args: argparse.Namespace) -> list[str]:
+    return [
+        "--customers",
+        str(args.customers),
+        "--loans",
+        str(args.loans),
+        "--seed",
+        str(args.seed),
+    ]
+
+
+if __name__ == "__main__":
+    main()

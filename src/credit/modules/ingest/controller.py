@@ -1,0 +1,91 @@
+"""HTTP for ingestion: upload the two workbooks, then watch the job.
+
+`POST /api/ingest` (multipart `customers`, `loans`) stores the files in the shared upload
+directory and enqueues the job with their paths -> `202 {"job_id"}`; a body over
+`MAX_UPLOAD_BYTES` is refused with `413` before anything is stored.
+`GET /api/ingest/{job_id}` -> status, progress and, once finished, the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from credit.modules.ingest.schemas import IngestAccepted, IngestProgress, IngestReport, IngestStatus
+from credit.modules.ingest.uploads import store_uploads
+from credit.plugins.queue import JobRunner, JobState
+from credit.settings import Settings
+
+# Room for the multipart boundaries and part headers around the two files.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+@dataclass
+class BookUpload:
+    customers: UploadFile
+    loans: UploadFile
+
+
+def ingest_controller(settings: Settings) -> type[Controller]:
+    """The controller, with the upload limit taken from the settings."""
+
+    class IngestController(Controller):
+        path = "/api/ingest"
+        tags = ["ingestion (extension)"]
+        request_max_body_size = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
+
+        @post("/", status_code=HTTP_202_ACCEPTED)
+        async def start_ingestion(
+            self,
+            data: Annotated[BookUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+            settings: Settings,
+            job_runner: JobRunner,
+        ) -> IngestAccepted:
+            """Load `customer_data.xlsx` and `loan_data.xlsx` in the background."""
+            customers, loans = await store_uploads(
+                settings.upload_dir,
+                customers=await data.customers.read(),
+                loans=await data.loans.read(),
+            )
+            job_id = await job_runner.enqueue(
+                "ingest_book", customers_path=str(customers), loans_path=str(loans)
+            )
+            return IngestAccepted(job_id=job_id)
+
+        @get("/{job_id:str}")
+        async def ingestion_status(self, job_id: str, job_runner: JobRunner) -> IngestStatus:
+            """Status (`queued`, `active`, `complete`, `failed`), progress and report."""
+            state = await job_runner.state(job_id)
+            if state is None:
+                raise NotFoundException(detail=f"Ingestion job {job_id} not found.")
+            return ingest_status(state)
+
+    return IngestController
+
+
+def ingest_status(state: JobState) -> IngestStatus:
+    stage = state.meta.get("stage")
+    progress = (
+        IngestProgress(stage=str(stage), rows_done=int(state.meta.get("rows_done", 0)))
+        if stage
+        else None
+    )
+    return IngestStatus(
+        job_id=state.job_id,
+        status=state.status,
+        progress=progress,
+        report=_report(state.result) if state.status == "complete" else None,
+        error=state.error,
+    )
+
+
+def _report(result: Any) -> IngestReport | None:
+    return msgspec.convert(result, IngestReport) if result is not None else None

@@ -1,0 +1,47 @@
+"""The ingestion job: a plain SAQ job function, run by SAQ's worker or in-process.
+
+The workbooks arrive as paths in the upload directory shared by web and worker processes
+(never as bytes in the queue payload). Progress goes into the job's meta as `stage` and
+`rows_done`; the result is the report as plain data. A failure stores its message in the
+meta's `error` before re-raising, so status readers show the reason, not a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from credit.modules.ingest.service import ingest_workbooks
+from credit.plugins.queue import job_error, report_progress
+from credit.settings import Settings
+
+
+async def ingest_book(ctx: dict[str, Any], *, customers_path: str, loans_path: str) -> Any:
+    settings: Settings = ctx["settings"]
+
+    async def progress(stage: str, rows_done: int) -> None:
+        await report_progress(ctx, stage=stage, rows_done=rows_done)
+
+    try:
+        report = await ingest_workbooks(
+            settings.database_url, Path(customers_path), Path(loans_path), progress
+        )
+    except Exception as exc:
+        await report_progress(ctx, stage="failed", error=job_error(exc))
+        raise
+    finally:
+        _discard_uploads(settings, customers_path, loans_path)
+    return msgspec.to_builtins(report)
+
+
+def _discard_uploads(settings: Settings, *paths: str) -> None:
+    """Uploaded copies are ours to delete once read; an operator's own files are left alone."""
+    uploads = settings.upload_dir.resolve()
+    for raw in paths:
+        path = Path(raw).resolve()
+        if path.is_relative_to(uploads):
+            path.unlink(missing_ok=True)
+            if path.parent != uploads and not any(path.parent.iterdir()):
+                path.parent.rmdir()

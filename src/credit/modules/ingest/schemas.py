@@ -1,0 +1,78 @@
+"""What an ingestion job reports: counts per sheet, rejected rows, and remapped loan ids."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Sheet = Literal["customers", "loans"]
+
+
+class IngestError(Exception):
+    """The workbooks cannot be ingested at all (not a workbook, missing columns, empty sheet).
+
+    The job fails with this message and nothing is written.
+    """
+
+
+class RejectedRow(msgspec.Struct, frozen=True):
+    sheet: Sheet
+    row: int  # as Excel shows it: the header is row 1
+    reason: str
+
+
+class Remapping(msgspec.Struct, frozen=True):
+    """A file `Loan ID` already held by another loan: the row got a new `loan_id`."""
+
+    row: int
+    customer_id: int
+    source_loan_id: int
+    loan_id: int
+
+
+class SheetCounts(msgspec.Struct):
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+class IngestReport(msgspec.Struct):
+    customers: SheetCounts
+    loans: SheetCounts
+    rejected: list[RejectedRow]
+    remappings: list[Remapping]
+
+    def summary(self) -> str:
+        def line(name: str, c: SheetCounts) -> str:
+            return (
+                f"{name}: {c.rows} rows, {c.inserted} inserted, {c.updated} updated, "
+                f"{c.unchanged} unchanged, {c.rejected} rejected"
+            )
+
+        return "\n".join(
+            [
+                line("customers", self.customers),
+                line("loans", self.loans),
+                f"remapped loan ids: {len(self.remappings)}",
+            ]
+        )
+
+
+class IngestAccepted(msgspec.Struct):
+    job_id: str
+
+
+class IngestProgress(msgspec.Struct):
+    stage: str
+    rows_done: int = 0
+
+
+class IngestStatus(msgspec.Struct):
+    job_id: str
+    status: Literal["queued", "active", "complete", "failed"]
+    progress: IngestProgress | None = None
+    report: IngestReport | None = None
+    error: str | None = None

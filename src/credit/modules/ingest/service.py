@@ -1,0 +1,95 @@
+"""Ingesting a book: read and validate both workbooks, plan the ids, write it all at once.
+
+The steps report progress through a callback (stage, rows done) so a job can publish it.
+Reading is CPU-bound Polars/fastexcel work and runs in a worker thread, so an in-process job
+does not stall the web server's event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import polars as pl
+
+from credit.modules.ingest.plan import BookPlan, plan_book
+from credit.modules.ingest.reader import REASON, ROW, SheetData, read_customers, read_loans
+from credit.modules.ingest.schemas import (
+    IngestReport,
+    RejectedRow,
+    Remapping,
+    Sheet,
+    SheetCounts,
+)
+from credit.modules.ingest.writer import open_book
+
+Progress = Callable[[str, int], Awaitable[None]]
+
+
+async def _no_progress(stage: str, rows_done: int) -> None:
+    return None
+
+
+async def ingest_workbooks(
+    database_url: str,
+    customers_path: Path,
+    loans_path: Path,
+    progress: Progress = _no_progress,
+) -> IngestReport:
+    await progress("reading", 0)
+    customers = await anyio.to_thread.run_sync(read_customers, customers_path)
+    loans = await anyio.to_thread.run_sync(read_loans, loans_path)
+    rows_read = _rows(customers) + _rows(loans)
+    await progress("validated", rows_read)
+
+    async with open_book(database_url) as book:
+        existing = await book.existing_book()
+        plan = plan_book(customers, loans, existing)
+        await progress("writing customers", 0)
+        customers_changed = await book.upsert_customers(plan.customers)
+        await progress("writing loans", plan.customers.height)
+        loans_changed = await book.upsert_loans(plan.loans)
+        await book.move_id_sequences()
+        await progress("committing", plan.customers.height + plan.loans.height)
+    report = build_report(plan, customers_changed, loans_changed)
+    await progress("done", rows_read)
+    return report
+
+
+def build_report(plan: BookPlan, customers_changed: int, loans_changed: int) -> IngestReport:
+    rejected = _rejected("customers", plan.rejected_customers) + _rejected(
+        "loans", plan.rejected_loans
+    )
+    return IngestReport(
+        customers=_counts(plan.customers, plan.rejected_customers, customers_changed),
+        loans=_counts(plan.loans, plan.rejected_loans, loans_changed),
+        rejected=rejected,
+        remappings=[
+            Remapping(row=row, customer_id=customer, source_loan_id=source, loan_id=loan_id)
+            for row, customer, source, loan_id in plan.remappings.iter_rows()
+        ],
+    )
+
+
+def _counts(accepted: pl.DataFrame, rejected: pl.DataFrame, changed: int) -> SheetCounts:
+    inserted = int(accepted["is_new"].sum())
+    updated = changed - inserted
+    return SheetCounts(
+        rows=accepted.height + rejected.height,
+        inserted=inserted,
+        updated=updated,
+        unchanged=accepted.height - inserted - updated,
+        rejected=rejected.height,
+    )
+
+
+def _rejected(sheet: Sheet, frame: pl.DataFrame) -> list[RejectedRow]:
+    return [
+        RejectedRow(sheet=sheet, row=row, reason=reason)
+        for row, reason in frame.select(ROW, REASON).iter_rows()
+    ]
+
+
+def _rows(sheet: SheetData) -> int:
+    return sheet.valid.height + sheet.rejected.height

@@ -1,0 +1,258 @@
+"""Bulk writing of a planned book, all or nothing, without the ORM.
+
+`open_book(database_url)` yields a `BookWriter` working inside ONE transaction that holds a
+write lock on `customers` and `loans` for its whole length (so no API booking can take an id
+the plan chose); it commits when the block ends and rolls back on any exception.
+
+- PostgreSQL (asyncpg): each sheet is COPY'd as CSV into a temporary staging table, then one
+  set-based `INSERT ... SELECT ... ON CONFLICT (id) DO UPDATE ... WHERE IS DISTINCT FROM`
+  moves it into the book; money travels as integer paise and becomes NUMERIC in that
+  statement. Afterwards the identity sequences are moved past the largest id.
+- SQLite (stdlib sqlite3 in a worker thread): the same upsert through `executemany`, with
+  money in the integer units that `ExactDecimal` stores there (paise, 1/10,000 %). SQLite's
+  rowid ids continue after the largest id by themselves.
+
+Each upsert returns how many rows it inserted or changed; unchanged rows are not touched.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, Protocol
+
+import anyio
+import asyncpg
+import polars as pl
+from sqlalchemy.engine.url import make_url
+
+from credit.modules.ingest.plan import ExistingBook
+
+CUSTOMER_FIELDS = (
+    "id",
+    "first_name",
+    "last_name",
+    "age",
+    "phone_number",
+    "monthly_income",
+    "approved_limit",
+)
+LOAN_FIELDS = (
+    "id",
+    "customer_id",
+    "source_loan_id",
+    "loan_amount",
+    "tenure",
+    "interest_rate",
+    "monthly_installment",
+    "emis_paid_on_time",
+    "start_date",
+    "end_date",
+)
+MONEY_FIELDS = {"monthly_income", "approved_limit", "loan_amount", "monthly_installment"}
+RATE_FIELDS = {"interest_rate"}
+
+
+class BookWriter(Protocol):
+    async def existing_book(self) -> ExistingBook: ...
+
+    async def upsert_customers(self, customers: pl.DataFrame) -> int: ...
+
+    async def upsert_loans(self, loans: pl.DataFrame) -> int: ...
+
+    async def move_id_sequences(self) -> None: ...
+
+
+@asynccontextmanager
+async def open_book(database_url: str) -> AsyncIterator[BookWriter]:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        async with _sqlite_book(url.database or ":memory:") as sqlite_book:
+            yield sqlite_book
+    else:
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        async with _postgres_book(dsn) as postgres_book:
+            yield postgres_book
+
+
+def _changed_columns(table: str, fields: tuple[str, ...]) -> str:
+    """`(t.a, t.b) IS DISTINCT FROM (excluded.a, excluded.b)` over every non-key field."""
+    columns = [f for f in fields if f != "id"]
+    ours = ", ".join(f"{table}.{f}" for f in columns)
+    theirs = ", ".join(f"excluded.{f}" for f in columns)
+    return f"({ours}) IS DISTINCT FROM ({theirs})"
+
+
+def _upsert_sql(table: str, fields: tuple[str, ...], source: str, now: str) -> str:
+    updates = ", ".join(f"{f} = excluded.{f}" for f in fields if f != "id")
+    return (
+        f"INSERT INTO {table} ({', '.join(fields)}) {source} "
+        f"ON CONFLICT (id) DO UPDATE SET {updates}, updated_at = {now} "
+        f"WHERE {_changed_columns(table, fields)}"
+    )
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+STAGING_TYPES = {
+    "id": "bigint",
+    "customer_id": "bigint",
+    "source_loan_id": "bigint",
+    "first_name": "text",
+    "last_name": "text",
+    "age": "integer",
+    "phone_number": "bigint",
+    "monthly_income": "bigint",
+    "approved_limit": "bigint",
+    "loan_amount": "bigint",
+    "tenure": "integer",
+    "interest_rate": "bigint",
+    "monthly_installment": "bigint",
+    "emis_paid_on_time": "integer",
+    "start_date": "date",
+    "end_date": "date",
+}
+
+
+def _from_staging(field: str) -> str:
+    # Integer paise / 1/10,000 % become exact NUMERIC here; `100.0` is a numeric literal.
+    if field in MONEY_FIELDS:
+        return f"{field} / 100.0"
+    if field in RATE_FIELDS:
+        return f"{field} / 10000.0"
+    return field
+
+
+class PostgresBook:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def existing_book(self) -> ExistingBook:
+        customers = await self._query_frame(
+            "SELECT id, phone_number FROM customers", {"id": pl.Int64, "phone_number": pl.Int64}
+        )
+        loans = await self._query_frame(
+            "SELECT id, customer_id, source_loan_id FROM loans",
+            {"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64},
+        )
+        return ExistingBook(customers=customers, loans=loans)
+
+    async def upsert_customers(self, customers: pl.DataFrame) -> int:
+        return await self._upsert("customers", CUSTOMER_FIELDS, customers)
+
+    async def upsert_loans(self, loans: pl.DataFrame) -> int:
+        return await self._upsert("loans", LOAN_FIELDS, loans)
+
+    async def move_id_sequences(self) -> None:
+        for table in ("customers", "loans"):
+            await self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"coalesce(max(id), 0) + 1, false) FROM {table}"
+            )
+
+    async def _query_frame(self, query: str, schema: dict[str, Any]) -> pl.DataFrame:
+        buffer = io.BytesIO()
+        await self.conn.copy_from_query(query, output=buffer, format="csv")
+        if buffer.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buffer.seek(0)
+        return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
+
+    async def _upsert(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
+        staging = f"ingest_{table}"
+        columns = ", ".join(f"{f} {STAGING_TYPES[f]}" for f in fields)
+        await self.conn.execute(f"CREATE TEMPORARY TABLE {staging} ({columns}) ON COMMIT DROP")
+        csv = io.BytesIO()
+        rows.select(fields).write_csv(csv, include_header=False)
+        del rows  # the CSV is what travels; let the frame go early on big books
+        csv.seek(0)
+        await self.conn.copy_to_table(staging, source=csv, columns=list(fields), format="csv")
+        del csv
+        source = f"SELECT {', '.join(_from_staging(f) for f in fields)} FROM {staging}"
+        status = await self.conn.execute(_upsert_sql(table, fields, source, "now()"))
+        await self.conn.execute(f"DROP TABLE {staging}")
+        return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
+
+
+@asynccontextmanager
+async def _postgres_book(dsn: str) -> AsyncIterator[PostgresBook]:
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        async with conn.transaction():
+            # Readers go on; API bookings and registrations wait until the book is in.
+            await conn.execute("LOCK TABLE customers, loans IN SHARE ROW EXCLUSIVE MODE")
+            yield PostgresBook(conn)
+    finally:
+        await conn.close()
+
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+
+class SqliteBook:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def existing_book(self) -> ExistingBook:
+        return await anyio.to_thread.run_sync(self._existing_book)
+
+    async def upsert_customers(self, customers: pl.DataFrame) -> int:
+        return await self._upsert("customers", CUSTOMER_FIELDS, customers)
+
+    async def upsert_loans(self, loans: pl.DataFrame) -> int:
+        return await self._upsert("loans", LOAN_FIELDS, loans)
+
+    async def move_id_sequences(self) -> None:
+        # Rowid ids continue after the largest one present.
+        return None
+
+    def _existing_book(self) -> ExistingBook:
+        customers = self.conn.execute("SELECT id, phone_number FROM customers").fetchall()
+        loans = self.conn.execute("SELECT id, customer_id, source_loan_id FROM loans").fetchall()
+        return ExistingBook(
+            customers=pl.DataFrame(
+                customers, schema={"id": pl.Int64, "phone_number": pl.Int64}, orient="row"
+            ),
+            loans=pl.DataFrame(
+                loans,
+                schema={"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64},
+                orient="row",
+            ),
+        )
+
+    async def _upsert(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
+        # Dates are stored as ISO text by SQLAlchemy's Date type on SQLite.
+        values = rows.select(
+            pl.col(f).dt.to_string("%Y-%m-%d") if rows.schema[f] == pl.Date else pl.col(f)
+            for f in fields
+        )
+        placeholders = ", ".join("?" for _ in fields)
+        sql = _upsert_sql(table, fields, f"VALUES ({placeholders})", "CURRENT_TIMESTAMP")
+        return await anyio.to_thread.run_sync(partial(self._executemany, sql, values.iter_rows()))
+
+    def _executemany(self, sql: str, rows: Any) -> int:
+        cursor = self.conn.executemany(sql, rows)
+        return cursor.rowcount
+
+
+@asynccontextmanager
+async def _sqlite_book(path: str) -> AsyncIterator[SqliteBook]:
+    conn = await anyio.to_thread.run_sync(
+        partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False)
+    )
+    try:
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=10000")
+        # IMMEDIATE takes the write lock now, like the PostgreSQL table lock.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield SqliteBook(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.close()

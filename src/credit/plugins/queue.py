@@ -1,0 +1,258 @@
+"""Background jobs behind one small interface, on SAQ + Redis or in-process.
+
+A job is a plain SAQ job function, `async def job(ctx, **kwargs)`, registered by its module's
+plugin through `JobQueuePlugin.register`. Code that starts or watches jobs only sees
+`JobRunner`: `enqueue(name, **kwargs) -> job id` and `state(job_id) -> JobState`.
+
+- With `REDIS_URL` set, jobs go to the SAQ queue `settings.queue_name` and run in the worker
+  process (`credit workers run`, litestar-saq's CLI); the web process only enqueues and reads.
+- Without it (the embedded default), the same functions run as asyncio tasks of the current
+  process, so neither Redis nor a worker is needed.
+
+A job reports progress with `await report_progress(ctx, stage=..., rows_done=...)`; both
+runners keep it in the job's `meta`, next to the job's status and result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+
+import click
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
+from litestar.plugins.base import PluginProtocol
+from litestar_saq import QueueConfig, SAQConfig, SAQPlugin
+
+from credit.plugins.telemetry import SAQ_HOOKS, job_counts, job_finished, job_started
+from credit.settings import Settings
+
+if TYPE_CHECKING:
+    from saq.queue.base import Queue
+    from saq.types import Context, ReceivesContext
+
+logger = logging.getLogger(__name__)
+JobFunction = Callable[..., Awaitable[Any]]
+Status = Literal["queued", "active", "complete", "failed"]
+# A book of a million loans takes minutes; results are kept a week for `GET /api/ingest/{id}`.
+JOB_TIMEOUT_SECONDS = 3600
+JOB_TTL_SECONDS = 7 * 24 * 3600
+FAILED_STATUSES = {"failed", "aborted", "aborting"}
+
+
+@dataclass
+class JobState:
+    job_id: str
+    status: Status
+    meta: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("complete", "failed")
+
+
+class JobRunner(Protocol):
+    async def enqueue(self, name: str, **kwargs: Any) -> str: ...
+
+    async def state(self, job_id: str) -> JobState | None: ...
+
+
+async def report_progress(ctx: dict[str, Any], **meta: Any) -> None:
+    """Publish a job's progress (kept in its `meta`) from inside the job function."""
+    await ctx["job"].update(meta={**ctx["job"].meta, **meta})
+
+
+def job_error(exc: BaseException) -> str:
+    """The message a failed job shows: the exception's own words, not a traceback."""
+    return str(exc) or type(exc).__name__
+
+
+# --- in-process ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _LocalJob:
+    """What a job function sees as `ctx["job"]` in-process: SAQ's `meta` and `update`."""
+
+    key: str
+    status: Status = "queued"
+    meta: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    error: str | None = None
+
+    async def update(self, **kwargs: Any) -> None:
+        for name, value in kwargs.items():
+            setattr(self, name, value)
+
+
+class InProcessRunner:
+    def __init__(self, settings: Settings, functions: dict[str, JobFunction]) -> None:
+        self.settings = settings
+        self.functions = functions
+        self._jobs: dict[str, _LocalJob] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def enqueue(self, name: str, **kwargs: Any) -> str:
+        function = self.functions[name]
+        job = _LocalJob(key=uuid.uuid4().hex)
+        self._jobs[job.key] = job
+        task = asyncio.create_task(self._run(name, job, function, kwargs))
+        self._tasks.add(task)  # keep a reference until done, as asyncio requires
+        task.add_done_callback(self._tasks.discard)
+        return job.key
+
+    async def state(self, job_id: str) -> JobState | None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return None
+        return JobState(job.key, job.status, dict(job.meta), job.result, job.error)
+
+    async def _run(
+        self, name: str, job: _LocalJob, function: JobFunction, kwargs: dict[str, Any]
+    ) -> None:
+        job.status = "active"
+        started = job_started(name, job.key)
+        try:
+            job.result = await function({"job": job, "settings": self.settings}, **kwargs)
+            job.status = "complete"
+        except Exception as exc:
+            job.error = job.meta.get("error") or job_error(exc)
+            job.status = "failed"
+            logger.debug("job %s traceback", job.key, exc_info=exc)
+        job_finished(
+            name,
+            job.key,
+            status=job.status,
+            started=started,
+            counts=job_counts(job.result),
+            error=job.error,
+        )
+
+
+# --- SAQ on Redis --------------------------------------------------------------------------------
+
+
+class SaqRunner:
+    def __init__(self, saq_config: SAQConfig, queue_name: str) -> None:
+        self.saq_config = saq_config
+        self.queue_name = queue_name
+        self._connected = False
+
+    async def queue(self) -> Queue:
+        queue = self.saq_config.get_queues().get(self.queue_name)
+        if not self._connected:
+            await queue.connect()
+            self._connected = True
+        return queue
+
+    async def enqueue(self, name: str, **kwargs: Any) -> str:
+        queue = await self.queue()
+        job = await queue.enqueue(
+            name, timeout=JOB_TIMEOUT_SECONDS, ttl=JOB_TTL_SECONDS, retries=1, **kwargs
+        )
+        if job is None:  # pragma: no cover - only for caller-chosen duplicate keys
+            raise RuntimeError("the job was already queued")
+        return job.key
+
+    async def state(self, job_id: str) -> JobState | None:
+        job = await (await self.queue()).job(job_id)
+        if job is None:
+            return None
+        raw = job.status.value
+        status: Status = (
+            "failed"
+            if raw in FAILED_STATUSES
+            else "complete"
+            if raw == "complete"
+            else "active"
+            if raw == "active"
+            else "queued"
+        )
+        error = (job.meta.get("error") or _last_line(job.error)) if status == "failed" else None
+        return JobState(job.key, status, dict(job.meta), job.result, error)
+
+
+def _last_line(text: str | None) -> str | None:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+# --- the plugin --------------------------------------------------------------------------------
+
+
+class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
+    """Owns the job runner; with Redis, also the SAQ plugin that runs `credit workers`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.functions: dict[str, JobFunction] = {}
+        self.saq: SAQPlugin | None = None
+        self.runner: JobRunner
+        if settings.redis_url:
+            queue_config = QueueConfig(
+                dsn=settings.redis_url,
+                name=settings.queue_name,
+                concurrency=settings.worker_concurrency,
+                startup=[
+                    cast("ReceivesContext[Context]", self._on_worker_start),
+                    *SAQ_HOOKS["startup"],
+                ],
+                before_process=SAQ_HOOKS["before_process"],
+                after_process=SAQ_HOOKS["after_process"],
+            )
+            saq_config = SAQConfig(queue_configs=[queue_config])
+            self.saq = SAQPlugin(saq_config)
+            self._queue_config = queue_config
+            self.runner = SaqRunner(saq_config, settings.queue_name)
+        else:
+            self.runner = InProcessRunner(settings, self.functions)
+
+    def register(self, function: JobFunction) -> None:
+        """Make a job function runnable by name (call before the app is built)."""
+        self.functions[function.__name__] = function
+        if self.saq is not None:
+            tasks = self._queue_config.tasks
+            assert isinstance(tasks, list)
+            tasks.append(function)
+
+    def worker_plugins(self) -> list[PluginProtocol]:
+        """SAQ's plugin when jobs run on Redis: list it after the modules that register jobs."""
+        return [] if self.saq is None else [self.saq]
+
+    @classmethod
+    def of(cls, app_config: AppConfig) -> JobQueuePlugin:
+        for plugin in app_config.plugins:
+            if isinstance(plugin, cls):
+                return plugin
+        raise RuntimeError("JobQueuePlugin must be listed before the plugins that add jobs")
+
+    async def _on_worker_start(self, ctx: dict[str, Any]) -> None:
+        ctx["settings"] = self.settings
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.state["job_runner"] = self.runner
+        app_config.dependencies["job_runner"] = Provide(lambda: self.runner, sync_to_thread=False)
+        app_config.signature_types = [*app_config.signature_types, JobState]
+        return app_config
+
+    def on_cli_init(self, cli: click.Group) -> None:
+        if self.saq is not None:
+            return  # SAQPlugin adds the real `workers` group
+
+        @cli.group(name="workers")
+        def workers() -> None:
+            """Background workers (need REDIS_URL; without it jobs run in-process)."""
+
+        @workers.command(name="run")
+        def run() -> None:
+            """Run the SAQ worker: only with REDIS_URL set."""
+            raise click.ClickException(
+                "REDIS_URL is not set: jobs run in-process in `credit run` and `credit ingest`."
+            )
