@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-from credit.modules.loans.amortization import monthly_installment, to_money
+from credit.modules.loans.amortization import monthly_installment, plain, to_money
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,8 @@ def decide(score: int, borrower: Borrower, request: LoanRequest, policy: CreditP
         )
     if corrected_rate != request.interest_rate:
         message = (
-            f"Approvable at {corrected_rate}% a year: credit score {score} needs a rate of at "
-            f"least {slab.min_rate}%."
+            f"Approvable at {plain(corrected_rate)}% a year: credit score {score} needs a rate "
+            f"of at least {plain(slab.min_rate)}%."
         )
     else:
         message = "Approved."

@@ -24,6 +24,11 @@ def to_rate(value: Decimal) -> Decimal:
     return value.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
+def plain(value: Decimal) -> str:
+    """A rate or amount as people write it: 12 not 12.0000, 10.5 not 10.5000."""
+    return format(value.normalize(), "f")
+
+
 def monthly_rate(yearly_percent: Decimal) -> Decimal:
     return yearly_percent / 12 / 100
 

@@ -18,6 +18,7 @@ from credit.modules.credit.service import CreditService
 from credit.modules.customers.service import CustomerService
 from credit.modules.loans.amortization import (
     monthly_installment,
+    plain,
     repayments_left,
     schedule,
     to_money,
@@ -76,17 +77,20 @@ class LoanController(Controller):
         gate: BookingGate = state.booking_gate
         async with gate.hold(data.customer_id):
             await customers.lock(data.customer_id)
-            decision = (await credit.assess(data.customer_id, request, today)).decision
+            assessment = await credit.assess(data.customer_id, request, today)
+            decision = assessment.decision
             at_requested_rate = monthly_installment(
                 request.amount, request.interest_rate, request.tenure
             )
             if not decision.approval:
                 return _not_booked(data.customer_id, decision.message, at_requested_rate)
             if decision.corrected_interest_rate != request.interest_rate:
+                # Never book at a rate the borrower did not ask for: say what would be accepted.
                 return _not_booked(
                     data.customer_id,
-                    f"Not approved at {request.interest_rate}%: {decision.message} "
-                    f"Apply again at {decision.corrected_interest_rate}% or more.",
+                    f"Not approved at {plain(request.interest_rate)}% a year: credit score "
+                    f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
+                    f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
                     at_requested_rate,
                 )
             loan = await loans.book_loan(

@@ -1,0 +1,142 @@
+"""What must hold whatever the history or the traffic: constant SQL per request, and
+concurrent bookings that never break the policy."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import date
+from typing import Any
+
+import httpx
+import uvicorn
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from credit.app import create_app
+from credit.clock import FixedClock
+from credit.settings import Settings
+from tests.integration.book import PastLoan, count_rows, seed_loans
+from tests.integration.test_api_customers import applicant
+from tests.integration.test_api_loans import application, register
+
+Client = AsyncTestClient[Litestar]
+
+
+@contextmanager
+def counting_statements() -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+async def statements_per_endpoint(client: Client, customer_id: int, loan_id: int) -> dict[str, int]:
+    calls = {
+        "check-eligibility": (
+            "POST",
+            "/api/check-eligibility",
+            application(customer_id, loan_amount=1000),
+        ),
+        "create-loan": ("POST", "/api/create-loan", application(customer_id, loan_amount=1000)),
+        "view-loan": ("GET", f"/api/view-loan/{loan_id}", None),
+        "view-loans": ("GET", f"/api/view-loans/{customer_id}", None),
+        "profile": ("GET", f"/api/customers/{customer_id}", None),
+        "credit-score": ("GET", f"/api/customers/{customer_id}/credit-score", None),
+        "schedule": ("GET", f"/api/loans/{loan_id}/schedule", None),
+    }
+    counts: dict[str, int] = {}
+    for name, (method, path, body) in calls.items():
+        with counting_statements() as statements:
+            response = await client.request(method, path, json=body)
+        assert response.status_code < 300, (name, response.text)
+        counts[name] = len(statements)
+    return counts
+
+
+async def test_each_endpoint_issues_a_constant_number_of_statements(
+    client: Client, settings: Settings, today: date
+) -> None:
+    small = await register(client, income=500_000, phone=9_000_000_001)
+    large = await register(client, income=500_000, phone=9_000_000_002)
+    history = [
+        PastLoan(10_000, "11", 120, date(2020 + i % 5, 1 + i % 12, 1), paid_on_time=3)
+        for i in range(40)
+    ]
+    (small_loan,) = await seed_loans(settings.database_url, small, history[:1])
+    large_loans = await seed_loans(settings.database_url, large, history)
+
+    few = await statements_per_endpoint(client, small, small_loan)
+    many = await statements_per_endpoint(client, large, large_loans[0])
+    assert few == many
+    # One aggregate query decides; booking adds the customer lock and the insert.
+    assert few["check-eligibility"] == 1
+    assert few["credit-score"] == 1
+    assert few["view-loan"] == 1
+    assert few["view-loans"] == 1
+    assert few["schedule"] == 1
+    assert few["create-loan"] == 3
+    with counting_statements() as statements:
+        response = await client.post(
+            "/api/register",
+            json={
+                "first_name": "N",
+                "last_name": "M",
+                "age": 40,
+                "monthly_income": 1000,
+                "phone_number": 9_111_111_111,
+            },
+        )
+    assert response.status_code == 201
+    assert len(statements) == 1
+
+
+@asynccontextmanager
+async def live_server(app: Litestar) -> AsyncIterator[str]:
+    """The app behind a real uvicorn socket, so requests truly run side by side."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def test_concurrent_bookings_never_break_the_policy(settings: Settings, today: date) -> None:
+    # Income 1,00,000: EMIs may reach 50,000. Each loan's EMI is 22,244.45, so only two fit,
+    # although the limit (36 lakh) alone would allow three.
+    async with (
+        live_server(create_app(settings, clock=FixedClock(today))) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+    ):
+        registered = await http.post("/api/register", json=applicant(monthly_income=100_000))
+        customer_id = registered.json()["customer_id"]
+        request = application(customer_id, loan_amount=1_000_000, interest_rate=12, tenure=60)
+        responses = await asyncio.gather(
+            *(http.post("/api/create-loan", json=request) for _ in range(12))
+        )
+        current = (await http.get(f"/api/view-loans/{customer_id}")).json()
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] * 10 + [201] * 2, [r.text for r in responses]
+    assert all(r.json()["loan_approved"] is (r.status_code == 201) for r in responses)
+    assert await count_rows(settings.database_url) == (1, 2)
+    assert sum(loan["monthly_installment"] for loan in current) <= 50_000
+    assert sum(loan["loan_amount"] for loan in current) <= 3_600_000
