@@ -1,0 +1,623 @@
+"""API benchmark: the service against a one-query reference, in one run, on this machine.
+
+    uv run python bench/api.py                      # the recorded run (see docs/benchmarks.md)
+    uv run python bench/api.py --duration 3 --warmup 1 --customers 2000 --loans 20000  # quick
+
+What it does, in order:
+
+1. Creates fresh PostgreSQL databases, migrates them (`credit database upgrade`) and loads two
+   books through the project's own tools: the generated one (`credit sample-data`, then
+   `credit ingest`) and the real 782-loan book from shared/data (`credit ingest`).
+2. Serves, one at a time and each with uvicorn and the same number of workers and pool size:
+   the reference (bench/reference_app.py: one raw asyncpg aggregate query, constant body) and
+   the app (`credit.app:create_app`).
+3. Drives each with `wrk` (a separate process, closed loop: N connections, each sending its
+   next request when the last one answered) for a fixed time per endpoint, over customer and
+   loan ids sampled from the book; register uses phone numbers no customer holds.
+4. After create-loan, a short burst of create-loan on a few fresh customers at once, then
+   checks in SQL that no customer's API-booked loans break the policy's limit or
+   affordability rules (the concurrency guarantee).
+5. Prints a Markdown table (req/s, share of the reference, p50/p95/p99, errors) and the
+   782-loan vs generated-book p50 of check-eligibility; `--json` also writes the raw figures.
+
+Load goes only to 127.0.0.1; every wrk run is bounded by `--duration`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = ROOT / "bench" / "wrk" / "api.lua"
+REAL_BOOK = ROOT.parent / "shared" / "data"
+HOST = "127.0.0.1"
+APP_ENDPOINTS = ["check-eligibility", "view-loans", "view-loan", "register", "create-loan"]
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    # CPU the server's workers spent per request (user + system): steadier than req/s when
+    # something else shares the machine.
+    server_cpu_ms: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+def pg_dsn(admin_dsn: str, name: str) -> str:
+    return admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def admin(admin_dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(admin_dsn, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def credit_cli(args: list[str], dsn: str, log: Path) -> None:
+    """Run the project's own CLI (`credit ...`) against one database."""
+    env = {**os.environ, "DATABASE_URL": sqlalchemy_url(dsn)}
+    env.pop("REDIS_URL", None)  # ingestion runs in-process for the bench
+    cmd = [str(Path(sys.executable).with_name("credit")), *args]
+    started = time.perf_counter()
+    with log.open("a") as out:
+        out.write(f"$ {' '.join(cmd)}\n")
+        out.flush()
+        subprocess.run(cmd, env=env, cwd=ROOT, check=True, stdout=out, stderr=subprocess.STDOUT)
+    print(f"  {' '.join(args[:2])}: {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def fresh_database(admin_dsn: str, name: str, log: Path) -> str:
+    asyncio.run(admin(admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin(admin_dsn, f'CREATE DATABASE "{name}"'))
+    dsn = pg_dsn(admin_dsn, name)
+    credit_cli(["database", "upgrade", "--no-prompt"], dsn, log)
+    return dsn
+
+
+def find_workbook(folder: Path, word: str) -> Path:
+    found = sorted(p for p in folder.rglob("*.xlsx") if word in p.name.lower())
+    if not found:
+        raise SystemExit(f"no *{word}*.xlsx in {folder}")
+    return found[0]
+
+
+def load_generated(dsn: str, args: argparse.Namespace, work: Path, log: Path) -> None:
+    out = work / "book"
+    credit_cli(
+        [
+            "sample-data",
+            "--customers",
+            str(args.customers),
+            "--loans",
+            str(args.loans),
+            "--out",
+            str(out),
+            "--seed",
+            str(args.seed),
+        ],
+        dsn,
+        log,
+    )
+    load_files(dsn, out, log)
+
+
+def load_files(dsn: str, folder: Path, log: Path) -> None:
+    customers = find_workbook(folder, "customer")
+    loans = find_workbook(folder, "loan")
+    credit_cli(["ingest", str(customers), str(loans)], dsn, log)
+
+
+async def book_facts(dsn: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ANALYZE")
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM customers) AS customers,"
+            " (SELECT count(*) FROM loans) AS loans"
+        )
+        return dict(row)
+    finally:
+        await conn.close()
+
+
+async def sample_ids(dsn: str, work: Path, label: str, phones: int) -> dict[str, Path]:
+    """Files of customer ids, loan ids and phone numbers nobody holds, for the wrk script."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        customer_ids = [
+            r[0] for r in await conn.fetch("SELECT id FROM customers ORDER BY random() LIMIT 50000")
+        ]
+        loan_ids = [
+            r[0] for r in await conn.fetch("SELECT id FROM loans ORDER BY random() LIMIT 100000")
+        ]
+        taken = {r[0] for r in await conn.fetch("SELECT phone_number FROM customers")}
+    finally:
+        await conn.close()
+    free: list[int] = []
+    candidate = 1_000_000_000  # ten digits, below every real mobile number prefix
+    while len(free) < phones:
+        if candidate not in taken:
+            free.append(candidate)
+        candidate += 1
+    files = {}
+    for kind, values in (("customers", customer_ids), ("loans", loan_ids)):
+        files[kind] = work / f"{label}-{kind}.txt"
+        files[kind].write_text("\n".join(map(str, values)) + "\n")
+    # Warm-up and measured runs of register take disjoint phone numbers.
+    half = phones // 4
+    files["phones-warmup"] = work / f"{label}-phones-warmup.txt"
+    files["phones-warmup"].write_text("\n".join(map(str, free[:half])) + "\n")
+    files["phones"] = work / f"{label}-phones.txt"
+    files["phones"].write_text("\n".join(map(str, free[half:])) + "\n")
+    return files
+
+
+async def fresh_customers(dsn: str, count: int, work: Path) -> Path:
+    """Customers registered during the run: no loans yet, so bookings for them get approved
+    until the limit and affordability rules stop them: the race the burst is meant to provoke."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT c.id FROM customers c WHERE NOT EXISTS "
+            "(SELECT 1 FROM loans l WHERE l.customer_id = c.id) "
+            "AND c.last_name LIKE 'Customer%' ORDER BY c.id DESC LIMIT $1",
+            count,
+        )
+    finally:
+        await conn.close()
+    path = work / "hot-customers.txt"
+    path.write_text("\n".join(str(r[0]) for r in rows) + "\n")
+    return path
+
+
+VIOLATIONS_SQL = """
+WITH booked AS (SELECT DISTINCT customer_id FROM loans WHERE source_loan_id IS NULL),
+current AS (
+    SELECT c.id, c.approved_limit, c.monthly_income,
+           coalesce(sum(l.loan_amount) FILTER (WHERE l.end_date > $1), 0) AS amount,
+           coalesce(sum(l.monthly_installment) FILTER (WHERE l.end_date > $1), 0) AS emis
+    FROM customers c JOIN booked b ON b.customer_id = c.id JOIN loans l ON l.customer_id = c.id
+    GROUP BY c.id, c.approved_limit, c.monthly_income
+)
+SELECT (SELECT count(*) FROM booked) AS customers_with_bookings,
+       (SELECT count(*) FROM loans WHERE source_loan_id IS NULL) AS loans_booked,
+       count(*) FILTER (WHERE amount > approved_limit) AS over_limit,
+       count(*) FILTER (WHERE emis > round(monthly_income * $2, 2)) AS over_affordability
+FROM current
+"""
+
+
+async def concurrency_check(dsn: str, today: date, hot_ids: list[int]) -> dict[str, int]:
+    """Every customer with API-booked loans must satisfy rules 4 and 5 after their last booking
+    (nothing else writes during the run), however many bookings raced for them."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(VIOLATIONS_SQL, today, 0.5)
+        hot_loans = await conn.fetchval(
+            "SELECT count(*) FROM loans WHERE customer_id = ANY($1::bigint[])", hot_ids
+        )
+    finally:
+        await conn.close()
+    return {**dict(row), "hot_customers": len(hot_ids), "hot_customer_loans": hot_loans}
+
+
+# --- servers and load ------------------------------------------------------------------------
+
+
+class Server:
+    """uvicorn serving one app factory with N workers, in its own process group."""
+
+    def __init__(self, factory: str, port: int, env: dict[str, str], workers: int, log: Path):
+        self.factory, self.port, self.env, self.workers, self.log = factory, port, env, workers, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def __enter__(self) -> Server:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            self.factory,
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+        out = self.log.open("a")
+        out.write(f"$ {' '.join(cmd)}\n")
+        out.flush()
+        self.proc = subprocess.Popen(
+            cmd,
+            env=self.env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        out.close()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.factory} exited early; see {self.log}")
+            try:
+                urllib.request.urlopen(f"{self.url}/ready-check", timeout=1)
+            except urllib.error.HTTPError:
+                # Answered (404): at least one worker is up; give the other one a moment.
+                time.sleep(2)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit(f"{self.factory} did not start in {seconds} s; see {self.log}")
+
+    def worker_pids(self) -> list[int]:
+        assert self.proc is not None
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(p) for p in out.stdout.split()]
+
+    def __exit__(self, *_: object) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def drive(url: str, endpoint: str, ids: Path, seconds: float, conns: int, threads: int) -> Result:
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{conns}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        endpoint,
+        str(ids),
+        str(threads),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    line = [x for x in done.stdout.splitlines() if x.startswith("{")][-1]
+    raw = json.loads(line)
+    kinds = {k: raw[k] for k in ("connect", "read", "write", "status", "timeout") if raw[k]}
+    return Result(
+        name=endpoint,
+        requests=raw["requests"],
+        seconds=raw["duration_us"] / 1e6,
+        errors=sum(kinds.values()),
+        p50_ms=raw["p50_us"] / 1000,
+        p95_ms=raw["p95_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        max_ms=raw["max_us"] / 1000,
+        error_kinds=kinds,
+    )
+
+
+class Profiler:
+    """py-spy on every worker of a server while one endpoint runs (a separate, slower run)."""
+
+    def __init__(self, folder: Path | None, server: Server, name: str, seconds: float):
+        self.folder, self.server, self.name, self.seconds = folder, server, name, seconds
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Profiler:
+        if self.folder is None:
+            return self
+        py_spy = shutil.which("py-spy") or str(Path.home() / ".local/bin/py-spy")
+        for pid in self.server.worker_pids():
+            out = self.folder / f"{self.name}-{pid}.txt"
+            self.procs.append(
+                subprocess.Popen(
+                    [
+                        py_spy,
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--format",
+                        "raw",
+                        "--rate",
+                        "250",
+                        "--duration",
+                        str(int(self.seconds)),
+                        "--nonblocking",
+                        "-o",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=self.seconds + 30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def measure(
+    server: Server,
+    endpoint: str,
+    ids: Path,
+    args: argparse.Namespace,
+    warmup_ids: Path | None = None,
+    label: str | None = None,
+) -> Result:
+    if args.warmup > 0:
+        drive(server.url, endpoint, warmup_ids or ids, args.warmup, args.connections, args.threads)
+    workers = server.worker_pids()
+    cpu_before = cpu_seconds(workers)
+    with Profiler(args.profile, server, label or endpoint, args.duration):
+        result = drive(server.url, endpoint, ids, args.duration, args.connections, args.threads)
+    if result.requests:
+        result.server_cpu_ms = (cpu_seconds(workers) - cpu_before) * 1000 / result.requests
+    result.name = label or endpoint
+    print(
+        f"  {result.name:<26} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.2f}  "
+        f"p95 {result.p95_ms:6.2f}  p99 {result.p99_ms:6.2f} ms  errors {result.errors}  "
+        f"cpu {result.server_cpu_ms:.2f} ms/req",
+        flush=True,
+    )
+    return result
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def server_env(dsn: str, args: argparse.Namespace) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CREDIT_", "DATABASE_"))}
+    env.pop("REDIS_URL", None)
+    env.update(
+        DATABASE_URL=sqlalchemy_url(dsn),
+        DATABASE_POOL_SIZE=str(args.pool_size),
+        CREDIT_TODAY=args.today.isoformat(),
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def report(results: list[Result], reference: Result, args: argparse.Namespace) -> str:
+    lines = [
+        f"{args.connections} connections, {args.duration:g} s per endpoint "
+        f"(after {args.warmup:g} s warm-up), uvicorn {args.workers} workers, "
+        f"pool {args.pool_size} per worker, today pinned to {args.today}.",
+        "",
+        "| endpoint | req/s | of reference | p50 ms | p95 ms | p99 ms | errors | worker CPU ms/req |",  # noqa: E501
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in [reference, *results]:
+        share = r.rps / reference.rps if reference.rps else 0.0
+        errors = f"{r.errors}" + (f" {r.error_kinds}" if r.error_kinds else "")
+        lines.append(
+            f"| {r.name} | {r.rps:.0f} | {share:.0%} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
+            f"{r.p99_ms:.2f} | {errors} | {r.server_cpu_ms:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--loans", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--duration", type=float, default=20, help="seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds before each endpoint")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--pool-size", type=int, default=10, help="database pool per worker")
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2025, 6, 15))
+    parser.add_argument("--admin-dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--database", help="use this already loaded database instead of a fresh generated book"
+    )
+    parser.add_argument(
+        "--real-database", help="use this already loaded database as the 782-loan book"
+    )
+    parser.add_argument("--skip-real", action="store_true", help="no 782-loan comparison")
+    parser.add_argument("--endpoints", default=",".join(APP_ENDPOINTS))
+    parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--profile", type=Path, help="py-spy every worker into this folder")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the databases it created")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    endpoints = [e for e in args.endpoints.split(",") if e]
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    work = Path(tempfile.mkdtemp(prefix="credit-bench-"))
+    log = work / "bench.log"
+    created: list[str] = []
+    print(f"work folder {work} (log: {log})", flush=True)
+    try:
+        if args.database:
+            dsn = pg_dsn(args.admin_dsn, args.database)
+        else:
+            name = f"credit_bench_{stamp}"
+            print(f"loading the generated book into {name}", flush=True)
+            dsn = fresh_database(args.admin_dsn, name, log)
+            created.append(name)
+            load_generated(dsn, args, work, log)
+        real_dsn = None
+        if not args.skip_real:
+            if args.real_database:
+                real_dsn = pg_dsn(args.admin_dsn, args.real_database)
+            else:
+                name = f"credit_bench_{stamp}_real"
+                print(f"loading the real book into {name}", flush=True)
+                real_dsn = fresh_database(args.admin_dsn, name, log)
+                created.append(name)
+                load_files(real_dsn, REAL_BOOK, log)
+
+        facts = asyncio.run(book_facts(dsn))
+        print(f"book: {facts['customers']} customers, {facts['loans']} loans", flush=True)
+        phones = max(20_000, int(args.duration + args.warmup) * 5_000)
+        ids = asyncio.run(sample_ids(dsn, work, "book", phones))
+        env = server_env(dsn, args)
+
+        results: list[Result] = []
+        print("reference (one raw asyncpg query)", flush=True)
+        with Server("bench.reference_app:create_app", args.port, env, args.workers, log) as ref:
+            reference = measure(ref, "reference", ids["customers"], args)
+
+        print("app", flush=True)
+        hot = None
+        with Server("credit.app:create_app", args.port + 1, env, args.workers, log) as app:
+            for endpoint in endpoints:
+                source = {
+                    "view-loan": ids["loans"],
+                    "register": ids["phones"],
+                }.get(endpoint, ids["customers"])
+                warm = ids["phones-warmup"] if endpoint == "register" else None
+                results.append(measure(app, endpoint, source, args, warmup_ids=warm))
+            if "create-loan" in endpoints and "register" in endpoints:
+                hot = asyncio.run(fresh_customers(dsn, 4, work))
+                burst = argparse.Namespace(**{**vars(args), "warmup": 0, "profile": None})
+                burst.duration = min(args.duration, 5)
+                results.append(
+                    measure(app, "create-loan", hot, burst, label="create-loan, 4 customers")
+                )
+        check = None
+        if hot is not None:
+            hot_ids = [int(x) for x in hot.read_text().split()]
+            check = asyncio.run(concurrency_check(dsn, args.today, hot_ids))
+
+        real_result = None
+        if real_dsn is not None and "check-eligibility" in endpoints:
+            real_facts = asyncio.run(book_facts(real_dsn))
+            real_ids = asyncio.run(sample_ids(real_dsn, work, "real", 1000))
+            print(
+                f"app on the real book ({real_facts['loans']} loans), check-eligibility",
+                flush=True,
+            )
+            with Server(
+                "credit.app:create_app",
+                args.port + 2,
+                server_env(real_dsn, args),
+                args.workers,
+                log,
+            ) as app:
+                real_result = measure(
+                    app,
+                    "check-eligibility",
+                    real_ids["customers"],
+                    args,
+                    label="check-eligibility (real book)",
+                )
+
+        print()
+        print(
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, book {facts['customers']} customers / "
+            f"{facts['loans']} loans"
+        )
+        print(report(results, reference, args))
+        if real_result is not None:
+            big = next(r for r in results if r.name == "check-eligibility")
+            print(
+                f"\ncheck-eligibility p50: {real_result.p50_ms:.2f} ms on the real book "
+                f"({real_result.rps:.0f} req/s), {big.p50_ms:.2f} ms on {facts['loans']} loans: "
+                f"{big.p50_ms / real_result.p50_ms:.2f}x"
+            )
+        if check is not None:
+            print(f"\nconcurrency check after create-loan: {check}")
+        if args.json:
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "book": facts,
+                        "args": {k: str(v) for k, v in vars(args).items()},
+                        "reference": asdict(reference) | {"rps": reference.rps},
+                        "results": [asdict(r) | {"rps": r.rps} for r in results],
+                        "real_book": asdict(real_result) if real_result else None,
+                        "concurrency": check,
+                    },
+                    indent=2,
+                )
+            )
+    finally:
+        if not args.keep:
+            for name in created:
+                asyncio.run(admin(args.admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
