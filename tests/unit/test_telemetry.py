@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from credit.plugins.telemetry import (
+    HeartbeatShutdownFilter,
     job_counts,
     redact_personal_data,
     saq_after_process,
@@ -54,9 +56,23 @@ async def test_saq_hooks_count_and_time_each_attempt() -> None:
     assert _sample("credit_job_duration_seconds_count", job="telemetry_probe") == before_time + 2
 
 
-def test_job_counts_keep_whole_numbers_only() -> None:
-    result = {"customers": 300, "loans": 782, "done": True, "stage": "write", "rate": 1.5}
-    assert job_counts(result) == {"customers": 300, "loans": 782}
+def test_job_counts_keep_numbers_and_list_sizes_never_rows() -> None:
+    result = {
+        "customers": {"rows": 300, "inserted": 300, "stage": "done"},
+        "loans": {"rows": 782, "rejected": 0},
+        "rejected": [{"row": 2, "reason": "x"}],
+        "done": True,
+        "rate": 1.5,
+        "total": 9,
+    }
+    assert job_counts(result) == {
+        "customers_rows": 300,
+        "customers_inserted": 300,
+        "loans_rows": 782,
+        "loans_rejected": 0,
+        "rejected": 1,
+        "total": 9,
+    }
     assert job_counts(None) == {}
     assert job_counts([1, 2]) == {}
 
@@ -69,3 +85,22 @@ def test_personal_data_never_reaches_a_log_line() -> None:
         "monthly_income": "[redacted]",
         "id": 7,
     }
+
+
+def test_only_the_known_heartbeat_shutdown_artifact_is_filtered() -> None:
+    def record(message: str, exc: BaseException | None) -> logging.LogRecord:
+        return logging.LogRecord(
+            "litestar_saq.heartbeat",
+            logging.ERROR,
+            __file__,
+            1,
+            message,
+            None,
+            (type(exc), exc, None) if exc else None,
+        )
+
+    keep = HeartbeatShutdownFilter().filter
+    artifact = RuntimeError("Event loop stopped before Future completed.")
+    assert not keep(record("HeartbeatManager thread crashed", artifact))
+    assert keep(record("HeartbeatManager thread crashed", ConnectionError("redis down")))
+    assert keep(record("something else", artifact))

@@ -74,6 +74,24 @@ def redact_personal_data(
     return event_dict
 
 
+class HeartbeatShutdownFilter(logging.Filter):
+    """Drops litestar-saq 0.8's false "HeartbeatManager thread crashed" on a normal shutdown.
+
+    Its `HeartbeatManager.stop()` stops the thread's event loop under `run_until_complete`,
+    which raises "Event loop stopped before Future completed." and is logged as a crash with a
+    traceback every time a web process exits (litestar-org/litestar-saq#110, fixed by #111).
+    Only that exact record is dropped; any other heartbeat failure is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.getMessage() == "HeartbeatManager thread crashed"
+            and isinstance(exc, RuntimeError)
+            and str(exc) == "Event loop stopped before Future completed."
+        )
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -108,6 +126,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
                 ],
             }
         },
+        filters={"heartbeat_shutdown": {"()": HeartbeatShutdownFilter}},
         handlers={
             "console": {
                 "class": "logging.StreamHandler",
@@ -122,6 +141,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
             "uvicorn.error": {"level": level_name, "handlers": [], "propagate": True},
             # One `request` line per request is ours; uvicorn's would duplicate it.
             "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+            "litestar_saq.heartbeat": {"filters": ["heartbeat_shutdown"], "propagate": True},
         },
         log_exceptions="never",
     )
@@ -238,14 +258,21 @@ def job_started(function: str, job_id: str, *, attempt: int = 1) -> float:
 
 
 def job_counts(result: Any) -> dict[str, int]:
-    """The top-level whole-number fields of a job's result (rows read, written, rejected...)."""
+    """Whole-number fields of a job's result, one level deep (`{"loans": {"inserted": 3}}`
+    gives `loans_inserted=3`): rows read, written and rejected, never the rows themselves."""
     if not isinstance(result, Mapping):
         return {}
-    return {
-        str(key): value
-        for key, value in result.items()
-        if isinstance(value, int) and not isinstance(value, bool)
-    }
+    counts: dict[str, int] = {}
+    for key, value in result.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            counts[str(key)] = value
+        elif isinstance(value, Mapping):
+            for inner, number in value.items():
+                if isinstance(number, int) and not isinstance(number, bool):
+                    counts[f"{key}_{inner}"] = number
+        elif isinstance(value, list):
+            counts[str(key)] = len(value)
+    return counts
 
 
 def job_finished(
