@@ -447,6 +447,9 @@ def server_env(dsn: str, args: argparse.Namespace) -> dict[str, str]:
         DATABASE_POOL_SIZE=str(args.pool_size),
         CREDIT_TODAY=args.today.isoformat(),
         PYTHONPATH=str(ROOT),
+        # The per-client limit (600/min by default) would turn this load into 429s; a limit
+        # that never trips keeps the middleware, and its cost, on every request.
+        RATE_LIMIT_PER_MINUTE="1000000000",
     )
     return env
 

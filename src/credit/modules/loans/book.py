@@ -12,9 +12,10 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, extract, func, literal, select, type_coerce
+from sqlalchemy import Integer, and_, bindparam, case, extract, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.modules.credit.scoring import CreditHistory
@@ -33,49 +34,65 @@ class CustomerBook:
     history: CreditHistory
 
 
+CUSTOMERS = Customer.__table__
+LOANS = Loan.__table__
+
+
 def installments_due_sql(today: date) -> Any:
+    start = LOANS.c.start_date
     months = (today.year * 12 + today.month) - (
-        extract("year", Loan.start_date) * 12 + extract("month", Loan.start_date)
+        extract("year", start) * 12 + extract("month", start)
     )
     month_end = today.day == calendar.monthrange(today.year, today.month)[1]
     # The installment of this month is not yet due when its day is still ahead (and today is
     # not the month's last day, where a clamped due date lands).
-    not_yet = (
-        literal(0) if month_end else case((extract("day", Loan.start_date) > today.day, 1), else_=0)
-    )
+    not_yet = literal(0) if month_end else case((extract("day", start) > today.day, 1), else_=0)
     due = type_coerce(months - not_yet, Integer)
-    return case((due < 0, 0), (due > Loan.tenure, Loan.tenure), else_=due)
+    return case((due < 0, 0), (due > LOANS.c.tenure, LOANS.c.tenure), else_=due)
+
+
+@lru_cache(maxsize=4)
+def book_statement(today: date) -> Any:
+    """The statement for one day, built once, with the customer as bind parameter
+    `customer_id`. Building a SQLAlchemy expression and its cache key per request cost more
+    CPU than PostgreSQL spends answering it (docs/benchmarks.md), so each day's object is
+    reused; it selects table columns, so no ORM compile step runs either."""
+    loans = LOANS.c
+    current = loans.end_date > today
+    with_history = loans.emis_paid_on_time.is_not(None)
+    return (
+        select(
+            CUSTOMERS.c.id,
+            CUSTOMERS.c.monthly_income,
+            CUSTOMERS.c.approved_limit,
+            func.count(loans.id),
+            func.sum(case((with_history, installments_due_sql(today)))),
+            func.sum(loans.emis_paid_on_time),
+            func.sum(
+                case(
+                    (and_(loans.start_date >= date(today.year, 1, 1), loans.start_date <= today), 1)
+                )
+            ),
+            func.sum(loans.loan_amount),
+            func.sum(case((current, loans.loan_amount))),
+            func.sum(case((current, loans.monthly_installment))),
+        )
+        .select_from(CUSTOMERS)
+        .outerjoin(LOANS, loans.customer_id == CUSTOMERS.c.id)
+        .where(CUSTOMERS.c.id == bindparam("customer_id"))
+        .group_by(CUSTOMERS.c.id, CUSTOMERS.c.monthly_income, CUSTOMERS.c.approved_limit)
+    )
 
 
 def book_query(customer_id: int, today: date) -> Any:
-    current = Loan.end_date > today
-    with_history = Loan.emis_paid_on_time.is_not(None)
-    return (
-        select(
-            Customer.id,
-            Customer.monthly_income,
-            Customer.approved_limit,
-            func.count(Loan.id),
-            func.sum(case((with_history, installments_due_sql(today)))),
-            func.sum(Loan.emis_paid_on_time),
-            func.sum(
-                case((and_(Loan.start_date >= date(today.year, 1, 1), Loan.start_date <= today), 1))
-            ),
-            func.sum(Loan.loan_amount),
-            func.sum(case((current, Loan.loan_amount))),
-            func.sum(case((current, Loan.monthly_installment))),
-        )
-        .select_from(Customer)
-        .outerjoin(Loan, Loan.customer_id == Customer.id)
-        .where(Customer.id == customer_id)
-        .group_by(Customer.id, Customer.monthly_income, Customer.approved_limit)
-    )
+    """The statement with one customer bound (to read its SQL; requests bind parameters)."""
+    return book_statement(today).params(customer_id=customer_id)
 
 
 async def customer_book(
     session: AsyncSession, customer_id: int, today: date
 ) -> CustomerBook | None:
-    row = (await session.execute(book_query(customer_id, today))).one_or_none()
+    row = (await session.execute(book_statement(today), {"customer_id": customer_id})).one_or_none()
     if row is None:
         return None
     (cid, income, limit, taken, due, paid, this_year, volume, current_amount, current_emis) = row
