@@ -46,14 +46,15 @@ class Settings:
     redis_url: str | None = None
     upload_dir: Path = Path("var/uploads")
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Access and limits (docs/reliability.md): API keys on /api, per-key rate limit, body size.
+    auth_required: bool = False
+    rate_limit_per_minute: int = 600
+    max_request_body_bytes: int = 1024 * 1024
     sample_data_dir: Path | None = Path("data")
     timezone: str = "Asia/Kolkata"
     today: date | None = None
     debug: bool = False
     policy: CreditPolicy = field(default_factory=CreditPolicy)
-    # Jobs (ingestion): the SAQ queue on REDIS_URL and how many jobs a worker runs at once.
-    queue_name: str = "credit"
-    worker_concurrency: int = 2
     # Jobs (ingestion): the SAQ queue on REDIS_URL and how many jobs a worker runs at once.
     queue_name: str = "credit"
     worker_concurrency: int = 2
@@ -80,13 +81,18 @@ class Settings:
             redis_url=_env_optional("REDIS_URL"),
             upload_dir=Path(_env("UPLOAD_DIR", str(default.upload_dir))),
             max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(default.max_upload_bytes))),
+            auth_required=_env_bool("AUTH_REQUIRED", default.auth_required),
+            rate_limit_per_minute=int(
+                _env("RATE_LIMIT_PER_MINUTE", str(default.rate_limit_per_minute))
+            ),
+            max_request_body_bytes=int(
+                _env("MAX_REQUEST_BODY_BYTES", str(default.max_request_body_bytes))
+            ),
             sample_data_dir=Path(sample_dir) if sample_dir else None,
             timezone=_env("TZ_NAME", default.timezone),
             today=date.fromisoformat(today) if today else None,
             debug=_env_bool("DEBUG", default.debug),
             policy=CreditPolicy.from_env(os.environ),
-            queue_name=_env("QUEUE_NAME", default.queue_name),
-            worker_concurrency=int(_env("WORKER_CONCURRENCY", str(default.worker_concurrency))),
             queue_name=_env("QUEUE_NAME", default.queue_name),
             worker_concurrency=int(_env("WORKER_CONCURRENCY", str(default.worker_concurrency))),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),
