@@ -20,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
 
 import click
 from litestar.config.app import AppConfig
@@ -58,6 +58,7 @@ class JobState:
         return self.status in ("complete", "failed")
 
 
+@runtime_checkable  # Litestar checks injected dependencies against their annotation
 class JobRunner(Protocol):
     async def enqueue(self, name: str, **kwargs: Any) -> str: ...
 

@@ -27,11 +27,12 @@ TOLERANCE = 1e-6
 
 
 class Kind(Enum):
-    INTEGER = "whole number"
-    MONEY = "amount"  # rupees with at most 2 decimals -> integer paise
-    RATE = "rate"  # percent with at most 4 decimals -> integer 1/10,000 %
+    # The value reads "<header>: not <value>" in a rejection.
+    INTEGER = "a whole number"
+    MONEY = "an amount with at most 2 decimals"  # rupees -> integer paise
+    RATE = "a rate with at most 4 decimals"  # percent -> integer 1/10,000 %
     TEXT = "text"
-    DATE = "date"
+    DATE = "a date"
 
 
 @dataclass(frozen=True)
@@ -153,19 +154,25 @@ Problem = tuple[pl.Expr, str | pl.Expr]
 
 def _coerce(frame: pl.DataFrame, columns: tuple[Column, ...]) -> tuple[pl.DataFrame, list[Problem]]:
     """Cast each column to its kind; report missing, mistyped and out-of-range values."""
+    # The values as read stay beside the typed ones (as `<name>__raw`) for the messages.
+    frame = frame.with_columns(pl.col(c.name).alias(_raw(c.name)) for c in columns)
     typed: list[pl.Expr] = []
     problems: list[Problem] = []
     for column in columns:
-        raw = pl.col(column.name)
-        value = _as_kind(raw, frame.schema[column.name], column.kind)
-        typed.append(value.alias(column.name))
+        raw = pl.col(_raw(column.name))
+        typed.append(_as_kind(raw, frame.schema[column.name], column.kind).alias(column.name))
+        value = pl.col(column.name)
         problems.append((raw.is_null(), f"{column.header}: missing"))
-        not_a = f"{column.header}: not a {column.kind.value}"
+        not_a = f"{column.header}: not {column.kind.value}"
         problems.append(
             (raw.is_not_null() & value.is_null(), pl.format(f"{not_a} ({{}})", _shown(raw)))
         )
-        problems += _range_problems(column, frame.schema[column.name])
+        problems += _range_problems(column)
     return frame.with_columns(typed), problems
+
+
+def _raw(name: str) -> str:
+    return f"{name}__raw"
 
 
 def _as_kind(raw: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr:
@@ -208,7 +215,7 @@ def _as_date(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return pl.lit(None, dtype=pl.Date)
 
 
-def _range_problems(column: Column, dtype: pl.DataType) -> list[Problem]:
+def _range_problems(column: Column) -> list[Problem]:
     if column.kind in (Kind.TEXT, Kind.DATE):
         return []
     value = pl.col(column.name)
@@ -226,19 +233,17 @@ def _range_problems(column: Column, dtype: pl.DataType) -> list[Problem]:
 
 
 def _split(frame: pl.DataFrame, problems: list[Problem], columns: tuple[Column, ...]) -> SheetData:
-    """Evaluate every check at once: a row with any problem is rejected with all its reasons."""
+    """Evaluate every check at once; only the failing rows get their reasons spelled out."""
+    failing = [check.fill_null(False) for check, _ in problems]
+    flagged = frame.with_columns(pl.any_horizontal(failing).alias("_rejected"))
     reasons = [
-        pl.when(check.fill_null(False)).then(
-            message if isinstance(message, pl.Expr) else pl.lit(message)
-        )
-        for check, message in problems
+        pl.when(check).then(message if isinstance(message, pl.Expr) else pl.lit(message))
+        for check, (_, message) in zip(failing, problems, strict=True)
     ]
-    checked = frame.with_columns(
-        pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(REASON)
+    rejected = flagged.filter(pl.col("_rejected")).select(
+        ROW, pl.concat_str(reasons, separator="; ", ignore_nulls=True).alias(REASON)
     )
-    has_reason = pl.col(REASON).is_not_null() & (pl.col(REASON) != "")
-    rejected = checked.filter(has_reason).select(ROW, REASON)
-    valid = checked.filter(~has_reason).select(ROW, *(c.name for c in columns))
+    valid = flagged.filter(~pl.col("_rejected")).select(ROW, *(c.name for c in columns))
     return SheetData(valid=valid, rejected=rejected)
 
 

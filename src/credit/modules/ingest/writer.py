@@ -7,7 +7,10 @@ the plan chose); it commits when the block ends and rolls back on any exception.
 - PostgreSQL (asyncpg): each sheet is COPY'd as CSV into a temporary staging table, then one
   set-based `INSERT ... SELECT ... ON CONFLICT (id) DO UPDATE ... WHERE IS DISTINCT FROM`
   moves it into the book; money travels as integer paise and becomes NUMERIC in that
-  statement. Afterwards the identity sequences are moved past the largest id.
+  statement. Afterwards the identity sequences are moved past the largest id. A load bigger
+  than the table it goes into (a first load of a large book) drops the table's secondary
+  indexes and foreign keys first and re-creates them after the insert, inside the same
+  transaction: one sorted index build instead of a million index insertions.
 - SQLite (stdlib sqlite3 in a worker thread): the same upsert through `executemany`, with
   money in the integer units that `ExactDecimal` stores there (paise, 1/10,000 %). SQLite's
   rowid ids continue after the largest id by themselves.
@@ -126,9 +129,15 @@ def _from_staging(field: str) -> str:
     return field
 
 
+# A load this big, and bigger than the table it goes into, is faster with the table's secondary
+# indexes and foreign keys rebuilt once after the insert than maintained row by row.
+BULK_REBUILD_MIN_ROWS = 50_000
+
+
 class PostgresBook:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.row_counts: dict[str, int] = {}
 
     async def existing_book(self) -> ExistingBook:
         customers = await self._query_frame(
@@ -138,6 +147,7 @@ class PostgresBook:
             "SELECT id, customer_id, source_loan_id FROM loans",
             {"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64},
         )
+        self.row_counts = {"customers": customers.height, "loans": loans.height}
         return ExistingBook(customers=customers, loans=loans)
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
@@ -162,19 +172,49 @@ class PostgresBook:
         return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
 
     async def _upsert(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
+        new_rows = int(rows["is_new"].sum()) if rows.height else 0
+        rebuild = new_rows >= BULK_REBUILD_MIN_ROWS and new_rows > self.row_counts.get(table, 0)
         staging = f"ingest_{table}"
         columns = ", ".join(f"{f} {STAGING_TYPES[f]}" for f in fields)
         await self.conn.execute(f"CREATE TEMPORARY TABLE {staging} ({columns}) ON COMMIT DROP")
         csv = io.BytesIO()
-        rows.select(fields).write_csv(csv, include_header=False)
+        # In id order the primary key index is appended to rather than split all over.
+        rows.select(fields).sort("id").write_csv(csv, include_header=False)
         del rows  # the CSV is what travels; let the frame go early on big books
         csv.seek(0)
         await self.conn.copy_to_table(staging, source=csv, columns=list(fields), format="csv")
         del csv
+        deferred = await self._drop_secondary_structures(table) if rebuild else []
         source = f"SELECT {', '.join(_from_staging(f) for f in fields)} FROM {staging}"
         status = await self.conn.execute(_upsert_sql(table, fields, source, "now()"))
+        if deferred:
+            await self.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for statement in deferred:
+                await self.conn.execute(statement)
         await self.conn.execute(f"DROP TABLE {staging}")
         return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
+
+    async def _drop_secondary_structures(self, table: str) -> list[str]:
+        """Drop the table's plain indexes and foreign keys; return the statements that
+        re-create them (the re-created foreign keys check every row, so nothing is skipped)."""
+        indexes = await self.conn.fetch(
+            "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS ddl "
+            "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+            table,
+        )
+        foreign_keys = await self.conn.fetch(
+            "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+            "WHERE conrelid = $1::regclass AND contype = 'f'",
+            table,
+        )
+        for fk in foreign_keys:
+            await self.conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"')
+        for index in indexes:
+            await self.conn.execute(f"DROP INDEX {index['name']}")
+        return [index["ddl"] for index in indexes] + [
+            f'ALTER TABLE {table} ADD CONSTRAINT "{fk["name"]}" {fk["ddl"]}' for fk in foreign_keys
+        ]
 
 
 @asynccontextmanager

@@ -1,0 +1,172 @@
+"""Ingesting workbooks into SQLite and PostgreSQL: the real book, re-runs, rejections, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from credit.modules.ingest import writer
+from credit.modules.ingest.schemas import IngestError, RejectedRow
+from credit.modules.ingest.service import ingest_workbooks
+from credit.settings import Settings
+from tests.conftest import empty_tables
+from tests.ingest_workbooks import (
+    REAL_CUSTOMERS,
+    REAL_LOANS,
+    customer,
+    duplicated_loan_ids,
+    loan,
+    small_book,
+    write_workbook,
+)
+from tests.integration.book import count_rows
+
+Client = AsyncTestClient[Litestar]
+
+
+async def test_real_book_loads_every_row_and_a_rerun_changes_nothing(
+    client: Client, settings: Settings
+) -> None:
+    first = await ingest_workbooks(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+    assert (first.customers.inserted, first.loans.inserted) == (300, 782)
+    assert first.rejected == []
+    assert len(first.remappings) == 29
+    assert {r.source_loan_id for r in first.remappings} == duplicated_loan_ids()
+    assert await count_rows(settings.database_url) == (300, 782)
+
+    again = await ingest_workbooks(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+    assert (again.customers.inserted, again.customers.updated, again.customers.unchanged) == (
+        0,
+        0,
+        300,
+    )
+    assert (again.loans.inserted, again.loans.updated, again.loans.unchanged) == (0, 0, 782)
+    assert again.remappings == first.remappings
+    assert await count_rows(settings.database_url) == (300, 782)
+
+    # Values are kept exactly as the file gives them (first data row: customer 14, loan 5930).
+    loan_5930 = (await client.get("/api/view-loan/5930")).json()
+    assert loan_5930["customer"]["id"] == 14
+    assert (loan_5930["loan_amount"], loan_5930["interest_rate"]) == (900_000, 8.2)
+    assert (loan_5930["monthly_installment"], loan_5930["tenure"]) == (15_344, 129)
+    remapped = first.remappings[0]
+    moved = (await client.get(f"/api/view-loan/{remapped.loan_id}")).json()
+    assert moved["customer"]["id"] == remapped.customer_id
+
+    registered = await client.post(
+        "/api/register",
+        json={
+            "first_name": "New",
+            "last_name": "Borrower",
+            "age": 30,
+            "monthly_income": 50_000,
+            "phone_number": 9_123_456_789,
+        },
+    )
+    assert registered.status_code == 201
+    assert registered.json()["customer_id"] == 301
+
+
+async def test_a_changed_row_updates_its_record(settings: Settings, tmp_path: Path) -> None:
+    await ingest_workbooks(settings.database_url, *small_book(tmp_path / "v1"))
+    changed = small_book(
+        tmp_path / "v2",
+        customers=[customer(1), customer(2, **{"Monthly Salary": 60_000})],
+        loans=[loan(1, 5001), loan(2, 5002, **{"EMIs paid on Time": 11})],
+    )
+    report = await ingest_workbooks(settings.database_url, *changed)
+    assert (report.customers.updated, report.customers.unchanged) == (1, 1)
+    assert (report.loans.updated, report.loans.unchanged, report.loans.inserted) == (1, 1, 0)
+
+
+async def test_bad_rows_are_rejected_with_row_and_reason_and_the_rest_loads(
+    settings: Settings, tmp_path: Path
+) -> None:
+    paths = small_book(
+        tmp_path,
+        customers=[customer(1), customer(2, Age="old")],
+        loans=[loan(1, 10), loan(9, 11), loan(2, 12), loan(1, 13, Tenure=2.5)],
+    )
+    report = await ingest_workbooks(settings.database_url, *paths)
+    assert report.rejected == [
+        RejectedRow("customers", 3, "Age: not a whole number (old)"),
+        RejectedRow("loans", 3, "Customer ID: no customer 9 in the book"),
+        RejectedRow("loans", 4, "Customer ID: no customer 2 in the book"),
+        RejectedRow("loans", 5, "Tenure: not a whole number (2.5)"),
+    ]
+    assert (report.customers.rejected, report.loans.rejected) == (1, 3)
+    assert await count_rows(settings.database_url) == (1, 1)
+
+
+@pytest.mark.parametrize("defect", ["missing column", "not a workbook", "empty sheet"])
+async def test_a_broken_file_fails_and_writes_nothing(
+    settings: Settings, tmp_path: Path, defect: str
+) -> None:
+    customers, loans = small_book(tmp_path)
+    if defect == "missing column":
+        write_workbook(loans, ["Customer ID", "Loan ID"], [[1, 5001]])
+    elif defect == "not a workbook":
+        loans.write_bytes(b"PK\x03\x04 not really a zip")
+    else:
+        write_workbook(loans, [], [])
+    with pytest.raises(IngestError) as failure:
+        await ingest_workbooks(settings.database_url, customers, loans)
+    assert "loans file" in str(failure.value)
+    assert await count_rows(settings.database_url) == (0, 0)
+
+
+async def test_a_crash_mid_write_leaves_the_database_as_it_was(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crash(*_: object) -> int:
+        raise RuntimeError("disk on fire")
+
+    # The customers are already written when the loans step blows up.
+    monkeypatch.setattr(writer.PostgresBook, "upsert_loans", crash)
+    monkeypatch.setattr(writer.SqliteBook, "upsert_loans", crash)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        await ingest_workbooks(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+    assert await count_rows(settings.database_url) == (0, 0)
+
+
+async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL only: a big first load drops and re-creates the secondary structures."""
+    monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
+    try:
+        report = await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        assert report.loans.inserted == 782
+        indexes, foreign_keys = await loan_indexes_and_foreign_keys(postgres_url)
+    finally:
+        await empty_tables(postgres_url)
+    assert indexes == {
+        "pk_loans",
+        "ix_loans_customer_id_end_date",
+        "ix_loans_end_date",
+        "uq_loans_customer_id_source_loan_id",
+    }
+    assert foreign_keys == ["fk_loans_customer_id_customers"]
+
+
+async def loan_indexes_and_foreign_keys(url: str) -> tuple[set[str], list[str]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            indexes = await conn.scalars(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'loans'")
+            )
+            foreign_keys = await conn.scalars(
+                text(
+                    "SELECT conname FROM pg_constraint "
+                    "WHERE conrelid = 'loans'::regclass AND contype = 'f'"
+                )
+            )
+            return set(indexes.all()), list(foreign_keys.all())
+    finally:
+        await engine.dispose()

@@ -1,0 +1,83 @@
+"""`POST /api/ingest` and `GET /api/ingest/{job_id}` with the in-process runner (embedded)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from credit.app import create_app
+from credit.settings import Settings
+from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS, small_book
+from tests.integration.book import count_rows
+
+Client = AsyncTestClient[Litestar]
+POLL_SECONDS, TIMEOUT_SECONDS = 0.1, 60
+
+
+def upload(customers: Path, loans: Path) -> dict[str, Any]:
+    return {
+        "customers": ("customer_data.xlsx", customers.read_bytes()),
+        "loans": ("loan_data.xlsx", loans.read_bytes()),
+    }
+
+
+async def wait_for(client: Client, job_id: str) -> dict[str, Any]:
+    for _ in range(int(TIMEOUT_SECONDS / POLL_SECONDS)):
+        response = await client.get(f"/api/ingest/{job_id}")
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        if body["status"] in ("complete", "failed"):
+            return body
+        await asyncio.sleep(POLL_SECONDS)
+    raise AssertionError(f"job {job_id} did not finish in {TIMEOUT_SECONDS} s")
+
+
+async def test_upload_is_ingested_in_the_background(client: Client, settings: Settings) -> None:
+    accepted = await client.post("/api/ingest", files=upload(REAL_CUSTOMERS, REAL_LOANS))
+    assert accepted.status_code == 202
+    job_id = accepted.json()["job_id"]
+
+    done = await wait_for(client, job_id)
+    assert done["status"] == "complete"
+    assert done["progress"] == {"stage": "done", "rows_done": 1082}
+    report = done["report"]
+    assert report["customers"]["inserted"] == 300
+    assert report["loans"]["inserted"] == 782
+    assert len(report["remappings"]) == 29
+    assert await count_rows(settings.database_url) == (300, 782)
+    # The uploaded copies are removed once read.
+    assert not any(p.is_file() for p in settings.upload_dir.rglob("*"))
+
+
+async def test_a_broken_upload_fails_the_job_with_its_reason(
+    client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    customers, _ = small_book(tmp_path)
+    not_a_workbook = tmp_path / "notes.xlsx"
+    not_a_workbook.write_text("hello")
+    accepted = await client.post("/api/ingest", files=upload(customers, not_a_workbook))
+    done = await wait_for(client, accepted.json()["job_id"])
+    assert done["status"] == "failed"
+    assert "not an Excel workbook" in done["error"]
+    assert done["report"] is None
+    assert await count_rows(settings.database_url) == (0, 0)
+
+
+async def test_unknown_job_is_404(client: Client) -> None:
+    response = await client.get("/api/ingest/no-such-job")
+    assert response.status_code == 404
+    assert response.json()["status_code"] == 404
+
+
+async def test_upload_over_the_limit_is_413(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(replace(settings, max_upload_bytes=10_000))
+    async with AsyncTestClient(app=app) as client:
+        response = await client.post("/api/ingest", files=upload(REAL_CUSTOMERS, REAL_LOANS))
+    assert response.status_code == 413
+    assert response.json()["status_code"] == 413
+    assert not settings.upload_dir.exists() or not any(settings.upload_dir.iterdir())

@@ -1,0 +1,77 @@
+"""The real SAQ worker (`credit workers run`) on the local Redis and PostgreSQL.
+
+The web side is the app with `REDIS_URL` set: it only stores the upload and enqueues. The
+worker is a separate process started from the `credit` console script, on a queue name of
+its own so parallel test runs never take each other's jobs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from credit.app import create_app
+from credit.settings import Settings
+from tests.conftest import REDIS_URL, empty_tables, in_own_loop
+from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS
+from tests.integration.book import count_rows
+from tests.integration.test_ingest_http import upload, wait_for
+
+
+@pytest.fixture
+def queue_name() -> str:
+    return f"credit-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def worker(postgres_url: str, queue_name: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = os.environ | {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": REDIS_URL,
+        "QUEUE_NAME": queue_name,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+    }
+    credit = Path(sys.executable).with_name("credit")
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [str(credit), "workers", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    yield process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
+        process.kill()
+        process.wait()
+    log.close()
+    in_own_loop(empty_tables(postgres_url))
+
+
+async def test_saq_worker_ingests_an_upload(
+    worker: subprocess.Popen[bytes], postgres_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=postgres_url,
+        redis_url=REDIS_URL,
+        queue_name=queue_name,
+        upload_dir=tmp_path / "uploads",
+        sample_data_dir=None,
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        accepted = await client.post("/api/ingest", files=upload(REAL_CUSTOMERS, REAL_LOANS))
+        assert accepted.status_code == 202
+        done = await wait_for(client, accepted.json()["job_id"])
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert worker.poll() is None, log
+    assert done["status"] == "complete", (done, log)
+    assert done["report"]["loans"]["inserted"] == 782
+    assert len(done["report"]["remappings"]) == 29
+    assert await count_rows(postgres_url) == (300, 782)
