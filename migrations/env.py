@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import AsyncEngine, async_engine_from_config
 
+import credit.modules.access.models
 import credit.modules.customers.models
 import credit.modules.loans.models  # noqa: F401  (registers the tables)
 

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 
 from credit.clock import Clock, FixedClock, LenderClock
 from credit.dependencies import DEPENDENCIES
+from credit.modules.access.plugin import AccessPlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
@@ -43,8 +44,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             jobs,
             IngestPlugin(settings),
             *jobs.worker_plugins(),
+            AccessPlugin(settings),
         ],
         dependencies=DEPENDENCIES,
         state=State({"settings": settings, "clock": clock or default_clock(settings)}),
         debug=settings.debug,
+        # Litestar reads this from the constructor only (a plugin's AppConfig value is ignored).
+        request_max_body_size=settings.max_request_body_bytes,
     )

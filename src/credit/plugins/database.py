@@ -7,6 +7,7 @@ request forever. Alembic (migrations/) is the only way the schema is made.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,10 @@ from credit.settings import Settings
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
 
+# aiosqlite logs every statement with its parameters at DEBUG; those are personal data.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -37,9 +42,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def engine_config(settings: Settings) -> EngineConfig:
     if settings.is_embedded:
-        return EngineConfig(echo=settings.database_echo)
+        return EngineConfig(echo=settings.database_echo, hide_parameters=True)
     return EngineConfig(
         echo=settings.database_echo,
+        # Statement parameters are phone numbers and incomes: never in logs or error messages.
+        hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
         pool_pre_ping=False,

@@ -1,0 +1,115 @@
+"""Access control and request limits as one plugin: keys, scopes, rate limits, body size.
+
+`on_app_init` wires the middleware (authentication before rate limiting, so limits count
+per key), the scope guard, the rate-limit store and the body-size limit; `receive_route`
+documents the resulting status codes on every `/api` operation; `on_cli_init` adds
+`credit keys`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from click import Group
+from litestar.config.app import AppConfig
+from litestar.handlers.http_handlers import HTTPRouteHandler
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins import CLIPluginProtocol, InitPluginProtocol, ReceiveRoutePlugin
+from litestar.routes import BaseRoute, HTTPRoute
+from litestar.stores.registry import StoreRegistry
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from credit.api import error
+from credit.modules.access.auth import (
+    API_KEY_HEADER,
+    RATE_LIMIT_STORE,
+    SECURITY_SCHEME,
+    ApiKeyMiddleware,
+    rate_limit_config,
+    scope_guard,
+    shared_rate_limit_store,
+)
+from credit.modules.access.cli import keys_group
+from credit.settings import Settings
+
+logger = logging.getLogger("credit.security")
+
+OPEN_WARNING = (
+    "AUTH_REQUIRED is false: every /api route is open to anyone who can reach this port. "
+    "Set AUTH_REQUIRED=true and create keys with `credit keys create` before exposing it."
+)
+
+
+class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def on_cli_init(self, cli: Group) -> None:
+        cli.add_command(keys_group)
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        settings = self.settings
+        if settings.auth_required:
+            database = next(p for p in app_config.plugins if isinstance(p, SQLAlchemyPlugin))
+            engine = database.config[0].get_engine()
+            assert isinstance(engine, AsyncEngine)
+            app_config.middleware.append(DefineMiddleware(ApiKeyMiddleware, engine=engine))
+            app_config.guards.append(scope_guard)
+            self._document_security(app_config)
+        else:
+            app_config.on_startup.append(self._warn_open)
+        if settings.rate_limit_per_minute > 0:
+            store = shared_rate_limit_store(settings.redis_url)
+            if isinstance(app_config.stores, StoreRegistry):
+                app_config.stores.register(RATE_LIMIT_STORE, store, allow_override=True)
+            else:
+                app_config.stores = {**(app_config.stores or {}), RATE_LIMIT_STORE: store}
+            app_config.middleware.append(
+                rate_limit_config(settings.rate_limit_per_minute).middleware
+            )
+        return app_config
+
+    @staticmethod
+    def _warn_open() -> None:
+        logger.warning(OPEN_WARNING)
+
+    @staticmethod
+    def _document_security(app_config: AppConfig) -> None:
+        openapi = app_config.openapi_config
+        if openapi is None:
+            return
+        scheme = SecurityScheme(
+            type="apiKey",
+            name=API_KEY_HEADER,
+            security_scheme_in="header",
+            description="A key from `credit keys create`; read keys cannot register, book or "
+            "ingest.",
+        )
+        components = openapi.components
+        if isinstance(components, list):
+            components.append(Components(security_schemes={SECURITY_SCHEME: scheme}))
+        else:
+            openapi.components = [
+                components,
+                Components(security_schemes={SECURITY_SCHEME: scheme}),
+            ]
+
+    def receive_route(self, route: BaseRoute) -> None:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith("/api"):
+            return
+        for handler in route.route_handlers:
+            self._document(handler)
+
+    def _document(self, handler: HTTPRouteHandler) -> None:
+        extra = {}
+        if "POST" in handler.http_methods or "PUT" in handler.http_methods:
+            extra[413] = error("The request body is larger than allowed.")
+        if self.settings.auth_required:
+            extra[401] = error(f"No API key in `{API_KEY_HEADER}`, or it is unknown or revoked.")
+            extra[403] = error("The API key's scope does not allow this operation.")
+            handler.security = [*(handler.security or []), {SECURITY_SCHEME: []}]
+        if self.settings.rate_limit_per_minute > 0:
+            extra[429] = error("Too many requests for this key; see the RateLimit-* headers.")
+        handler.responses = {**extra, **(handler.responses or {})}
