@@ -451,6 +451,7 @@ def server_env(dsn: str, args: argparse.Namespace) -> dict[str, str]:
         # that never trips keeps the middleware, and its cost, on every request.
         RATE_LIMIT_PER_MINUTE="1000000000",
     )
+    env.update(item.split("=", 1) for item in args.app_env)
     return env
 
 
@@ -494,6 +495,13 @@ def main() -> None:
     )
     parser.add_argument("--skip-real", action="store_true", help="no 782-loan comparison")
     parser.add_argument("--endpoints", default=",".join(APP_ENDPOINTS))
+    parser.add_argument(
+        "--app-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the app's server (repeatable), e.g. LOG_LEVEL=WARNING",
+    )
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--profile", type=Path, help="py-spy every worker into this folder")
     parser.add_argument("--json", type=Path, help="also write the figures here")

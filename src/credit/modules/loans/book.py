@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, case, extract, func, literal, select, type_coerce
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from credit.modules.credit.scoring import CreditHistory
 from credit.modules.customers.models import Customer
@@ -90,8 +90,9 @@ def book_query(customer_id: int, today: date) -> Any:
 
 
 async def customer_book(
-    session: AsyncSession, customer_id: int, today: date
+    session: AsyncSession | AsyncConnection, customer_id: int, today: date
 ) -> CustomerBook | None:
+    """The customer's book, read in the given session's transaction or on a connection."""
     row = (await session.execute(book_statement(today), {"customer_id": customer_id})).one_or_none()
     if row is None:
         return None
