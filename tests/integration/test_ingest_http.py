@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
+from credit.modules.ingest.sample import write_sample_book
 from credit.settings import Settings
 from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS, small_book
 from tests.integration.book import count_rows
@@ -81,3 +82,16 @@ async def test_upload_over_the_limit_is_413(settings: Settings, tmp_path: Path) 
     assert response.status_code == 413
     assert response.json()["status_code"] == 413
     assert not settings.upload_dir.exists() or not any(settings.upload_dir.iterdir())
+
+
+async def test_uploads_above_the_api_body_limit_but_within_the_upload_limit_are_taken(
+    client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    book = write_sample_book(tmp_path / "book", customers=300, loans=25_000, seed=5)
+    size = book.customers_path.stat().st_size + book.loans_path.stat().st_size
+    assert settings.max_request_body_bytes < size < settings.max_upload_bytes
+    accepted = await client.post("/api/ingest", files=upload(book.customers_path, book.loans_path))
+    assert accepted.status_code == 202
+    done = await wait_for(client, accepted.json()["job_id"])
+    assert done["status"] == "complete"
+    assert done["report"]["loans"]["inserted"] == 25_000

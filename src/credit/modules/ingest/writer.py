@@ -5,13 +5,14 @@ write lock on `customers` and `loans` for its whole length (so no API booking ca
 the plan chose); it commits when the block ends and rolls back on any exception.
 
 - PostgreSQL (asyncpg): each sheet is COPY'd as CSV into a temporary staging table, then one
-  set-based `INSERT ... SELECT ... ON CONFLICT (id) DO UPDATE ... WHERE IS DISTINCT FROM`
-  moves it into the book; money travels as integer paise and becomes NUMERIC in that
+  set-based `MERGE` (insert new ids; update rows whose values are distinct) moves it into the
+  book; money travels as integer paise and becomes NUMERIC in that
   statement. Afterwards the identity sequences are moved past the largest id. A load bigger
-  than the table it goes into (a first load of a large book) drops the table's secondary
-  indexes and foreign keys first and re-creates them after the insert, inside the same
-  transaction: one sorted index build instead of a million index insertions.
-- SQLite (stdlib sqlite3 in a worker thread): the same upsert through `executemany`, with
+  than the table it goes into (a first load of a large book) drops the table's indexes, foreign
+  keys and (when nothing refers to it) primary key first and re-creates them after the MERGE,
+  inside the same transaction: one sorted index build instead of a million index insertions.
+- SQLite (stdlib sqlite3 in a worker thread): `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
+  distinct` through `executemany`, with
   money in the integer units that `ExactDecimal` stores there (paise, 1/10,000 %). SQLite's
   rowid ids continue after the largest id by themselves.
 
@@ -120,12 +121,35 @@ STAGING_TYPES = {
 }
 
 
+def _merge_sql(table: str, fields: tuple[str, ...], staging: str) -> str:
+    """One set-based upsert: insert new ids, update changed rows, leave equal rows alone.
+
+    MERGE (rather than INSERT ... ON CONFLICT) needs no unique index to arbitrate, so the bulk
+    path can load into a table whose primary key is rebuilt afterwards. The table lock makes
+    it safe: no other transaction inserts meanwhile.
+    """
+    source = ", ".join(f"{_from_staging(f)} AS {f}" for f in fields)
+    columns = [f for f in fields if f != "id"]
+    changed = (
+        f"({', '.join(f't.{f}' for f in columns)}) IS DISTINCT FROM "
+        f"({', '.join(f's.{f}' for f in columns)})"
+    )
+    return (
+        f"MERGE INTO {table} AS t USING (SELECT {source} FROM {staging}) AS s ON t.id = s.id "
+        f"WHEN MATCHED AND {changed} THEN UPDATE SET "
+        f"{', '.join(f'{f} = s.{f}' for f in columns)}, updated_at = now() "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(fields)}) "
+        f"VALUES ({', '.join(f's.{f}' for f in fields)})"
+    )
+
+
 def _from_staging(field: str) -> str:
-    # Integer paise / 1/10,000 % become exact NUMERIC here; `100.0` is a numeric literal.
+    # Integer paise / 1/10,000 % become exact NUMERIC here: multiplying by a numeric literal
+    # gives exactly its scale (2 or 4 places), where a division would carry 16 and round.
     if field in MONEY_FIELDS:
-        return f"{field} / 100.0"
+        return f"{field}::numeric * 0.01"
     if field in RATE_FIELDS:
-        return f"{field} / 10000.0"
+        return f"{field}::numeric * 0.0001"
     return field
 
 
@@ -185,18 +209,27 @@ class PostgresBook:
         await self.conn.copy_to_table(staging, source=csv, columns=list(fields), format="csv")
         del csv
         deferred = await self._drop_secondary_structures(table) if rebuild else []
-        source = f"SELECT {', '.join(_from_staging(f) for f in fields)} FROM {staging}"
-        status = await self.conn.execute(_upsert_sql(table, fields, source, "now()"))
+        status = await self.conn.execute(_merge_sql(table, fields, staging))
         if deferred:
             await self.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
             for statement in deferred:
                 await self.conn.execute(statement)
         await self.conn.execute(f"DROP TABLE {staging}")
-        return int(status.rsplit(" ", 1)[-1])  # "INSERT 0 <rows>"
+        return int(status.rsplit(" ", 1)[-1])  # "MERGE <rows inserted or updated>"
 
     async def _drop_secondary_structures(self, table: str) -> list[str]:
-        """Drop the table's plain indexes and foreign keys; return the statements that
-        re-create them (the re-created foreign keys check every row, so nothing is skipped)."""
+        """Drop the table's indexes and foreign keys (and its primary key when no other table
+        refers to it); return the statements that re-create them. Re-created constraints check
+        every row again, so nothing goes unchecked."""
+        referenced = await self.conn.fetchval(
+            "SELECT count(*) > 0 FROM pg_constraint WHERE confrelid = $1::regclass", table
+        )
+        keys = await self.conn.fetch(
+            "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+            "WHERE conrelid = $1::regclass AND contype = 'p' AND NOT $2",
+            table,
+            referenced,
+        )
         indexes = await self.conn.fetch(
             "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS ddl "
             "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisprimary "
@@ -208,13 +241,16 @@ class PostgresBook:
             "WHERE conrelid = $1::regclass AND contype = 'f'",
             table,
         )
-        for fk in foreign_keys:
-            await self.conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"')
+        for constraint in [*foreign_keys, *keys]:
+            await self.conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint["name"]}"')
         for index in indexes:
             await self.conn.execute(f"DROP INDEX {index['name']}")
-        return [index["ddl"] for index in indexes] + [
-            f'ALTER TABLE {table} ADD CONSTRAINT "{fk["name"]}" {fk["ddl"]}' for fk in foreign_keys
-        ]
+        add = [f'ALTER TABLE {table} ADD CONSTRAINT "{c["name"]}" {c["ddl"]}' for c in keys]
+        return (
+            add
+            + [index["ddl"] for index in indexes]
+            + [f'ALTER TABLE {table} ADD CONSTRAINT "{c["name"]}" {c["ddl"]}' for c in foreign_keys]
+        )
 
 
 @asynccontextmanager
