@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.status_codes import HTTP_202_ACCEPTED
 
+from credit.api import BAD_REQUEST, NOT_FOUND, error
 from credit.modules.ingest.schemas import IngestAccepted, IngestProgress, IngestReport, IngestStatus
 from credit.modules.ingest.uploads import store_uploads
 from credit.plugins.queue import JobRunner, JobState
@@ -42,7 +43,11 @@ def ingest_controller(settings: Settings) -> type[Controller]:
         tags = ["ingestion (extension)"]
         request_max_body_size = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
 
-        @post("/", status_code=HTTP_202_ACCEPTED)
+        @post(
+            "/",
+            status_code=HTTP_202_ACCEPTED,
+            responses={**BAD_REQUEST, 413: error("An uploaded workbook is larger than allowed.")},
+        )
         async def start_ingestion(
             self,
             data: Annotated[BookUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
@@ -60,7 +65,7 @@ def ingest_controller(settings: Settings) -> type[Controller]:
             )
             return IngestAccepted(job_id=job_id)
 
-        @get("/{job_id:str}")
+        @get("/{job_id:str}", responses={**BAD_REQUEST, **NOT_FOUND})
         async def ingestion_status(self, job_id: str, job_runner: JobRunner) -> IngestStatus:
             """Status (`queued`, `active`, `complete`, `failed`), progress and report."""
             state = await job_runner.state(job_id)
