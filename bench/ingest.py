@@ -6,9 +6,10 @@
    `bench/out/` (reused when present with the same size and seed).
 2. In a fresh child process: fastexcel reads both workbooks into Polars (the baseline).
 3. In a fresh child process: the whole ingestion (`ingest_workbooks`: read, validate, plan,
-   COPY + upsert, commit) into a freshly created and migrated PostgreSQL database.
-Each child reports its wall time and peak RSS; the target is ingestion <= 2 x read and peak
-memory < 1.5 GB. Needs PostgreSQL on 127.0.0.1 (`BENCH_POSTGRES_DSN` to change).
+   COPY + MERGE, index rebuild, commit) into a freshly created, migrated PostgreSQL database.
+Steps 2 and 3 alternate for `--rounds` rounds (default 3). Each child reports its wall time
+and peak RSS; the target is ingestion <= 2 x read and peak memory < 1.5 GB. Needs
+PostgreSQL on 127.0.0.1 (`BENCH_POSTGRES_DSN` to change).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -103,6 +105,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--phase", choices=["read", "ingest"])
     parser.add_argument("--database-url")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     book_dir = OUT / f"book-{args.customers}-{args.loans}-{args.seed}"
     customers, loans = book_dir / "customer_data.xlsx", book_dir / "loan_data.xlsx"
@@ -123,21 +126,34 @@ def main() -> None:
     sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in (customers, loans)}
     print(f"files (MiB): {sizes}", flush=True)
 
-    read = run_child("--phase", "read", *_size_args(args))
-    print(f"fastexcel read: {json.dumps(read)}", flush=True)
-    name = asyncio.run(fresh_database())
-    try:
-        url = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-        ingest = run_child(
-            "--phase", "ingest", "--database-url", f"{url}/{name}", *_size_args(args)
+    # Read and ingestion alternate, so both see the same (shared, busy) machine; the best
+    # round of each is the figure least disturbed by other processes.
+    reads: list[float] = []
+    ingests: list[float] = []
+    for round_number in range(1, args.rounds + 1):
+        print(f"round {round_number}, load average {os.getloadavg()}", flush=True)
+        read = run_child("--phase", "read", *_size_args(args))
+        print(f"  fastexcel read: {json.dumps(read)}", flush=True)
+        name = asyncio.run(fresh_database())
+        try:
+            base = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+            ingest = run_child(
+                "--phase", "ingest", "--database-url", f"{base}/{name}", *_size_args(args)
+            )
+        finally:
+            asyncio.run(drop_database(name))
+        print(f"  ingestion: {json.dumps(ingest)}", flush=True)
+        reads.append(float(read["seconds"]))  # type: ignore[arg-type]
+        ingests.append(float(ingest["seconds"]))  # type: ignore[arg-type]
+        print(
+            f"  ratio {ingests[-1] / reads[-1]:.2f}; peak RSS ingestion "
+            f"{ingest['peak_rss_mb']:.0f} MB, read {read['peak_rss_mb']:.0f} MB",
+            flush=True,
         )
-    finally:
-        asyncio.run(drop_database(name))
-    print(f"ingestion: {json.dumps(ingest)}", flush=True)
-    ratio = float(ingest["seconds"]) / float(read["seconds"])  # type: ignore[arg-type]
     print(
-        f"ratio ingestion/read = {ratio:.2f} (target <= 2); "
-        f"peak RSS ingestion = {ingest['peak_rss_mb']:.0f} MB (target < 1536)"
+        f"best read {min(reads):.1f} s, best ingestion {min(ingests):.1f} s, "
+        f"ratio of bests {min(ingests) / min(reads):.2f} (target <= 2); "
+        f"median ratio {statistics.median(i / r for i, r in zip(ingests, reads, strict=True)):.2f}"
     )
 
 

@@ -29,8 +29,8 @@ POLL_SECONDS = 0.5
 STAGE_SHARE = {
     "queued": 0,
     "reading": 5,
-    "validated": 35,
-    "writing customers": 40,
+    "writing customers": 20,
+    "reading loans": 25,
     "writing loans": 50,
     "committing": 95,
     "done": 100,

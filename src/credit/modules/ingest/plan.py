@@ -46,18 +46,32 @@ class BookPlan:
     remappings: pl.DataFrame  # excel_row, customer_id, source_loan_id, id
 
 
+@dataclass(frozen=True)
+class CustomersPlan:
+    customers: pl.DataFrame  # valid customer rows + `is_new`
+    rejected: pl.DataFrame  # excel_row, reason
+
+
 def plan_book(customers: SheetData, loans: SheetData, existing: ExistingBook) -> BookPlan:
-    planned_customers, phone_taken = _plan_customers(customers.valid, existing.customers)
-    accepted_ids = pl.concat([planned_customers.select("id"), existing.customers.select("id")])
+    return plan_loans(loans, plan_customers(customers, existing), existing)
+
+
+def plan_customers(customers: SheetData, existing: ExistingBook) -> CustomersPlan:
+    planned, phone_taken = _plan_customers(customers.valid, existing.customers)
+    return CustomersPlan(planned, pl.concat([customers.rejected, phone_taken]).sort(ROW))
+
+
+def plan_loans(loans: SheetData, customers: CustomersPlan, existing: ExistingBook) -> BookPlan:
+    accepted_ids = pl.concat([customers.customers.select("id"), existing.customers.select("id")])
     planned_loans, unknown = _known_customers_only(loans.valid, accepted_ids)
     planned_loans = _assign_loan_ids(planned_loans, existing.loans)
     remappings = planned_loans.filter(pl.col("id") != pl.col("source_loan_id")).select(
         ROW, "customer_id", "source_loan_id", "id"
     )
     return BookPlan(
-        customers=planned_customers,
+        customers=customers.customers,
         loans=planned_loans,
-        rejected_customers=pl.concat([customers.rejected, phone_taken]).sort(ROW),
+        rejected_customers=customers.rejected,
         rejected_loans=pl.concat([loans.rejected, unknown]).sort(ROW),
         remappings=remappings.sort(ROW),
     )

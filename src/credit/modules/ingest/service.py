@@ -1,8 +1,9 @@
 """Ingesting a book: read and validate both workbooks, plan the ids, write it all at once.
 
-The steps report progress through a callback (stage, rows done) so a job can publish it.
-Reading is CPU-bound Polars/fastexcel work and runs in a worker thread, so an in-process job
-does not stall the web server's event loop.
+The steps report progress through a callback (stage, rows done) so a job can publish it:
+reading, writing customers, reading loans, writing loans, committing, done. Reading is
+CPU-bound Polars/fastexcel work and runs in worker threads, so an in-process job does not
+stall the web server's event loop.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import anyio
 import polars as pl
 
-from credit.modules.ingest.plan import BookPlan, plan_book
+from credit.modules.ingest.plan import BookPlan, plan_customers, plan_loans
 from credit.modules.ingest.reader import REASON, ROW, SheetData, read_customers, read_loans
 from credit.modules.ingest.schemas import (
     IngestReport,
@@ -39,26 +40,35 @@ async def ingest_workbooks(
     progress: Progress = _no_progress,
 ) -> IngestReport:
     await progress("reading", 0)
-    # Both files at once: fastexcel and Polars do most of their work outside the GIL.
-    customers, loans = await asyncio.gather(
-        anyio.to_thread.run_sync(read_customers, customers_path),
-        anyio.to_thread.run_sync(read_loans, loans_path),
-    )
-    rows_read = _rows(customers) + _rows(loans)
-    await progress("validated", rows_read)
-
-    async with open_book(database_url) as book:
-        existing = await book.existing_book()
-        plan = plan_book(customers, loans, existing)
-        await progress("writing customers", 0)
-        customers_changed = await book.upsert_customers(plan.customers)
-        await progress("writing loans", plan.customers.height)
-        loans_changed = await book.upsert_loans(plan.loans)
-        await book.move_id_sequences()
-        await progress("committing", plan.customers.height + plan.loans.height)
+    # The loans file (by far the bigger) is read in a thread while the customers go in, so
+    # the database works while fastexcel parses. The book is locked from then on.
+    loans_read = asyncio.ensure_future(anyio.to_thread.run_sync(read_loans, loans_path))
+    loans_read.add_done_callback(_retrieve_failure)
+    try:
+        customers = await anyio.to_thread.run_sync(read_customers, customers_path)
+        async with open_book(database_url) as book:
+            existing = await book.existing_book()
+            customers_plan = plan_customers(customers, existing)
+            await progress("writing customers", 0)
+            customers_changed = await book.upsert_customers(customers_plan.customers)
+            await progress("reading loans", customers_plan.customers.height)
+            loans = await loans_read
+            plan = plan_loans(loans, customers_plan, existing)
+            await progress("writing loans", plan.customers.height)
+            loans_changed = await book.upsert_loans(plan.loans)
+            await book.move_id_sequences()
+            await progress("committing", plan.customers.height + plan.loans.height)
+    finally:
+        loans_read.cancel()  # only matters when something failed before it was awaited
     report = build_report(plan, customers_changed, loans_changed)
-    await progress("done", rows_read)
+    await progress("done", _rows(customers) + _rows(loans))
     return report
+
+
+def _retrieve_failure(task: asyncio.Future[SheetData]) -> None:
+    # A failure nobody awaited (the customers step failed first) must not be logged as lost.
+    if not task.cancelled():
+        task.exception()
 
 
 def build_report(plan: BookPlan, customers_changed: int, loans_changed: int) -> IngestReport:
