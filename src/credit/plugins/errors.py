@@ -1,8 +1,8 @@
 """Errors are JSON of Litestar's shape, never a page or a stack trace.
 
-A database that cannot be reached becomes 503 (the client may retry), a constraint a race
-slipped past becomes 409, and anything unexpected a bare 500 whose detail says nothing of the
-data involved; the traceback goes to the log.
+A database or job queue (Redis) that cannot be reached becomes 503 (the client may retry), a
+constraint a race slipped past becomes 409, and anything unexpected a bare 500 whose detail says
+nothing of the data involved; the traceback goes to the log.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from credit.plugins.queue import JobQueueUnavailable
+
 logger = logging.getLogger("credit.errors")
 
 
@@ -32,16 +34,12 @@ def _json(status_code: int, detail: str) -> Response[dict[str, object]]:
     )
 
 
-def database_unavailable(
-    _: Request[Any, Any, Any], exc: Exception
-) -> Response[dict[str, object]]:
+def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
     logger.warning("database unavailable: %s", type(exc).__name__)
     return _json(HTTP_503_SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly.")
 
 
-def database_error(
-    request: Request[Any, Any, Any], exc: DBAPIError
-) -> Response[dict[str, object]]:
+def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, object]]:
     if isinstance(exc, IntegrityError):
         return _json(HTTP_409_CONFLICT, "The request conflicts with data already stored.")
     if exc.connection_invalidated or isinstance(exc, OperationalError):
@@ -49,9 +47,14 @@ def database_error(
     return unexpected(request, exc)
 
 
-def unexpected(
-    request: Request[Any, Any, Any], exc: Exception
+def job_queue_unavailable(
+    _: Request[Any, Any, Any], exc: JobQueueUnavailable
 ) -> Response[dict[str, object]]:
+    logger.warning("job queue unavailable: %s", type(exc.__cause__).__name__)
+    return _json(HTTP_503_SERVICE_UNAVAILABLE, exc.message)
+
+
+def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.")
 
@@ -61,6 +64,7 @@ class ErrorsPlugin(InitPluginProtocol):
         app_config.exception_handlers.update(
             {
                 DBAPIError: database_error,
+                JobQueueUnavailable: job_queue_unavailable,
                 PoolTimeoutError: database_unavailable,
                 ConnectionError: database_unavailable,
                 TimeoutError: database_unavailable,

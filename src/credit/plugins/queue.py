@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
 
@@ -28,6 +29,8 @@ from litestar.di import Provide
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from litestar.plugins.base import PluginProtocol
 from litestar_saq import QueueConfig, SAQConfig, SAQPlugin
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from credit.plugins.telemetry import SAQ_HOOKS, job_counts, job_finished, job_started
 from credit.settings import Settings
@@ -43,6 +46,7 @@ Status = Literal["queued", "active", "complete", "failed"]
 JOB_TIMEOUT_SECONDS = 3600
 JOB_TTL_SECONDS = 7 * 24 * 3600
 FAILED_STATUSES = {"failed", "aborted", "aborting"}
+KEEP_FINISHED_JOBS = 100
 
 
 @dataclass
@@ -103,11 +107,18 @@ class InProcessRunner:
     async def enqueue(self, name: str, **kwargs: Any) -> str:
         function = self.functions[name]
         job = _LocalJob(key=uuid.uuid4().hex)
+        self._forget_old_jobs()
         self._jobs[job.key] = job
         task = asyncio.create_task(self._run(name, job, function, kwargs))
         self._tasks.add(task)  # keep a reference until done, as asyncio requires
         task.add_done_callback(self._tasks.discard)
         return job.key
+
+    def _forget_old_jobs(self) -> None:
+        # A long-running web process keeps the latest finished jobs' reports, not all of them.
+        finished = [key for key, job in self._jobs.items() if job.status in ("complete", "failed")]
+        for key in finished[: max(0, len(finished) - KEEP_FINISHED_JOBS)]:
+            del self._jobs[key]
 
     async def state(self, job_id: str) -> JobState | None:
         job = self._jobs.get(job_id)
@@ -140,6 +151,28 @@ class InProcessRunner:
 # --- SAQ on Redis --------------------------------------------------------------------------------
 
 
+class JobQueueUnavailable(click.ClickException):
+    """Redis, the job queue, cannot be reached.
+
+    A `ClickException`, so `credit ingest` prints just this message and exits 1; the errors
+    plugin answers it with 503 on HTTP. The URL is not repeated: it may carry a password.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The job queue (Redis at REDIS_URL) is unreachable; start Redis, or unset "
+            "REDIS_URL to run jobs in-process."
+        )
+
+
+@asynccontextmanager
+async def _queue_reachable() -> AsyncIterator[None]:
+    try:
+        yield
+    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+        raise JobQueueUnavailable() from exc
+
+
 class SaqRunner:
     def __init__(self, saq_config: SAQConfig, queue_name: str) -> None:
         self.saq_config = saq_config
@@ -154,16 +187,18 @@ class SaqRunner:
         return queue
 
     async def enqueue(self, name: str, **kwargs: Any) -> str:
-        queue = await self.queue()
-        job = await queue.enqueue(
-            name, timeout=JOB_TIMEOUT_SECONDS, ttl=JOB_TTL_SECONDS, retries=1, **kwargs
-        )
+        async with _queue_reachable():
+            queue = await self.queue()
+            job = await queue.enqueue(
+                name, timeout=JOB_TIMEOUT_SECONDS, ttl=JOB_TTL_SECONDS, retries=1, **kwargs
+            )
         if job is None:  # pragma: no cover - only for caller-chosen duplicate keys
             raise RuntimeError("the job was already queued")
         return job.key
 
     async def state(self, job_id: str) -> JobState | None:
-        job = await (await self.queue()).job(job_id)
+        async with _queue_reachable():
+            job = await (await self.queue()).job(job_id)
         if job is None:
             return None
         raw = job.status.value

