@@ -294,11 +294,21 @@ def test_compose_stack_serves_the_contract_and_stops_cleanly(stack: Stack) -> No
         )
         assert f"customers: {CUSTOMER_ROWS} rows" in ingest.stdout, ingest.stdout
         assert f"loans: {LOAN_ROWS} rows" in ingest.stdout, ingest.stdout
-        worker_lines = json_lines(worker.stdout.read_text())
-        assert any("ingest_book" in json.dumps(line) for line in worker_lines), (
-            "the worker never ran the ingestion job\n" + worker.describe()
-        )
+        finished = [
+            line
+            for line in json_lines(worker.stdout.read_text())
+            if line.get("event") == "job finished" and line.get("job") == "ingest_book"
+        ]
+        assert len(finished) == 1, "the worker did not run the job once\n" + worker.describe()
+        assert finished[0]["status"] == "complete"
+        assert finished[0]["counts"]["loans_rows"] == LOAN_ROWS
         assert "ingest_book" not in web.stdout.read_text(), "the web process ran the job itself"
+        # The worker's exporter (compose's worker health check) counts the job.
+        worker_metrics = httpx.get(f"http://127.0.0.1:{worker_metrics_port}/metrics").text
+        assert (
+            metric(worker_metrics, "credit_jobs_total", job="ingest_book", status="complete") == 1
+        )
+        assert metric(worker_metrics, "credit_job_duration_seconds_count", job="ingest_book") == 1
 
         # --- the contract over real HTTP.
         if API_KEYS_EXIST:
