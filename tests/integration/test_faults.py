@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.modules.ingest.sample import write_sample_book
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY
@@ -45,6 +47,8 @@ CREDIT_CLI = [sys.executable, "-c", "from credit.cli import main; main()"]
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "test-figures" / "faults.json"
 # A request may take this long while a dependency is down (connect timeout 5 s + margin).
 ANSWER_BOUND_S = 8.0
+# Big enough that writing takes a few seconds, so the worker can be killed in the middle.
+BIG_CUSTOMERS, BIG_LOANS = 8_000, 24_000
 DATABASE_DOWN = "The database is unavailable; try again shortly."
 PERSON = {"first_name": "Ira", "last_name": "Sen", "age": 41, "monthly_income": 90_000}
 
@@ -252,4 +256,112 @@ async def test_redis_outage_fails_ingestion_fast_and_the_api_keeps_serving(
         http_refusal_s=round(elapsed, 3),
         cli_exit_s=round(cli_elapsed, 1),
         api_requests_served_while_down=len(served) + 1,
+    )
+
+
+async def _count_book(dsn: str) -> tuple[int, int]:
+    conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
+    try:
+        customers = await conn.fetchval("SELECT count(*) FROM customers")
+        loans = await conn.fetchval("SELECT count(*) FROM loans")
+    finally:
+        await conn.close()
+    return int(customers), int(loans)
+
+
+def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": str(settings.redis_url),
+        "QUEUE_NAME": settings.queue_name,
+        "UPLOAD_DIR": str(settings.upload_dir),
+        "SAMPLE_DATA_DIR": "",
+    }
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*CREDIT_CLI, "workers", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+async def _job(client: Client, job_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/ingest/{job_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+WRITING_STAGES = {"writing customers", "reading loans", "writing loans", "committing"}
+
+
+async def test_worker_killed_mid_ingestion_leaves_nothing_partial_and_rerun_is_exact(
+    private_postgres: PrivatePostgres, private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    book = await anyio.to_thread.run_sync(
+        lambda: write_sample_book(tmp_path / "book", BIG_CUSTOMERS, BIG_LOANS, seed=11)
+    )
+    url = await _create_database(private_postgres)
+    settings = Settings(
+        database_url=url,
+        sample_data_dir=None,
+        upload_dir=tmp_path / "uploads",
+        redis_url=private_redis.url,
+        queue_name=f"kill-{uuid.uuid4().hex[:8]}",
+        rate_limit_per_minute=0,
+    )
+    await anyio.to_thread.run_sync(upgrade_database, settings)
+    log = tmp_path / "worker.log"
+    worker = _start_worker(settings, log)
+    try:
+        async with AsyncTestClient(app=create_app(settings, clock=FixedClock(TODAY))) as client:
+            accepted = await client.post(
+                "/api/ingest", files=upload(book.customers_path, book.loans_path)
+            )
+            assert accepted.status_code == 202
+            first = accepted.json()["job_id"]
+            killed_at = None
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                state = await _job(client, first)
+                assert state["status"] != "complete", "the job ended before it could be killed"
+                stage = (state.get("progress") or {}).get("stage")
+                if stage in WRITING_STAGES:
+                    worker.send_signal(signal.SIGKILL)
+                    worker.wait(timeout=30)
+                    killed_at = stage
+                    break
+                await asyncio.sleep(0.02)
+            assert killed_at, log.read_text(errors="replace")
+            # Nothing of the half-done job is visible: one transaction, never committed.
+            assert await _count_book(url) == (0, 0)
+            profile = await client.get("/api/customers/1")
+            assert profile.status_code == 404
+
+            worker = _start_worker(settings, log)
+            again = await client.post(
+                "/api/ingest", files=upload(book.customers_path, book.loans_path)
+            )
+            assert again.status_code == 202
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline:
+                done = await _job(client, again.json()["job_id"])
+                if done["status"] in ("complete", "failed"):
+                    break
+                await asyncio.sleep(0.2)
+            assert done["status"] == "complete", (done, log.read_text(errors="replace"))
+            assert done["report"]["customers"]["inserted"] == BIG_CUSTOMERS
+            assert done["report"]["loans"]["inserted"] == BIG_LOANS
+            assert await _count_book(url) == (BIG_CUSTOMERS, BIG_LOANS)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
+            worker.kill()
+            worker.wait()
+    record(
+        "worker_sigkill",
+        killed_during_stage=killed_at,
+        rows_visible_after_kill=0,
+        customers_after_rerun=BIG_CUSTOMERS,
+        loans_after_rerun=BIG_LOANS,
     )
