@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for every service: web (uvicorn), worker (`credit workers run`) and migrate
 # (`credit database upgrade`). Built with uv from uv.lock; the runtime stage has no uv, no
 # compiler and no dev dependencies, and runs as an unprivileged user.
@@ -18,19 +17,17 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /app
 
-# Dependencies first, in their own layer: it is rebuilt only when the lock changes.
-RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=uv.lock,target=uv.lock \
-    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
-    uv sync --locked --no-dev --no-install-project
+# Dependencies first, in their own layer: it is rebuilt only when the lock changes. (Plain
+# COPY, no BuildKit-only mounts, so docker-compose 1.29's classic builder can build it too.)
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-dev --no-install-project
 
 # Then the project itself. It stays an editable install on purpose: the app finds its
 # Alembic scripts next to the source (/app/migrations), as in a checkout.
-COPY pyproject.toml uv.lock README.md alembic.ini ./
+COPY README.md alembic.ini ./
 COPY migrations ./migrations
 COPY src ./src
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev
+RUN uv sync --locked --no-dev
 
 # --- runtime ------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
