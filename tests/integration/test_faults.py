@@ -23,11 +23,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import anyio
 import asyncpg
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -38,9 +41,9 @@ from credit.modules.ingest.sample import write_sample_book
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY
-from tests.ingest_workbooks import small_book
+from tests.ingest_workbooks import customer, loan, small_book
 from tests.integration.private_services import PrivatePostgres, PrivateRedis
-from tests.integration.test_ingest_http import upload
+from tests.integration.test_ingest_http import upload, wait_for
 
 Client = AsyncTestClient[Litestar]
 CREDIT_CLI = [sys.executable, "-c", "from credit.cli import main; main()"]
@@ -364,4 +367,119 @@ async def test_worker_killed_mid_ingestion_leaves_nothing_partial_and_rerun_is_e
         rows_visible_after_kill=0,
         customers_after_rerun=BIG_CUSTOMERS,
         loans_after_rerun=BIG_LOANS,
+    )
+
+
+TARGET = 1
+BOOKINGS = 50
+
+
+def _books(folder: Path) -> tuple[tuple[Path, Path], tuple[Path, Path]]:
+    """The book before and after an update: the target's salary and limit go up, it gets an
+    ended loan, and the other customers get a few thousand loans (so ingestion takes time)."""
+    others = range(2, 41)
+    before = small_book(
+        folder / "before",
+        [customer(TARGET, **{"Monthly Salary": 100_000, "Approved Limit": 3_600_000})]
+        + [customer(c) for c in others],
+        [loan(c, 10_000 + c) for c in others],
+    )
+    after = small_book(
+        folder / "after",
+        [customer(TARGET, **{"Monthly Salary": 120_000, "Approved Limit": 4_300_000})]
+        + [customer(c) for c in others],
+        [
+            loan(
+                TARGET,
+                9_999,
+                **{"Date of Approval": date(2019, 5, 1), "End Date": date(2020, 5, 1)},
+            )
+        ]
+        + [loan(c, 10_000 + c) for c in others]
+        + [loan(2 + n % 39, 20_000 + n) for n in range(3_000)],
+    )
+    return before, after
+
+
+async def _invariants(dsn: str, today: date) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
+    try:
+        income, limit = await conn.fetchrow(
+            "SELECT monthly_income, approved_limit FROM customers WHERE id = $1", TARGET
+        )
+        current = await conn.fetch(
+            "SELECT loan_amount, monthly_installment, source_loan_id FROM loans "
+            "WHERE customer_id = $1 AND end_date > $2",
+            TARGET,
+            today,
+        )
+        loans_total = await conn.fetchval("SELECT count(*) FROM loans")
+    finally:
+        await conn.close()
+    return {
+        "income": income,
+        "limit": limit,
+        "booked": sum(1 for row in current if row["source_loan_id"] is None),
+        "amounts": sum((row["loan_amount"] for row in current), Decimal(0)),
+        "emis": sum((row["monthly_installment"] for row in current), Decimal(0)),
+        "loans_total": loans_total,
+    }
+
+
+async def test_concurrent_bookings_and_ingestion_keep_the_invariants(
+    private_postgres: PrivatePostgres, tmp_path: Path
+) -> None:
+    (before_customers, before_loans), (after_customers, after_loans) = _books(tmp_path)
+    url = await _create_database(private_postgres)
+    settings = Settings(
+        database_url=url, sample_data_dir=None, upload_dir=tmp_path / "up", rate_limit_per_minute=0
+    )
+    await anyio.to_thread.run_sync(upgrade_database, settings)
+    request = {"customer_id": TARGET, "loan_amount": 200_000, "interest_rate": 14, "tenure": 24}
+    app = create_app(settings, clock=FixedClock(TODAY))
+    # httpx's ASGI transport runs every request on this loop, so the 50 requests and the
+    # ingestion job really overlap (Litestar's test client would send them one at a time).
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        first = await client.post("/api/ingest", files=upload(before_customers, before_loans))
+        done = await wait_for(client, first.json()["job_id"])
+        assert done["status"] == "complete", done
+
+        async def ingest_update() -> dict[str, Any]:
+            accepted = await client.post("/api/ingest", files=upload(after_customers, after_loans))
+            assert accepted.status_code == 202
+            return await wait_for(client, accepted.json()["job_id"])
+
+        results = await asyncio.gather(
+            ingest_update(),
+            *(client.post("/api/create-loan", json=request) for _ in range(BOOKINGS)),
+        )
+    update, bookings = results[0], results[1:]
+    assert update["status"] == "complete", update
+    statuses = [response.status_code for response in bookings]
+    # 503 is allowed back-pressure (the pool waits at most 10 s while the book is locked).
+    assert set(statuses) <= {200, 201, 503}, [(r.status_code, r.text) for r in bookings]
+    approved = statuses.count(201)
+    state = await _invariants(url, TODAY)
+    # Nothing lost: every 201 is one current loan booked through the API.
+    assert state["booked"] == approved
+    assert approved >= 1
+    # The contract's rules hold for the customer's current loans afterwards.
+    assert state["amounts"] <= state["limit"]
+    assert state["emis"] <= state["income"] * Decimal("0.5")
+    assert state["income"] == 120_000  # the update landed
+    assert state["loans_total"] == 39 + 1 + 3_000 + approved
+    record(
+        "concurrent_bookings_and_ingestion",
+        create_loan_requests=BOOKINGS,
+        approved=approved,
+        refused=statuses.count(200),
+        unavailable=statuses.count(503),
+        rows_ingested_concurrently=update["report"]["loans"]["inserted"]
+        + update["report"]["customers"]["inserted"]
+        + update["report"]["customers"].get("updated", 0),
+        loans_checked=state["loans_total"],
     )

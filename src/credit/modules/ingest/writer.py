@@ -259,7 +259,12 @@ async def _postgres_book(dsn: str) -> AsyncIterator[PostgresBook]:
     try:
         async with conn.transaction():
             # Readers go on; API bookings and registrations wait until the book is in.
-            await conn.execute("LOCK TABLE customers, loans IN SHARE ROW EXCLUSIVE MODE")
+            # EXCLUSIVE, not SHARE ROW EXCLUSIVE: it also conflicts with the ROW SHARE lock a
+            # booking's `SELECT ... FOR UPDATE` takes first, so a booking is either wholly
+            # before the book or wholly after it. With SHARE ROW EXCLUSIVE a booking holding
+            # its customer's row could wait for `loans` while the book waited for that row: a
+            # deadlock that failed the ingestion (found by tests/integration/test_faults.py).
+            await conn.execute("LOCK TABLE customers, loans IN EXCLUSIVE MODE")
             yield PostgresBook(conn)
     finally:
         await conn.close()
