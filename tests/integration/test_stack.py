@@ -446,14 +446,6 @@ def sql(stack: Stack, query: str) -> str:
     return result.stdout.strip()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="ingest_book deletes its uploaded workbooks in `finally`, also when SAQ cancels it "
-    "to re-queue it, so the retry fails with 'No such file'. Fix in modules/ingest/jobs.py: "
-    "discard the uploads on success and on Exception only, never on CancelledError; then "
-    "drop this marker (strict: the fix makes this test XPASS and fail the run).",
-)
 def test_worker_stopped_mid_ingestion_loses_and_duplicates_nothing(stack: Stack) -> None:
     """SIGTERM while the job holds written-but-uncommitted customers: the transaction rolls
     back, the job goes back on the queue, the next worker completes it, and the book holds

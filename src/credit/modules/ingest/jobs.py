@@ -29,10 +29,12 @@ async def ingest_book(ctx: dict[str, Any], *, customers_path: str, loans_path: s
             settings.database_url, Path(customers_path), Path(loans_path), progress
         )
     except Exception as exc:
+        _discard_uploads(settings, customers_path, loans_path)
         await report_progress(ctx, stage="failed", error=job_error(exc))
         raise
-    finally:
-        _discard_uploads(settings, customers_path, loans_path)
+    # Not in a `finally`: a job cancelled by a stopping worker (CancelledError) goes back on
+    # the queue, and the next attempt needs the files.
+    _discard_uploads(settings, customers_path, loans_path)
     return msgspec.to_builtins(report)
 
 
