@@ -6,7 +6,6 @@ so one request works in one transaction whichever modules it touches.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from datetime import date
 
 from litestar.datastructures import State
@@ -35,31 +34,30 @@ def provide_policy(state: State) -> CreditPolicy:
     return provide_settings(state).policy
 
 
-async def provide_customers(
-    db_session: NamedDependency[AsyncSession],
-) -> AsyncGenerator[CustomerService, None]:
-    async with CustomerService.new(session=db_session) as service:
-        yield service
+# Providers are plain functions over the request's session: constructing a service is all
+# they do, so there is nothing to clean up and no generator for Litestar to drive.
 
 
-async def provide_loans(
-    db_session: NamedDependency[AsyncSession],
-) -> AsyncGenerator[LoanService, None]:
-    async with LoanService.new(session=db_session) as service:
-        yield service
+def provide_customers(db_session: NamedDependency[AsyncSession]) -> CustomerService:
+    return CustomerService(session=db_session)
 
 
-def provide_credit(
-    loans: NamedDependency[LoanService], policy: NamedDependency[CreditPolicy]
-) -> CreditService:
-    return CreditService(loans, policy)
+def provide_loans(db_session: NamedDependency[AsyncSession]) -> LoanService:
+    return LoanService(session=db_session)
+
+
+def provide_credit(db_session: NamedDependency[AsyncSession], state: State) -> CreditService:
+    # Built from the session directly rather than from `loans` and `policy`: Litestar resolves
+    # every level of the dependency graph that has more than one provider in a task group,
+    # so a shallow graph is measurably cheaper on the check-eligibility path.
+    return CreditService(LoanService(session=db_session), provide_policy(state))
 
 
 DEPENDENCIES = {
     "settings": Provide(provide_settings, sync_to_thread=False),
     "today": Provide(provide_today, sync_to_thread=False),
     "policy": Provide(provide_policy, sync_to_thread=False),
-    "customers": Provide(provide_customers),
-    "loans": Provide(provide_loans),
+    "customers": Provide(provide_customers, sync_to_thread=False),
+    "loans": Provide(provide_loans, sync_to_thread=False),
     "credit": Provide(provide_credit, sync_to_thread=False),
 }
