@@ -15,6 +15,7 @@ from credit.plugins.telemetry import (
     redact_personal_data,
     saq_after_process,
     saq_before_process,
+    scrub_phone_numbers,
 )
 
 
@@ -104,3 +105,17 @@ def test_only_the_known_heartbeat_shutdown_artifact_is_filtered() -> None:
     assert not keep(record("HeartbeatManager thread crashed", artifact))
     assert keep(record("HeartbeatManager thread crashed", ConnectionError("redis down")))
     assert keep(record("something else", artifact))
+
+
+def test_phone_numbers_inside_error_text_are_scrubbed() -> None:
+    event = {
+        "event": "job failed",
+        "exception": 'DETAIL:  Key (phone_number)=(9876543210) already exists.\n"id": 12',
+        "job_id": "saq:job:credit:1795720153573",  # 13 digits: not a phone number
+        "count": 9876543210,  # numbers stay numbers; keys carry the meaning
+    }
+    scrubbed = scrub_phone_numbers(None, "error", dict(event))
+    assert "9876543210" not in scrubbed["exception"]
+    assert "[phone]" in scrubbed["exception"]
+    assert scrubbed["job_id"] == event["job_id"]
+    assert scrubbed["count"] == event["count"]

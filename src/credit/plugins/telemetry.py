@@ -92,6 +92,20 @@ class HeartbeatShutdownFilter(logging.Filter):
         )
 
 
+# An Indian mobile number as it shows up inside free text: a database error's DETAIL, a
+# job's error message, a traceback. Key-based redaction cannot see those.
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)[6-9]\d{9}(?!\d)")
+
+
+def scrub_phone_numbers(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str) and _PHONE_IN_TEXT.search(value):
+            event_dict[key] = _PHONE_IN_TEXT.sub("[phone]", value)
+    return event_dict
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -122,6 +136,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
                     structlog.stdlib.ExtraAdder(),
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
+                    scrub_phone_numbers,
                     renderer,
                 ],
             }
@@ -149,6 +164,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
         processors=[
             *_shared_processors(),
             structlog.processors.format_exc_info,
+            scrub_phone_numbers,
             renderer,
         ],
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
