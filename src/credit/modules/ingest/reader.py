@@ -9,6 +9,7 @@ unknown columns, or a sheet without data rows raises `IngestError`: nothing is l
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -116,8 +117,32 @@ def read_loans(path: Path) -> SheetData:
     return _first_wins(sheet, ["customer_id", "source_loan_id"], "Customer ID and Loan ID")
 
 
+# An .xlsx is a zip; its parts are inflated before a single cell is read. A small upload can
+# hide gigabytes of XML (a zip bomb), so the declared sizes are checked before parsing. A real
+# book of a million loans is a few hundred MB of XML at a ratio of ~10:1.
+MAX_INFLATED_BYTES = 2 * 1024**3
+MAX_RATIO_ABOVE = 64 * 1024**2
+MAX_RATIO = 200
+
+
+def _check_inflated_size(path: Path, label: str) -> None:
+    if not zipfile.is_zipfile(path):
+        return  # not a zip: fastexcel reports it below
+    with zipfile.ZipFile(path) as archive:
+        inflated = sum(info.file_size for info in archive.infolist())
+        packed = sum(info.compress_size for info in archive.infolist()) or 1
+    if inflated > MAX_INFLATED_BYTES or (
+        inflated > MAX_RATIO_ABOVE and inflated / packed > MAX_RATIO
+    ):
+        raise IngestError(
+            f"The {label} would inflate to {inflated / 1024**2:,.0f} MB "
+            f"({inflated / packed:,.0f}x its size); refused before parsing."
+        )
+
+
 def _load_sheet(path: Path, sheet: Sheet, columns: tuple[Column, ...]) -> pl.DataFrame:
     label = f"{sheet} file {path.name!r}"
+    _check_inflated_size(path, label)
     try:
         reader = fastexcel.read_excel(str(path))
         if not reader.sheet_names:
@@ -184,10 +209,11 @@ def _as_kind(raw: pl.Expr, dtype: pl.DataType, kind: Kind) -> pl.Expr:
     number = _as_number(raw, dtype)
     if kind is Kind.INTEGER:
         whole = (number - number.round(0)).abs() < TOLERANCE
-        return pl.when(whole).then(number.round(0).cast(pl.Int64))
+        # strict=False: a value beyond 64 bits (1e20 in a sheet) is unreadable, not a crash.
+        return pl.when(whole).then(number.round(0).cast(pl.Int64, strict=False))
     scaled = number * SCALE[kind]
     exact = (scaled - scaled.round(0)).abs() < TOLERANCE * SCALE[kind]
-    return pl.when(exact).then(scaled.round(0).cast(pl.Int64))
+    return pl.when(exact).then(scaled.round(0).cast(pl.Int64, strict=False))
 
 
 def _as_number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
