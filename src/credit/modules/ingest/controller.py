@@ -16,9 +16,10 @@ import anyio
 import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, error
@@ -26,6 +27,8 @@ from credit.modules.ingest.schemas import IngestAccepted, IngestProgress, Ingest
 from credit.modules.ingest.uploads import store_uploads
 from credit.plugins.queue import JobQueueUnavailable, JobRunner, JobState
 from credit.settings import Settings
+
+JobIdPath = Annotated[str, Parameter(max_length=64, description="The ingestion job's id.")]
 
 # Room for the multipart boundaries and part headers around the two files.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -57,8 +60,8 @@ def ingest_controller(settings: Settings) -> type[Controller]:
         async def start_ingestion(
             self,
             data: Annotated[BookUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-            settings: Settings,
-            job_runner: JobRunner,
+            settings: NamedDependency[Settings],
+            job_runner: NamedDependency[JobRunner],
         ) -> IngestAccepted:
             """Load `customer_data.xlsx` and `loan_data.xlsx` in the background."""
             customers, loans = await store_uploads(
@@ -84,7 +87,9 @@ def ingest_controller(settings: Settings) -> type[Controller]:
                 503: error("The job queue (Redis) is unreachable."),
             },
         )
-        async def ingestion_status(self, job_id: str, job_runner: JobRunner) -> IngestStatus:
+        async def ingestion_status(
+            self, job_id: JobIdPath, job_runner: NamedDependency[JobRunner]
+        ) -> IngestStatus:
             """Status (`queued`, `active`, `complete`, `failed`), progress and report."""
             state = await job_runner.state(job_id)
             if state is None:
