@@ -545,6 +545,7 @@ def main() -> None:
                 created.append(name)
                 load_files(real_dsn, REAL_BOOK, log)
 
+        load_at_start = f"{os.getloadavg()[0]:.1f}"
         facts = asyncio.run(book_facts(dsn))
         print(f"book: {facts['customers']} customers, {facts['loans']} loans", flush=True)
         phones = max(20_000, int(args.duration + args.warmup) * 5_000)
@@ -602,9 +603,13 @@ def main() -> None:
                 )
 
         print()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
         print(
-            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, book {facts['customers']} customers / "
-            f"{facts['loans']} loans"
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, book {facts['customers']} "
+            f"customers / {facts['loans']} loans, load average at start {load_at_start}, "
+            f"at end {os.getloadavg()[0]:.1f}"
         )
         print(report(results, reference, args))
         if real_result is not None:
