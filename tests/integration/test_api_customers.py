@@ -47,7 +47,9 @@ async def test_register_with_trailing_slash_and_increasing_ids(client: Client) -
     assert second.json()["customer_id"] > first.json()["customer_id"]
 
 
-async def test_duplicate_phone_is_409_and_changes_nothing(client: Client, settings: Settings) -> None:
+async def test_duplicate_phone_is_409_and_changes_nothing(
+    client: Client, settings: Settings
+) -> None:
     assert (await client.post("/api/register", json=applicant())).status_code == 201
     response = await client.post("/api/register", json=applicant(first_name="Other"))
     assert response.status_code == 409
@@ -88,9 +90,9 @@ async def test_malformed_json_is_a_400_json_error(client: Client) -> None:
 async def test_profile_shows_debt_and_emis_of_current_loans(
     client: Client, settings: Settings, today: date
 ) -> None:
-    customer_id = (await client.post("/api/register", json=applicant(monthly_income=100_000))).json()[
-        "customer_id"
-    ]
+    customer_id = (
+        await client.post("/api/register", json=applicant(monthly_income=100_000))
+    ).json()["customer_id"]
     await seed_loans(
         settings.database_url,
         customer_id,
@@ -108,7 +110,9 @@ async def test_profile_shows_debt_and_emis_of_current_loans(
     assert body["monthly_income"] == 100_000
     assert body["current_emis"] == 10_661.85
     # Outstanding principal after 5 of 12 installments of the schedule.
-    assert body["current_debt"] == 71_735.06  # 120000 x 1.01^5 - EMI x (1.01^5 - 1) / 0.01, to the paisa
+    assert (
+        body["current_debt"] == 71_735.06
+    )  # 120000 x 1.01^5 - EMI x (1.01^5 - 1) / 0.01, to the paisa
     assert (body["first_name"], body["last_name"], body["age"]) == ("Asha", "Verma", 34)
 
 

@@ -16,7 +16,7 @@ CONTRACT_PATHS = {
 
 async def test_every_operation_is_documented(client: AsyncTestClient[Litestar]) -> None:
     document = (await client.get("/schema/openapi.json")).json()
-    assert CONTRACT_PATHS <= set(document["paths"])
+    assert set(document["paths"]) >= CONTRACT_PATHS
     operation_ids = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():

@@ -33,7 +33,9 @@ D = Decimal
         (D(100000), D(100), 1, D("108333.33")),
     ],
 )
-def test_emi_known_values(principal: Decimal, rate: Decimal, tenure: int, expected: Decimal) -> None:
+def test_emi_known_values(
+    principal: Decimal, rate: Decimal, tenure: int, expected: Decimal
+) -> None:
     assert monthly_installment(principal, rate, tenure) == expected
 
 

@@ -94,7 +94,7 @@ def test_affordability_counts_the_new_emi() -> None:
 
 
 def test_affordability_uses_the_corrected_rate() -> None:
-    # EMI at 8 % is 8,698.84 (fits under 8,800); at the slab minimum of 16 % it is 9,073.09 (does not).
+    # EMI at 8 % is 8,698.84 (fits under 8,800); at the 16 % slab minimum, 9,073.09 (does not).
     borrower = Borrower(D(17_600), D(1_000_000), D(0), D(0))
     assert decide(80, borrower, LoanRequest(D(100_000), D(8), 12), POLICY).approval
     assert not decide(20, borrower, LoanRequest(D(100_000), D(8), 12), POLICY).approval

@@ -38,7 +38,9 @@ def test_no_history_is_not_punished() -> None:
 
 
 def test_a_perfect_record_scores_100() -> None:
-    history = replace(NO_HISTORY, loans_taken=3, emis_due=60, emis_paid_on_time=60, approved_volume=D(900_000))
+    history = replace(
+        NO_HISTORY, loans_taken=3, emis_due=60, emis_paid_on_time=60, approved_volume=D(900_000)
+    )
     assert credit_score(history, POLICY).score == 100
 
 
