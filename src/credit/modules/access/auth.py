@@ -99,7 +99,9 @@ def rate_limit_identifier(request: Request[Any, Any, Any]) -> str:
     return f"addr:{get_remote_address(request)}"
 
 
-def throttles(request: Request[Any, Any, Any]) -> bool:
+async def throttles(request: Request[Any, Any, Any]) -> bool:
+    # async on purpose: Litestar runs a sync check_throttle_handler in a worker thread, a
+    # thread hop on every request (docs/benchmarks.md, API).
     return is_api_path(request.scope["path"])
 
 
