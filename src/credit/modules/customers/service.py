@@ -65,6 +65,9 @@ class CustomerService(SQLAlchemyAsyncRepositoryService[Customer]):
             customer_id = (await self._session.execute(INSERT_CUSTOMER, values)).scalar_one()
         except IntegrityError as exc:  # the unique phone index decides, also under races
             raise _phone_taken() from exc
+        # Commit here, not in the after-response hook: a 201 must mean the customer is stored
+        # (a failed commit then answers 503 instead of a 201 for nothing).
+        await self._session.commit()
         return replace(row, id=customer_id)
 
     async def get_customer(self, customer_id: int) -> Customer:

@@ -102,7 +102,7 @@ class LoanController(Controller):
                 today,
             )
             # Commit inside the gate so the next booking for this customer sees this loan.
-            await loans.repository.session.commit()
+            await loans.commit()
         return Response(
             CreatedLoan(
                 loan_id=loan.id,

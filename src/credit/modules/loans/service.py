@@ -116,6 +116,9 @@ class LoanService(SQLAlchemyAsyncRepositoryService[Loan]):
         session: AsyncSession = self.repository.session
         return session
 
+    async def commit(self) -> None:
+        await self._session.commit()
+
     @asynccontextmanager
     async def _reader(self) -> AsyncIterator[AsyncSession | AsyncConnection]:
         """Where a read runs. Inside the request's transaction (a booking, after the customer's
