@@ -87,16 +87,7 @@ async def test_each_endpoint_issues_a_constant_number_of_statements(
     assert few["schedule"] == 1
     assert few["create-loan"] == 3
     with counting_statements() as statements:
-        response = await client.post(
-            "/api/register",
-            json={
-                "first_name": "N",
-                "last_name": "M",
-                "age": 40,
-                "monthly_income": 1000,
-                "phone_number": 9_111_111_111,
-            },
-        )
+        response = await client.post("/api/register", json=applicant(phone_number=9_111_111_111))
     assert response.status_code == 201
     assert len(statements) == 1
 
