@@ -33,6 +33,7 @@ class OpenAPIPlugin(InitPluginProtocol):
                 Tag(name="Customers", description="Registration and profiles."),
                 Tag(name="Credit", description="Credit score and eligibility."),
                 Tag(name="Loans", description="Booking, viewing and schedules."),
+                Tag(name="Ingestion", description="Loading the existing book from Excel."),
             ],
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(), RedocRenderPlugin()],
         )

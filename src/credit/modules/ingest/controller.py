@@ -45,12 +45,16 @@ def ingest_controller(settings: Settings) -> type[Controller]:
 
     class IngestController(Controller):
         path = "/api/ingest"
-        tags = ["ingestion (extension)"]
+        tags = ["Ingestion"]
         request_max_body_size = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
 
         @post(
             "/",
             status_code=HTTP_202_ACCEPTED,
+            operation_id="startIngestion",
+            summary="Load the book from two workbooks",
+            description="Multipart fields `customers` (customer_data.xlsx) and `loans` "
+            "(loan_data.xlsx). Answers 202 with the job id; the load runs in the background.",
             responses={
                 **BAD_REQUEST,
                 413: error("An uploaded workbook is larger than allowed."),
@@ -81,6 +85,11 @@ def ingest_controller(settings: Settings) -> type[Controller]:
 
         @get(
             "/{job_id:str}",
+            operation_id="getIngestion",
+            summary="An ingestion job's status, progress and report",
+            description="`status` is `queued`, `active`, `complete` or `failed`; `progress` "
+            "gives the stage and rows done; `report` (when complete) counts inserted, updated, "
+            "unchanged and rejected rows and lists every remapped loan id.",
             responses={
                 **BAD_REQUEST,
                 **NOT_FOUND,
