@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -140,18 +142,41 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
     """PostgreSQL only: a big first load drops and re-creates the secondary structures."""
     monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
     try:
+        # Both tables are empty: each goes straight in by COPY, without staging or MERGE.
         report = await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
-        assert report.loans.inserted == 782
+        assert (report.customers.inserted, report.loans.inserted) == (300, 782)
         indexes, foreign_keys = await loan_indexes_and_foreign_keys(postgres_url)
+        stored = await stored_loan(postgres_url, 5930)
+        # A rerun goes through staging and MERGE: it finds every value already as it would
+        # have written it.
+        again = await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
     finally:
         await empty_tables(postgres_url)
+    assert stored == (Decimal("900000.00"), Decimal("8.2000"), Decimal("15344.00"), 14)
+    assert (again.customers.inserted, again.customers.updated) == (0, 0)
+    assert (again.loans.inserted, again.loans.updated, again.loans.unchanged) == (0, 0, 782)
     assert indexes == {
         "pk_loans",
         "ix_loans_customer_id_end_date",
-        "ix_loans_end_date",
         "uq_loans_customer_id_source_loan_id",
     }
     assert foreign_keys == ["fk_loans_customer_id_customers"]
+
+
+async def stored_loan(url: str, loan_id: int) -> tuple[Any, ...]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            row = await conn.execute(
+                text(
+                    "SELECT loan_amount, interest_rate, monthly_installment, customer_id "
+                    "FROM loans WHERE id = :id"
+                ),
+                {"id": loan_id},
+            )
+            return tuple(row.one())
+    finally:
+        await engine.dispose()
 
 
 async def loan_indexes_and_foreign_keys(url: str) -> tuple[set[str], list[str]]:
