@@ -24,7 +24,7 @@ from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.settings import Settings
 
@@ -105,7 +105,3 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
 
 def database_plugin(settings: Settings) -> SQLAlchemyPlugin:
     return SQLAlchemyPlugin(config=sqlalchemy_config(settings))
-
-
-def engine_of(config: SQLAlchemyAsyncConfig) -> AsyncEngine:
-    return config.get_engine()
