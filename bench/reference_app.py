@@ -18,7 +18,7 @@ import asyncpg
 from litestar import Litestar, MediaType, Response, get
 from litestar.datastructures import State
 
-# The same statement shape as `book_query` renders for PostgreSQL: the customer joined to all
+# The same statement shape as `book_statement` renders for PostgreSQL: the customer joined to all
 # their loans, with the counts and sums that scoring and the policy read.
 BOOK_SQL = """
 SELECT c.id, c.monthly_income, c.approved_limit,

@@ -13,7 +13,6 @@ from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
 from credit.modules.credit.policy import slab_for
 from credit.modules.credit.schemas import CreditScoreReport, Eligibility, ScoreComponent
 from credit.modules.credit.service import CreditService
-from credit.modules.loans.controller import loan_request
 from credit.modules.loans.schemas import LoanApplication
 
 
@@ -36,7 +35,7 @@ class CreditController(Controller):
         credit: NamedDependency[CreditService],
         today: NamedDependency[date],
     ) -> Eligibility:
-        assessment = await credit.assess(data.customer_id, loan_request(data), today)
+        assessment = await credit.assess(data.customer_id, data.to_request(), today)
         decision = assessment.decision
         return Eligibility(
             customer_id=data.customer_id,

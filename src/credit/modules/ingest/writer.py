@@ -11,6 +11,7 @@ the plan chose); it commits when the block ends and rolls back on any exception.
   than the table it goes into (a first load of a large book) drops the table's indexes, foreign
   keys and (when nothing refers to it) primary key first and re-creates them after the MERGE,
   inside the same transaction: one sorted index build instead of a million index insertions.
+  Into an empty table such a load skips staging and MERGE too: COPY goes straight in.
 - SQLite (stdlib sqlite3 in a worker thread): `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
   distinct` through `executemany`, with
   money in the integer units that `ExactDecimal` stores there (paise, 1/10,000 %). SQLite's

@@ -84,11 +84,6 @@ def book_statement(today: date) -> Any:
     )
 
 
-def book_query(customer_id: int, today: date) -> Any:
-    """The statement with one customer bound (to read its SQL; requests bind parameters)."""
-    return book_statement(today).params(customer_id=customer_id)
-
-
 async def customer_book(
     session: AsyncSession | AsyncConnection, customer_id: int, today: date
 ) -> CustomerBook | None:

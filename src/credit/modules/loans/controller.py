@@ -13,7 +13,6 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, LoanIdPath
-from credit.modules.credit.policy import LoanRequest
 from credit.modules.credit.service import CreditService
 from credit.modules.customers.service import CustomerService
 from credit.modules.loans.amortization import (
@@ -21,8 +20,6 @@ from credit.modules.loans.amortization import (
     plain,
     repayments_left,
     schedule,
-    to_money,
-    to_rate,
 )
 from credit.modules.loans.booking import BookingGate
 from credit.modules.loans.schemas import (
@@ -35,15 +32,6 @@ from credit.modules.loans.schemas import (
     ScheduledInstallment,
 )
 from credit.modules.loans.service import LoanService
-
-
-def loan_request(data: JSONBody[LoanApplication]) -> LoanRequest:
-    """Requests arrive as JSON numbers; money and rates become exact decimals here, once."""
-    return LoanRequest(
-        amount=to_money(Decimal(str(data.loan_amount))),
-        interest_rate=to_rate(Decimal(str(data.interest_rate))),
-        tenure=data.tenure,
-    )
 
 
 class LoanController(Controller):
@@ -73,7 +61,7 @@ class LoanController(Controller):
         today: NamedDependency[date],
         state: State,
     ) -> Response[CreatedLoan]:
-        request = loan_request(data)
+        request = data.to_request()
         gate: BookingGate = state.booking_gate
         async with gate.hold(data.customer_id):
             await customers.lock(data.customer_id)

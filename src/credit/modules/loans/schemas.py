@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
+
+from credit.modules.credit.policy import LoanRequest
+from credit.modules.loans.amortization import to_money, to_rate
 
 LoanAmount = Annotated[
     float,
@@ -29,6 +33,14 @@ class LoanApplication(msgspec.Struct):
     loan_amount: LoanAmount
     interest_rate: InterestRate
     tenure: Tenure
+
+    def to_request(self) -> LoanRequest:
+        """Requests arrive as JSON numbers; money and rates become exact decimals here, once."""
+        return LoanRequest(
+            amount=to_money(Decimal(str(self.loan_amount))),
+            interest_rate=to_rate(Decimal(str(self.interest_rate))),
+            tenure=self.tenure,
+        )
 
 
 class CreatedLoan(msgspec.Struct):
