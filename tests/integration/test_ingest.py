@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import polars as pl
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -193,5 +195,106 @@ async def loan_indexes_and_foreign_keys(url: str) -> tuple[set[str], list[str]]:
                 )
             )
             return set(indexes.all()), list(foreign_keys.all())
+    finally:
+        await engine.dispose()
+
+
+async def test_a_binary_first_load_stores_exactly_what_the_text_path_stores(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL only: the loans of a big first load go in by binary COPY; every stored value,
+    as PostgreSQL prints it, is the one the CSV path stores."""
+    monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(writer, "BINARY_CHUNK_ROWS", 100)  # several chunks of the 782 loans
+    formats: list[tuple[str, str]] = []
+    copy = writer.asyncpg.Connection.copy_to_table
+
+    async def recording_copy(self: Any, table: str, **kwargs: Any) -> str:
+        formats.append((table, kwargs["format"]))
+        return await copy(self, table, **kwargs)
+
+    monkeypatch.setattr(writer.asyncpg.Connection, "copy_to_table", recording_copy)
+    try:
+        await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        binary = await loans_as_text(postgres_url)
+        await empty_tables(postgres_url)
+
+        async def no_binary(*_: object) -> None:
+            return None
+
+        monkeypatch.setattr(writer.PostgresBook, "_binary_layout", no_binary)
+        await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        text_path = await loans_as_text(postgres_url)
+    finally:
+        await empty_tables(postgres_url)
+    binary_run, text_run = formats[:2], formats[2:]
+    assert binary_run == [("customers", "csv"), ("loans", "binary")]
+    assert text_run == [("customers", "csv"), ("loans", "csv")]
+    assert len(binary) == 782
+    assert binary == text_path
+
+
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        # numeric(16,2) in paise: zero, one paisa, every digit group, the largest the column takes
+        ("loan_amount", [0, 1, 99, 100, 10_000, 123_456_789_012, 10**16 - 1]),
+        # numeric(7,4) in 1/10,000 %: zero, the smallest step, 8.2 %, 100 %, the largest
+        ("interest_rate", [0, 1, 82_000, 1_000_000, 10**7 - 1]),
+    ],
+)
+async def test_binary_numerics_are_exact_at_every_digit_group(
+    postgres_url: str, column: str, values: list[int]
+) -> None:
+    scale = 2 if column == "loan_amount" else 4
+    frame = pl.DataFrame({column: values}, schema={column: pl.Int64})
+    conn = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+    try:
+        async with conn.transaction():
+            await conn.execute(f"CREATE TEMPORARY TABLE t AS SELECT {column} FROM loans LIMIT 0")
+            layout = await writer.PostgresBook(conn)._binary_layout("t", (column,), frame)
+            assert layout is not None
+            await conn.copy_to_table(
+                "t", source=writer._binary_stream(layout, frame), format="binary"
+            )
+            stored = [r[0] for r in await conn.fetch(f"SELECT {column}::text FROM t")]
+            await conn.execute("DROP TABLE t")
+    finally:
+        await conn.close()
+    assert stored == [str(Decimal(v).scaleb(-scale)) for v in values]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pl.DataFrame({"loan_amount": [1, None]}, schema={"loan_amount": pl.Int64}),
+        pl.DataFrame({"loan_amount": [1, -1]}, schema={"loan_amount": pl.Int64}),
+        pl.DataFrame({"loan_amount": [10**16]}, schema={"loan_amount": pl.Int64}),
+        pl.DataFrame({"tenure": [1, 40_000]}, schema={"tenure": pl.Int64}),
+        pl.DataFrame({"first_name": ["Asha"]}),
+    ],
+    ids=["null", "negative", "too large", "beyond smallint", "text column"],
+)
+async def test_what_binary_copy_cannot_carry_goes_as_text(
+    postgres_url: str, frame: pl.DataFrame
+) -> None:
+    """A null, a value the column would refuse or a text column: the CSV path takes the load,
+    so PostgreSQL reports out-of-range values itself."""
+    conn = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+    try:
+        table = "customers" if "first_name" in frame.columns else "loans"
+        layout = await writer.PostgresBook(conn)._binary_layout(table, tuple(frame.columns), frame)
+    finally:
+        await conn.close()
+    assert layout is None
+
+
+async def loans_as_text(url: str) -> list[tuple[str, ...]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            columns = ", ".join(f"{f}::text" for f in writer.LOAN_FIELDS)
+            rows = await conn.execute(text(f"SELECT {columns} FROM loans ORDER BY id"))
+            return [tuple(row) for row in rows]
     finally:
         await engine.dispose()

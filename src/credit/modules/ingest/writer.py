@@ -11,7 +11,10 @@ the plan chose); it commits when the block ends and rolls back on any exception.
   than the table it goes into (a first load of a large book) drops the table's indexes, foreign
   keys and (when nothing refers to it) primary key first and re-creates them after the MERGE,
   inside the same transaction: one sorted index build instead of a million index insertions.
-  Into an empty table such a load skips staging and MERGE too: COPY goes straight in.
+  Into an empty table such a load skips staging and MERGE too: COPY goes straight in, in
+  PostgreSQL's binary format when every column is a fixed-width number or date (the loans):
+  the server then parses no decimal or date text, and the rows are packed with numpy, a
+  chunk at a time in a worker thread while the server stores the previous one.
 - SQLite (stdlib sqlite3 in a worker thread): `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
   distinct` through `executemany`, with
   money in the integer units that `ExactDecimal` stores there (paise, 1/10,000 %). SQLite's
@@ -23,14 +26,16 @@ Each upsert returns how many rows it inserted or changed; unchanged rows are not
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, Protocol
 
 import anyio
 import asyncpg
+import numpy as np
 import polars as pl
 from sqlalchemy.engine.url import make_url
 
@@ -166,6 +171,119 @@ def _as_stored_text(field: str) -> pl.Expr:
     return pl.format("{}.{}", whole, fraction).alias(field)
 
 
+# --- binary COPY of a first load ----------------------------------------------------------------
+#
+# A row of PostgreSQL's binary COPY format is the field count (int16), then per field its
+# length (int32) and its bytes, all big-endian. When every column is a number or a date, every
+# row of a table has the same layout and the frame becomes one numpy structured array per
+# chunk. A numeric is sent as base-10,000 digit groups (ndigits, weight, sign, dscale, digits);
+# the server strips the leading and trailing zero groups, so a fixed number of groups per
+# column is as exact as the decimal text and stores the same value with the same scale.
+
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension
+BINARY_TRAILER = b"\xff\xff"  # field count -1
+BINARY_CHUNK_ROWS = 100_000
+PG_EPOCH_DAYS = 10_957  # 2000-01-01, day 0 of PostgreSQL's binary date, after 1970-01-01
+INT_WIDTHS = {"smallint": 2, "integer": 4, "bigint": 8}
+NUMERIC_TYPE = re.compile(r"numeric\((\d+),(\d+)\)")
+# A numeric(p, s) column is sent as groups of 4 digits, computed from the value times
+# 10,000^(fraction groups) in an int64: that must stay below 10^18.
+MAX_NUMERIC_DIGITS = 18
+
+
+class _Int:
+    def __init__(self, name: str, width: int) -> None:
+        self.name, self.width = name, width
+        self.dtype: list[Any] = [("length", ">i4"), ("value", f">i{width}")]
+
+    def fits(self, column: pl.Series) -> bool:
+        bound = 2 ** (8 * self.width - 1)
+        return _within(column, -bound, bound)
+
+    def fill(self, field: np.ndarray[Any, Any], column: pl.Series) -> None:
+        field["length"] = self.width
+        field["value"] = column.to_numpy()
+
+
+class _Date(_Int):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, 4)
+
+    def fits(self, column: pl.Series) -> bool:
+        return column.dtype == pl.Date and not column.null_count()
+
+    def fill(self, field: np.ndarray[Any, Any], column: pl.Series) -> None:
+        field["length"] = 4
+        field["value"] = column.cast(pl.Int32).to_numpy() - PG_EPOCH_DAYS
+
+
+class _Numeric:
+    def __init__(self, name: str, precision: int, scale: int) -> None:
+        self.name, self.scale = name, scale
+        self.fraction_groups = -(-scale // 4)
+        self.whole_groups = max(-(-(precision - scale) // 4), 1)
+        groups = self.whole_groups + self.fraction_groups
+        # The stored units (paise, 1/10,000 %) times this are the value times 10,000^fraction.
+        self.pad = 10 ** (4 * self.fraction_groups - scale)
+        self.limit = 10**precision  # in stored units: the column's own bound
+        self.exact = precision + 4 * self.fraction_groups - scale <= MAX_NUMERIC_DIGITS
+        self.dtype = [
+            ("length", ">i4"),
+            ("ndigits", ">i2"),
+            ("weight", ">i2"),
+            ("sign", ">i2"),
+            ("dscale", ">i2"),
+            ("digits", ">i2", (groups,)),
+        ]
+
+    def fits(self, column: pl.Series) -> bool:
+        # Negative or too large: the text path lets PostgreSQL report it.
+        return self.exact and _within(column, 0, self.limit)
+
+    def fill(self, field: np.ndarray[Any, Any], column: pl.Series) -> None:
+        groups = self.whole_groups + self.fraction_groups
+        field["length"] = 8 + 2 * groups
+        field["ndigits"] = groups
+        field["weight"] = self.whole_groups - 1
+        field["sign"] = 0  # NUMERIC_POS
+        field["dscale"] = self.scale
+        rest = column.cast(pl.Int64).to_numpy() * self.pad
+        digits = field["digits"]
+        for group in range(groups - 1, -1, -1):
+            rest, digits[:, group] = np.divmod(rest, 10_000)
+
+
+_Layout = list[_Int | _Numeric]
+
+
+def _within(column: pl.Series, low: int, high: int) -> bool:
+    """An integer column without nulls whose values are all in [low, high)."""
+    if not column.dtype.is_integer() or column.null_count() or column.is_empty():
+        return False
+    smallest, largest = column.min(), column.max()
+    return (
+        isinstance(smallest, int) and isinstance(largest, int) and low <= smallest <= largest < high
+    )
+
+
+def _binary_chunks(layout: _Layout, rows: pl.DataFrame) -> Iterator[bytes]:
+    dtype = np.dtype([("fields", ">i2"), *((f.name, f.dtype) for f in layout)])
+    for offset in range(0, rows.height, BINARY_CHUNK_ROWS):
+        yield _binary_rows(layout, dtype, rows.slice(offset, BINARY_CHUNK_ROWS))
+
+
+def _binary_rows(layout: _Layout, dtype: np.dtype[Any], rows: pl.DataFrame) -> bytes:
+    packed = np.empty(rows.height, dtype=dtype)
+    packed["fields"] = len(layout)
+    for field in layout:
+        field.fill(packed[field.name], rows.get_column(field.name))
+    return packed.tobytes()
+
+
+def _units_scale(field: str) -> int:
+    return 2 if field in MONEY_FIELDS else 4 if field in RATE_FIELDS else 0
+
+
 # A load this big, and bigger than the table it goes into, is faster with the table's secondary
 # indexes and foreign keys rebuilt once after the insert than maintained row by row.
 BULK_REBUILD_MIN_ROWS = 50_000
@@ -232,19 +350,52 @@ class PostgresBook:
 
     async def _first_load(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
         """A big load into an empty table: every row is new, so COPY goes straight into the
-        table (money already as decimal text) with no staging pass and no MERGE, then the
-        indexes and constraints are built once over the result."""
+        table with no staging pass and no MERGE, then the indexes and constraints are built
+        once over the result. Binary when the columns allow it, else CSV with money already
+        as decimal text."""
         deferred = await self._drop_secondary_structures(table)
-        csv = io.BytesIO()
-        rows.sort("id").select(_as_stored_text(f) for f in fields).write_csv(
-            csv, include_header=False
-        )
         count = rows.height
+        rows = rows.sort("id")
+        layout = await self._binary_layout(table, fields, rows)
+        if layout is not None:
+            await self.conn.copy_to_table(
+                table, source=_binary_stream(layout, rows), columns=list(fields), format="binary"
+            )
+        else:
+            csv = io.BytesIO()
+            rows.select(_as_stored_text(f) for f in fields).write_csv(csv, include_header=False)
+            csv.seek(0)
+            await self.conn.copy_to_table(table, source=csv, columns=list(fields), format="csv")
         del rows
-        csv.seek(0)
-        await self.conn.copy_to_table(table, source=csv, columns=list(fields), format="csv")
         await self._rebuild(deferred)
         return count
+
+    async def _binary_layout(
+        self, table: str, fields: tuple[str, ...], rows: pl.DataFrame
+    ) -> _Layout | None:
+        """The binary layout of `fields` in `table`, from the catalog; None when a column is not
+        a fixed-width number or date, or a value is null or does not fit it."""
+        types = dict(
+            await self.conn.fetch(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+                table,
+            )
+        )
+        layout: _Layout = []
+        for field in fields:
+            kind, numeric = types[field], NUMERIC_TYPE.fullmatch(types[field])
+            if kind in INT_WIDTHS and not _units_scale(field):
+                layout.append(_Int(field, INT_WIDTHS[kind]))
+            elif kind == "date":
+                layout.append(_Date(field))
+            elif numeric and int(numeric[2]) == _units_scale(field):
+                layout.append(_Numeric(field, int(numeric[1]), int(numeric[2])))
+            else:
+                return None
+        if all(f.fits(rows.get_column(f.name)) for f in layout):
+            return layout
+        return None
 
     async def _rebuild(self, statements: list[str]) -> None:
         await self.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -285,6 +436,16 @@ class PostgresBook:
             + [index["ddl"] for index in indexes]
             + [f'ALTER TABLE {table} ADD CONSTRAINT "{c["name"]}" {c["ddl"]}' for c in foreign_keys]
         )
+
+
+async def _binary_stream(layout: _Layout, rows: pl.DataFrame) -> AsyncIterator[bytes]:
+    """The binary COPY stream, each chunk packed in a worker thread: the event loop stays free
+    and the next chunk is packed while the server stores the one before."""
+    yield BINARY_HEADER
+    chunks = _binary_chunks(layout, rows)
+    while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+        yield chunk
+    yield BINARY_TRAILER
 
 
 @asynccontextmanager
