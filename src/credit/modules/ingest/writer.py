@@ -287,6 +287,12 @@ def _units_scale(field: str) -> int:
 # A load this big, and bigger than the table it goes into, is faster with the table's secondary
 # indexes and foreign keys rebuilt once after the insert than maintained row by row.
 BULK_REBUILD_MIN_ROWS = 50_000
+# The order a first load stores its rows in. Loans go in customer order: the unique index
+# (customer_id, source_loan_id) is then built from sorted input and the one on (customer_id,
+# end_date) from nearly sorted input, the foreign key check probes the customers in order
+# (together about twice as fast as from id order on the 1M-loan book), and a customer's loans
+# share heap pages, which every per-customer read benefits from.
+FIRST_LOAD_ORDER = {"customers": ["id"], "loans": ["customer_id", "source_loan_id"]}
 
 
 class PostgresBook:
@@ -355,7 +361,7 @@ class PostgresBook:
         as decimal text."""
         deferred = await self._drop_secondary_structures(table)
         count = rows.height
-        rows = rows.sort("id")
+        rows = rows.sort(FIRST_LOAD_ORDER.get(table, ["id"]))
         layout = await self._binary_layout(table, fields, rows)
         if layout is not None:
             await self.conn.copy_to_table(
