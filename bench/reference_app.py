@@ -41,6 +41,11 @@ GROUP BY c.id, c.monthly_income, c.approved_limit
 BODY = b'{"ok":true}'
 
 
+async def _no_reset(_connection: asyncpg.Connection) -> None:
+    """Exactly one query per request: without this, asyncpg's pool sends a second one (`RESET
+    ALL; CLOSE ALL; ...`) whenever a connection is released. The app does the same."""
+
+
 def _dsn() -> str:
     url = os.environ["DATABASE_URL"]
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -53,7 +58,9 @@ def create_app() -> Litestar:
     pool_size = int(os.environ.get("DATABASE_POOL_SIZE", "10"))
 
     async def open_pool(app: Litestar) -> None:
-        app.state.pool = await asyncpg.create_pool(_dsn(), min_size=pool_size, max_size=pool_size)
+        app.state.pool = await asyncpg.create_pool(
+            _dsn(), min_size=pool_size, max_size=pool_size, reset=_no_reset
+        )
 
     async def close_pool(app: Litestar) -> None:
         await app.state.pool.close()

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import date
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -27,18 +29,34 @@ from tests.integration.test_api_loans import application, register
 Client = AsyncTestClient[Litestar]
 
 
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
 @contextmanager
 def counting_statements() -> Iterator[list[str]]:
+    """Every statement sent, through SQLAlchemy (SQLite) or straight through asyncpg
+    (PostgreSQL), except transaction control."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(statement)
 
+    def counted(method: Any) -> Any:
+        async def run(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+            if not query.lstrip().upper().startswith(TRANSACTION_CONTROL):
+                statements.append(query)
+            return await method(self, query, *args, **kwargs)
+
+        return run
+
     event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+            patch.setattr(asyncpg.Connection, name, counted(getattr(asyncpg.Connection, name)))
+        try:
+            yield statements
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
 
 
 async def statements_per_endpoint(client: Client, customer_id: int, loan_id: int) -> dict[str, int]:

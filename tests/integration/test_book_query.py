@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from credit.modules.customers.models import Customer
 from credit.modules.loans.amortization import add_months, installments_due
 from credit.modules.loans.book import customer_book
+from credit.plugins.sql import open_database
 from credit.settings import Settings
 from tests.integration.book import PastLoan, seed_loans
 
@@ -50,7 +51,12 @@ async def test_installments_due_in_sql_match_python(settings: Settings, today: d
             await session.commit()
             loans = [PastLoan(10_000, "12", 18, start, paid_on_time=0) for start in STARTS]
             await seed_loans(settings.database_url, customer.id, loans)
-            book = await customer_book(session, customer.id, today)
+        # Through the app's own Database: asyncpg on PostgreSQL, the engine on SQLite.
+        database = await open_database(settings, lambda: engine)
+        try:
+            book = await customer_book(database, customer.id, today)
+        finally:
+            await database.close()
     finally:
         await engine.dispose()
     assert book is not None

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from credit.plugins.queue import JobQueueUnavailable
+from credit.plugins.sql import Conflict, DatabaseUnavailable
 
 logger = logging.getLogger("credit.errors")
 
@@ -41,10 +42,14 @@ def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[
 
 def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, object]]:
     if isinstance(exc, IntegrityError):
-        return _json(HTTP_409_CONFLICT, "The request conflicts with data already stored.")
+        return conflict(request, Conflict(type(exc).__name__))
     if exc.connection_invalidated or isinstance(exc, OperationalError):
         return database_unavailable(request, exc)
     return unexpected(request, exc)
+
+
+def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[dict[str, object]]:
+    return _json(HTTP_409_CONFLICT, "The request conflicts with data already stored.")
 
 
 def job_queue_unavailable(
@@ -64,6 +69,8 @@ class ErrorsPlugin(InitPluginProtocol):
         app_config.exception_handlers.update(
             {
                 DBAPIError: database_error,
+                DatabaseUnavailable: database_unavailable,
+                Conflict: conflict,
                 JobQueueUnavailable: job_queue_unavailable,
                 PoolTimeoutError: database_unavailable,
                 ConnectionError: database_unavailable,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
+from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
 from credit.modules.credit.policy import slab_for
 from credit.modules.credit.schemas import CreditScoreReport, Eligibility, ScoreComponent
-from credit.modules.credit.service import CreditService
 from credit.modules.loans.schemas import LoanApplication
+from credit.services import services
 
 
 class CreditController(Controller):
@@ -32,10 +30,10 @@ class CreditController(Controller):
     async def check_eligibility(
         self,
         data: JSONBody[LoanApplication],
-        credit: NamedDependency[CreditService],
-        today: NamedDependency[date],
+        state: State,
     ) -> Eligibility:
-        assessment = await credit.assess(data.customer_id, data.to_request(), today)
+        lender = services(state)
+        assessment = await lender.credit.assess(data.customer_id, data.to_request(), lender.today())
         decision = assessment.decision
         return Eligibility(
             customer_id=data.customer_id,
@@ -59,10 +57,11 @@ class CreditController(Controller):
     async def credit_score(
         self,
         customer_id: CustomerIdPath,
-        credit: NamedDependency[CreditService],
-        today: NamedDependency[date],
+        state: State,
     ) -> CreditScoreReport:
-        _, score = await credit.score(customer_id, today)
+        lender = services(state)
+        today = lender.today()
+        _, score = await lender.credit.score(customer_id, today)
         return CreditScoreReport(
             customer_id=customer_id,
             credit_score=score.score,
@@ -70,7 +69,7 @@ class CreditController(Controller):
                 ScoreComponent(c.name, float(c.value), float(c.points), c.max_points)
                 for c in score.components
             ],
-            slab=slab_for(score.score, credit.policy).name,
+            slab=slab_for(score.score, lender.policy).name,
             as_of=today,
             over_limit=score.over_limit,
         )

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
+from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, error
-from credit.modules.credit.policy import CreditPolicy
 from credit.modules.customers.schemas import CustomerProfile, RegisterCustomer, RegisteredCustomer
-from credit.modules.customers.service import CustomerService
 from credit.modules.loans.amortization import outstanding_principal
-from credit.modules.loans.service import LoanService
+from credit.services import services
 
 
 class CustomerController(Controller):
@@ -34,10 +31,10 @@ class CustomerController(Controller):
     async def register(
         self,
         data: JSONBody[RegisterCustomer],
-        customers: NamedDependency[CustomerService],
-        policy: NamedDependency[CreditPolicy],
+        state: State,
     ) -> RegisteredCustomer:
-        customer = await customers.register(data, policy)
+        lender = services(state)
+        customer = await lender.customers.register(data, lender.policy)
         return RegisteredCustomer(
             customer_id=customer.id,
             name=f"{customer.first_name} {customer.last_name}",
@@ -58,12 +55,12 @@ class CustomerController(Controller):
     async def profile(
         self,
         customer_id: CustomerIdPath,
-        customers: NamedDependency[CustomerService],
-        loans: NamedDependency[LoanService],
-        today: NamedDependency[date],
+        state: State,
     ) -> CustomerProfile:
-        customer = await customers.get_customer(customer_id)
-        current = await loans.current_loans(customer_id, today)
+        lender = services(state)
+        today = lender.today()
+        customer = await lender.customers.get_customer(customer_id)
+        current = await lender.loans.current_loans(customer_id, today)
         debt = sum(
             (
                 outstanding_principal(

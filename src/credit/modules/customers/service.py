@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import cast
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlalchemy import Table, bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.modules.credit.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
 from credit.modules.customers.schemas import RegisterCustomer
+from credit.plugins.sql import Conflict, Database
 
 CUSTOMERS = cast(Table, Customer.__table__)
-# Built once (per-request statement building is measurable CPU, docs/benchmarks.md); the
-# write paths insert and lock with Core statements, since nothing needs the ORM object.
-INSERT_CUSTOMER = insert(CUSTOMERS).returning(CUSTOMERS.c.id)
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "age",
+    "phone_number",
+    "monthly_income",
+    "approved_limit",
+)
+
+# Statements are built once (building one per request is measurable CPU, docs/benchmarks.md)
+# and run with bind parameters; nothing on these paths needs an ORM object.
+INSERT_CUSTOMER = (
+    insert(CUSTOMERS)
+    .values({name: bindparam(name) for name in (*PROFILE_FIELDS, "created_at", "updated_at")})
+    .returning(CUSTOMERS.c.id)
+)
+CUSTOMER_BY_ID = select(CUSTOMERS.c.id, *(CUSTOMERS.c[name] for name in PROFILE_FIELDS)).where(
+    CUSTOMERS.c.id == bindparam("customer_id")
+)
 LOCK_CUSTOMER = (
     select(CUSTOMERS.c.id).where(CUSTOMERS.c.id == bindparam("customer_id")).with_for_update()
 )
 
 
 @dataclass(frozen=True, slots=True)
-class RegisteredRow:
+class CustomerRow:
     id: int
     first_name: str
     last_name: str
@@ -38,20 +52,13 @@ class RegisteredRow:
     approved_limit: Decimal
 
 
-class CustomerService(SQLAlchemyAsyncRepositoryService[Customer]):
-    class Repo(SQLAlchemyAsyncRepository[Customer]):
-        model_type = Customer
+class CustomerService:
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
-    repository_type = Repo
-
-    @property
-    def _session(self) -> AsyncSession:
-        session: AsyncSession = self.repository.session
-        return session
-
-    async def register(self, data: RegisterCustomer, policy: CreditPolicy) -> RegisteredRow:
+    async def register(self, data: RegisterCustomer, policy: CreditPolicy) -> CustomerRow:
         income = Decimal(data.monthly_income)
-        row = RegisteredRow(
+        customer = CustomerRow(
             id=0,
             first_name=data.first_name.strip(),
             last_name=data.last_name.strip(),
@@ -60,26 +67,26 @@ class CustomerService(SQLAlchemyAsyncRepositoryService[Customer]):
             monthly_income=income,
             approved_limit=approved_limit(income, policy),
         )
-        values = {k: v for k, v in asdict(row).items() if k != "id"}
+        now = datetime.now(UTC)
+        values = {name: getattr(customer, name) for name in PROFILE_FIELDS}
+        values |= {"created_at": now, "updated_at": now}
         try:
-            customer_id = (await self._session.execute(INSERT_CUSTOMER, values)).scalar_one()
-        except IntegrityError as exc:  # the unique phone index decides, also under races
+            # One committed statement: a 201 means the customer is stored.
+            row = await self.database.row(INSERT_CUSTOMER, values)
+        except Conflict as exc:  # the unique phone index decides, also under races
             raise _phone_taken() from exc
-        # Commit here, not in the after-response hook: a 201 must mean the customer is stored
-        # (a failed commit then answers 503 instead of a 201 for nothing).
-        await self._session.commit()
-        return replace(row, id=customer_id)
+        assert row is not None  # INSERT ... RETURNING gives the new row
+        return replace(customer, id=row[0])
 
-    async def get_customer(self, customer_id: int) -> Customer:
-        customer = await self._session.get(Customer, customer_id)
-        if customer is None:
+    async def get_customer(self, customer_id: int) -> CustomerRow:
+        row = await self.database.row(CUSTOMER_BY_ID, {"customer_id": customer_id})
+        if row is None:
             raise NotFoundException(detail=f"Customer {customer_id} not found.")
-        return customer
+        return CustomerRow(*row)
 
     async def lock(self, customer_id: int) -> int:
-        """Hold the customer's row until commit, serialising its loan bookings."""
-        locked = await self._session.scalar(LOCK_CUSTOMER, {"customer_id": customer_id})
-        if locked is None:
+        """Hold the customer's row until the transaction ends, serialising its bookings."""
+        if await self.database.row(LOCK_CUSTOMER, {"customer_id": customer_id}) is None:
             raise NotFoundException(detail=f"Customer {customer_id} not found.")
         return customer_id
 

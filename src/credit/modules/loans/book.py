@@ -16,11 +16,11 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, case, extract, func, literal, select, type_coerce
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from credit.modules.credit.scoring import CreditHistory
 from credit.modules.customers.models import Customer
 from credit.modules.loans.models import Loan
+from credit.plugins.sql import Database
 
 ZERO = Decimal(0)
 
@@ -84,11 +84,9 @@ def book_statement(today: date) -> Any:
     )
 
 
-async def customer_book(
-    session: AsyncSession | AsyncConnection, customer_id: int, today: date
-) -> CustomerBook | None:
-    """The customer's book, read in the given session's transaction or on a connection."""
-    row = (await session.execute(book_statement(today), {"customer_id": customer_id})).one_or_none()
+async def customer_book(database: Database, customer_id: int, today: date) -> CustomerBook | None:
+    """The customer's book, read in one statement (inside `database`'s transaction, if any)."""
+    row = await database.row(book_statement(today), {"customer_id": customer_id})
     if row is None:
         return None
     (cid, income, limit, taken, due, paid, this_year, volume, current_amount, current_emis) = row

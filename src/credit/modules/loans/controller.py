@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, LoanIdPath
-from credit.modules.credit.service import CreditService
-from credit.modules.customers.service import CustomerService
-from credit.modules.loans.amortization import (
-    monthly_installment,
-    plain,
-    repayments_left,
-    schedule,
-)
-from credit.modules.loans.booking import BookingGate
+from credit.modules.loans.amortization import monthly_installment, repayments_left, schedule
 from credit.modules.loans.schemas import (
     CreatedLoan,
     CurrentLoan,
@@ -31,7 +19,7 @@ from credit.modules.loans.schemas import (
     LoanSchedule,
     ScheduledInstallment,
 )
-from credit.modules.loans.service import LoanService
+from credit.services import services
 
 
 class LoanController(Controller):
@@ -53,53 +41,19 @@ class LoanController(Controller):
         },
     )
     async def create_loan(
-        self,
-        data: JSONBody[LoanApplication],
-        customers: NamedDependency[CustomerService],
-        loans: NamedDependency[LoanService],
-        credit: NamedDependency[CreditService],
-        today: NamedDependency[date],
-        state: State,
+        self, data: JSONBody[LoanApplication], state: State
     ) -> Response[CreatedLoan]:
-        request = data.to_request()
-        gate: BookingGate = state.booking_gate
-        async with gate.hold(data.customer_id):
-            await customers.lock(data.customer_id)
-            assessment = await credit.assess(data.customer_id, request, today)
-            decision = assessment.decision
-            at_requested_rate = monthly_installment(
-                request.amount, request.interest_rate, request.tenure
-            )
-            if not decision.approval:
-                return _not_booked(data.customer_id, decision.message, at_requested_rate)
-            if decision.corrected_interest_rate != request.interest_rate:
-                # Never book at a rate the borrower did not ask for: say what would be accepted.
-                return _not_booked(
-                    data.customer_id,
-                    f"Not approved at {plain(request.interest_rate)}% a year: credit score "
-                    f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
-                    f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
-                    at_requested_rate,
-                )
-            loan = await loans.book_loan(
-                data.customer_id,
-                request.amount,
-                request.interest_rate,
-                request.tenure,
-                at_requested_rate,
-                today,
-            )
-            # Commit inside the gate so the next booking for this customer sees this loan.
-            await loans.commit()
+        lender = services(state)
+        booking = await lender.bookings.book(data.customer_id, data.to_request(), lender.today())
         return Response(
             CreatedLoan(
-                loan_id=loan.id,
+                loan_id=booking.loan.id if booking.loan else None,
                 customer_id=data.customer_id,
-                loan_approved=True,
-                message=f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.",
-                monthly_installment=float(at_requested_rate),
+                loan_approved=booking.loan is not None,
+                message=booking.message,
+                monthly_installment=float(booking.monthly_installment),
             ),
-            status_code=HTTP_201_CREATED,
+            status_code=HTTP_201_CREATED if booking.loan else HTTP_200_OK,
         )
 
     @get(
@@ -108,10 +62,8 @@ class LoanController(Controller):
         summary="One loan with its customer",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def view_loan(
-        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
-    ) -> LoanDetail:
-        loan, customer = await loans.loan_with_customer(loan_id)
+    async def view_loan(self, loan_id: LoanIdPath, state: State) -> LoanDetail:
+        loan, customer = await services(state).loans.loan_with_customer(loan_id)
         return LoanDetail(
             loan_id=loan.id,
             customer=LoanCustomer(
@@ -137,9 +89,10 @@ class LoanController(Controller):
     async def view_loans(
         self,
         customer_id: CustomerIdPath,
-        loans: NamedDependency[LoanService],
-        today: NamedDependency[date],
+        state: State,
     ) -> list[CurrentLoan]:
+        lender = services(state)
+        today = lender.today()
         return [
             CurrentLoan(
                 loan_id=row.loan_id,
@@ -148,7 +101,7 @@ class LoanController(Controller):
                 monthly_installment=float(row.monthly_installment),
                 repayments_left=repayments_left(row.start_date, row.tenure, today),
             )
-            for row in await loans.current_loans(customer_id, today)
+            for row in await lender.loans.current_loans(customer_id, today)
         ]
 
     @get(
@@ -160,10 +113,8 @@ class LoanController(Controller):
         "also shows `recorded_monthly_installment`.",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def loan_schedule(
-        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
-    ) -> LoanSchedule:
-        loan = await loans.get_loan(loan_id)
+    async def loan_schedule(self, loan_id: LoanIdPath, state: State) -> LoanSchedule:
+        loan = await services(state).loans.get_loan(loan_id)
         rows = schedule(loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date)
         formula_emi = monthly_installment(loan.loan_amount, loan.interest_rate, loan.tenure)
         return LoanSchedule(
@@ -184,16 +135,3 @@ class LoanController(Controller):
                 float(loan.monthly_installment) if loan.monthly_installment != formula_emi else None
             ),
         )
-
-
-def _not_booked(customer_id: int, message: str, installment: Decimal) -> Response[CreatedLoan]:
-    return Response(
-        CreatedLoan(
-            loan_id=None,
-            customer_id=customer_id,
-            loan_approved=False,
-            message=message,
-            monthly_installment=float(installment),
-        ),
-        status_code=HTTP_200_OK,
-    )

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.exceptions import NotFoundException
 from sqlalchemy import Table, bindparam, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from credit.modules.customers.models import Customer
 from credit.modules.loans.amortization import add_months
 from credit.modules.loans.book import CustomerBook, customer_book
 from credit.modules.loans.models import Loan
+from credit.plugins.sql import Database
 
 CUSTOMERS = Customer.__table__
 LOANS = cast(Table, Loan.__table__)
 
 
-# A booking inserts with Core inside the request's transaction: nothing needs the ORM object.
-INSERT_LOAN = insert(LOANS).returning(LOANS.c.id)
+# A booking inserts with Core inside its transaction: nothing needs the ORM object.
+BOOKED_FIELDS = (
+    "customer_id",
+    "loan_amount",
+    "interest_rate",
+    "tenure",
+    "monthly_installment",
+    "start_date",
+    "end_date",
+    "created_at",
+    "updated_at",
+)
+INSERT_LOAN = (
+    insert(LOANS).values({name: bindparam(name) for name in BOOKED_FIELDS}).returning(LOANS.c.id)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,16 @@ LOAN_WITH_CUSTOMER = (
 )
 
 
+LOAN_BY_ID = select(
+    LOANS.c.id,
+    LOANS.c.loan_amount,
+    LOANS.c.interest_rate,
+    LOANS.c.tenure,
+    LOANS.c.monthly_installment,
+    LOANS.c.start_date,
+).where(LOANS.c.id == bindparam("loan_id"))
+
+
 @lru_cache(maxsize=4)
 def current_loans_statement(today: date) -> Any:
     """A customer's current loans (bind `customer_id`), in one statement that also proves the
@@ -105,37 +124,24 @@ class CurrentLoanRow:
     start_date: date
 
 
-class LoanService(SQLAlchemyAsyncRepositoryService[Loan]):
-    class Repo(SQLAlchemyAsyncRepository[Loan]):
-        model_type = Loan
+@dataclass(frozen=True, slots=True)
+class ScheduledLoanRow:
+    id: int
+    loan_amount: Decimal
+    interest_rate: Decimal
+    tenure: int
+    monthly_installment: Decimal
+    start_date: date
 
-    repository_type = Repo
 
-    @property
-    def _session(self) -> AsyncSession:
-        session: AsyncSession = self.repository.session
-        return session
+class LoanService:
+    """Loans of the book, on a `Database` (or on one of its transactions)."""
 
-    async def commit(self) -> None:
-        await self._session.commit()
-
-    @asynccontextmanager
-    async def _reader(self) -> AsyncIterator[AsyncSession | AsyncConnection]:
-        """Where a read runs. Inside the request's transaction (a booking, after the customer's
-        lock) it runs there and sees what the transaction sees. A read that is the request's
-        first statement (view-loan, view-loans, check-eligibility) is one statement with
-        nothing to be atomic with, so it runs on its own autocommit connection from the same
-        pool: one round trip instead of BEGIN, the query and COMMIT."""
-        session = self._session
-        if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
-            yield session
-            return
-        async with session.bind.connect() as connection:
-            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+    def __init__(self, database: Database) -> None:
+        self.database = database
 
     async def customer_book(self, customer_id: int, today: date) -> CustomerBook:
-        async with self._reader() as reader:
-            book = await customer_book(reader, customer_id, today)
+        book = await customer_book(self.database, customer_id, today)
         if book is None:
             raise NotFoundException(detail=f"Customer {customer_id} not found.")
         return book
@@ -150,6 +156,7 @@ class LoanService(SQLAlchemyAsyncRepositoryService[Loan]):
         start: date,
     ) -> BookedLoan:
         end = add_months(start, tenure)
+        now = datetime.now(UTC)
         values = {
             "customer_id": customer_id,
             "loan_amount": amount,
@@ -158,29 +165,31 @@ class LoanService(SQLAlchemyAsyncRepositoryService[Loan]):
             "monthly_installment": installment,
             "start_date": start,
             "end_date": end,
+            "created_at": now,
+            "updated_at": now,
         }
-        loan_id = (await self._session.execute(INSERT_LOAN, values)).scalar_one()
-        return BookedLoan(loan_id, end)
+        row = await self.database.row(INSERT_LOAN, values)
+        assert row is not None  # INSERT ... RETURNING gives the new row
+        return BookedLoan(row[0], end)
 
     async def loan_with_customer(self, loan_id: int) -> tuple[LoanRow, LoanCustomerRow]:
-        async with self._reader() as reader:
-            row = (await reader.execute(LOAN_WITH_CUSTOMER, {"loan_id": loan_id})).one_or_none()
+        row = await self.database.row(LOAN_WITH_CUSTOMER, {"loan_id": loan_id})
         if row is None:
             raise NotFoundException(detail=f"Loan {loan_id} not found.")
         loan = LoanRow(row[0], row[1], row[2], row[3], row[4])
         return loan, LoanCustomerRow(row[5], row[6], row[7], row[8], row[9])
 
-    async def get_loan(self, loan_id: int) -> Loan:
-        loan = await self._session.get(Loan, loan_id)
-        if loan is None:
+    async def get_loan(self, loan_id: int) -> ScheduledLoanRow:
+        row = await self.database.row(LOAN_BY_ID, {"loan_id": loan_id})
+        if row is None:
             raise NotFoundException(detail=f"Loan {loan_id} not found.")
-        return loan
+        return ScheduledLoanRow(*row)
 
     async def current_loans(self, customer_id: int, today: date) -> list[CurrentLoanRow]:
         """The customer's current loans as plain rows, oldest first; 404 for no customer."""
-        async with self._reader() as reader:
-            statement = current_loans_statement(today)
-            rows = (await reader.execute(statement, {"customer_id": customer_id})).all()
+        rows = await self.database.rows(
+            current_loans_statement(today), {"customer_id": customer_id}
+        )
         if not rows:
             raise NotFoundException(detail=f"Customer {customer_id} not found.")
         return [CurrentLoanRow(*row[1:]) for row in rows if row[1] is not None]

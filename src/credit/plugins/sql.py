@@ -1,0 +1,265 @@
+"""How the lending modules reach the database: `Database`, one statement or a transaction.
+
+The statements are SQLAlchemy Core expressions, written once (they are the single source of
+the SQL). How they run depends on the database:
+
+- PostgreSQL: each statement is compiled once for asyncpg (`$n` placeholders, SQLAlchemy's
+  own casts and bind processing) and executed on an asyncpg pool. No session, no ORM, no
+  SQLAlchemy execution machinery per request: in the API benchmark that machinery (session,
+  pool checkout, result wrapping, greenlet hops) cost more CPU than the query itself
+  (docs/benchmarks.md, API). asyncpg keeps a prepared statement per connection.
+- SQLite (the embedded default): the same statements on SQLAlchemy's async engine, where the
+  `ExactDecimal` type turns the stored integer paise back into exact decimals.
+
+A call outside a transaction is one atomic, committed statement. `transaction()` groups
+several; it commits when the block ends and rolls back when it raises. Driver errors come
+out in the service's terms: `Conflict` for a violated constraint (a taken phone number),
+`DatabaseUnavailable` for a database that cannot be reached (the errors plugin answers 503).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+
+import asyncpg
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
+
+from credit.settings import Settings
+
+Row = Sequence[Any]
+Params = Mapping[str, Any]
+
+
+class Conflict(Exception):
+    """A constraint refused the write (unique phone number, foreign key)."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or dropped the connection; the client may retry."""
+
+
+class Database(Protocol):
+    async def row(self, statement: Executable, params: Params | None = None) -> Row | None: ...
+
+    async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Database]: ...
+
+
+# --- PostgreSQL: compiled once, run on asyncpg ------------------------------------------------
+
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+# What asyncpg raises when the server is gone, restarting, refusing or full.
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStatement:
+    """A statement as asyncpg takes it: SQL text and how to order and convert its values."""
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: Mapping[str, Any]  # values the expression carries itself (dates, literals)
+    processors: Mapping[str, Callable[[Any], Any]]  # SQLAlchemy's bind processing per type
+
+    def args(self, params: Params | None) -> list[Any]:
+        given = params or {}
+        values = []
+        for name in self.names:
+            value = given[name] if name in given else self.fixed[name]
+            process = self.processors.get(name)
+            values.append(process(value) if process is not None else value)
+        return values
+
+
+# Statements are module constants or built once per day, so a small cache holds them all.
+@lru_cache(maxsize=128)
+def compile_for_asyncpg(statement: Executable) -> CompiledStatement:
+    compiled = statement.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+    names = tuple(compiled.positiontup or ())
+    processors = {}
+    for name in names:
+        process = compiled.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+        if process is not None:
+            processors[name] = process
+    return CompiledStatement(compiled.string, names, dict(compiled.params), processors)
+
+
+class _AsyncpgRunner:
+    """Runs statements on a pool (each its own autocommit round trip) or on one connection."""
+
+    def __init__(self, target: asyncpg.Pool | asyncpg.Connection) -> None:
+        self._target = target
+
+    async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
+        compiled = compile_for_asyncpg(statement)
+        try:
+            return await self._target.fetchrow(compiled.sql, *compiled.args(params))  # type: ignore[no-any-return]
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise Conflict(exc.__class__.__name__) from exc
+        except _UNREACHABLE as exc:
+            raise DatabaseUnavailable(exc.__class__.__name__) from exc
+
+    async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        compiled = compile_for_asyncpg(statement)
+        try:
+            return await self._target.fetch(compiled.sql, *compiled.args(params))  # type: ignore[no-any-return]
+        except _UNREACHABLE as exc:
+            raise DatabaseUnavailable(exc.__class__.__name__) from exc
+
+
+class _AsyncpgTransaction(_AsyncpgRunner):
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        yield self  # already inside one
+
+
+class AsyncpgDatabase(_AsyncpgRunner):
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+        super().__init__(pool)
+        self.pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        try:
+            async with (
+                self.pool.acquire(timeout=self._acquire_timeout) as conn,
+                conn.transaction(),
+            ):
+                yield _AsyncpgTransaction(conn)
+        except _UNREACHABLE as exc:
+            raise DatabaseUnavailable(exc.__class__.__name__) from exc
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def keep_session(_connection: asyncpg.Connection) -> None:
+    """The pool's reset on release, as a no-op. asyncpg's default sends `RESET ALL`, `CLOSE
+    ALL`, `UNLISTEN *` and an advisory-unlock query every time a connection goes back to the
+    pool: a second round trip per request. Nothing here leaves session state behind (no
+    session-level SET, cursors, LISTEN or advisory locks; settings come with the connection),
+    and an unfinished transaction is still rolled back by the pool itself."""
+
+
+async def open_asyncpg_database(settings: Settings) -> AsyncpgDatabase:
+    url = make_url(settings.database_url).set(drivername="postgresql")
+    pool = await asyncpg.create_pool(
+        url.render_as_string(hide_password=False),
+        # Connections open as requests need them: a web process starts even while the
+        # database is still coming up (/ready says so), like the SQLAlchemy engine does.
+        min_size=0,
+        max_size=settings.database_pool_size,
+        timeout=5,
+        command_timeout=30,
+        server_settings={"application_name": "credit", "statement_timeout": "30000"},
+        reset=keep_session,
+    )
+    return AsyncpgDatabase(pool, acquire_timeout=10)
+
+
+# --- SQLite (and anything else): SQLAlchemy's engine -----------------------------------------
+
+
+class _SqlAlchemyTransaction:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def _execute(self, statement: Executable, params: Params | None) -> Any:
+        try:
+            return await self._connection.execute(statement, dict(params or {}))
+        except IntegrityError as exc:
+            raise Conflict(exc.__class__.__name__) from exc
+
+    async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
+        return (await self._execute(statement, params)).one_or_none()  # type: ignore[no-any-return]
+
+    async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        return list((await self._execute(statement, params)).all())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        yield self  # already inside one
+
+
+class SqlAlchemyDatabase:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
+        async with self.transaction() as tx:
+            return await tx.row(statement, params)
+
+    async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        async with self.transaction() as tx:
+            return await tx.rows(statement, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        async with self.engine.begin() as connection:
+            yield _SqlAlchemyTransaction(connection)
+
+    async def close(self) -> None:
+        return None  # the engine belongs to the database plugin
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+async def open_database(
+    settings: Settings, engine: Callable[[], AsyncEngine]
+) -> AsyncpgDatabase | SqlAlchemyDatabase:
+    """asyncpg for PostgreSQL; SQLAlchemy's engine (made on demand) for anything else."""
+    if make_url(settings.database_url).get_backend_name() == "postgresql":
+        return await open_asyncpg_database(settings)
+    return SqlAlchemyDatabase(engine())
+
+
+def database_of(app: Litestar) -> Database:
+    database: Database = app.state.database
+    return database
+
+
+class SqlPlugin(InitPluginProtocol):
+    """Opens the `Database` when a process starts (`app.state.database`), closes it at exit.
+
+    `engine` is the SQLAlchemy engine of the database plugin, used where asyncpg is not."""
+
+    def __init__(self, settings: Settings, engine: Callable[[], AsyncEngine]) -> None:
+        self.settings = settings
+        self.engine = engine
+
+    async def open(self, app: Litestar) -> None:
+        app.state.database = await open_database(self.settings, self.engine)
+
+    @staticmethod
+    async def close(app: Litestar) -> None:
+        database = app.state.get("database")
+        if database is not None:
+            await database.close()
+            del app.state.database
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.on_startup.insert(0, self.open)
+        app_config.on_shutdown.append(self.close)
+        return app_config
