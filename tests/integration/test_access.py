@@ -217,7 +217,7 @@ async def test_rate_limit_is_shared_through_redis(secured: Settings) -> None:
     key_id, key = await _issue(secured.database_url, f"shared-{uuid.uuid4().hex}", "read")
     # Key ids restart after this suite empties the table; forget counts of an earlier run.
     redis = Redis.from_url(REDIS_URL)
-    await redis.delete(f"credit_rate_limit:RateLimitMiddleware::key:{key_id}")
+    await redis.delete(f"credit_rate_limit:key:{key_id}")
     await redis.aclose()
     apps = [create_app(limited, clock=FixedClock(TODAY)) for _ in range(2)]
     async with AsyncTestClient(app=apps[0]) as one, AsyncTestClient(app=apps[1]) as two:

@@ -18,20 +18,17 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
-from litestar.stores.registry import StoreRegistry
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.api import error
 from credit.modules.access.auth import (
     API_KEY_HEADER,
-    RATE_LIMIT_STORE,
     SECURITY_SCHEME,
     ApiKeyMiddleware,
-    rate_limit_config,
     scope_guard,
-    shared_rate_limit_store,
 )
 from credit.modules.access.cli import keys_group
+from credit.modules.access.rate_limit import FallbackCounter, RateLimitMiddleware, shared_counter
 from credit.settings import Settings
 
 logger = logging.getLogger("credit.security")
@@ -61,14 +58,16 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
         else:
             app_config.on_startup.append(self._warn_open)
         if settings.rate_limit_per_minute > 0:
-            store = shared_rate_limit_store(settings.redis_url)
-            if isinstance(app_config.stores, StoreRegistry):
-                app_config.stores.register(RATE_LIMIT_STORE, store, allow_override=True)
-            else:
-                app_config.stores = {**(app_config.stores or {}), RATE_LIMIT_STORE: store}
+            counter = shared_counter(settings.redis_url)
             app_config.middleware.append(
-                rate_limit_config(settings.rate_limit_per_minute).middleware
+                DefineMiddleware(
+                    RateLimitMiddleware,
+                    per_minute=settings.rate_limit_per_minute,
+                    counter=counter,
+                )
             )
+            if isinstance(counter, FallbackCounter):
+                app_config.on_shutdown.append(counter.close)
         return app_config
 
     @staticmethod
