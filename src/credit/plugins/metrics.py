@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 from litestar import MediaType, Response, get
 from prometheus_client import (
@@ -84,9 +85,20 @@ def render_metrics() -> bytes:
     return generate_latest(metrics_registry())
 
 
+# The labelled series of each (method, route, status), looked up once: `labels()` validates
+# and locks on every call, and this runs on every request.
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_LATENCY.labels(method, route).observe(seconds)
+    series = _request_series.get((method, route, status))
+    if series is None:
+        series = _request_series[(method, route, status)] = (
+            HTTP_REQUESTS.labels(method, route, str(status)),
+            HTTP_LATENCY.labels(method, route),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def observe_job(job: str, status: str, seconds: float) -> None:

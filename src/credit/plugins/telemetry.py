@@ -30,10 +30,10 @@ import uuid
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Litestar
 from litestar.config.app import AppConfig
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.logging.config import LoggingConfig, StructLoggingConfig
 from litestar.plugins import InitPluginProtocol
@@ -45,6 +45,7 @@ from credit.plugins.health import HealthController, close_redis_client
 from credit.settings import Settings
 
 REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # Probes arrive every few seconds from compose and Prometheus: logged at debug unless failing.
 PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
@@ -62,7 +63,6 @@ SENSITIVE_KEYS = frozenset(
     }
 )
 
-access_log = structlog.get_logger("credit.access")
 job_log = structlog.get_logger("credit.jobs")
 
 
@@ -106,6 +106,12 @@ def scrub_phone_numbers(
     return event_dict
 
 
+def json_line(event_dict: Any, **_: Any) -> str:
+    """structlog's JSON serializer, with msgspec: a log line per request is on every request's
+    path, and the standard library's encoder was a measurable share of it."""
+    return msgspec.json.encode(event_dict, enc_hook=str).decode()
+
+
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
@@ -115,18 +121,46 @@ def _shared_processors() -> list[Any]:
     ]
 
 
+def _level_name(settings: Settings) -> str:
+    known = logging.getLevelNamesMapping()
+    return settings.log_level if settings.log_level in known else "INFO"
+
+
+def _renders_json() -> bool:
+    return not sys.stderr.isatty()
+
+
+def _renderer() -> Any:
+    if _renders_json():
+        return structlog.processors.JSONRenderer(serializer=json_line)
+    return structlog.dev.ConsoleRenderer(colors=True)
+
+
+def access_logger(settings: Settings) -> Any:
+    """The logger of the one `request` line per request, with the shortest processor chain
+    that gives the same line: it runs on every request, and the general chain (merging all
+    context variables, redaction and phone scrubbing over every field) was a tenth of a
+    request's CPU. Its fields are fixed and carry no personal data; the request id is passed
+    in, and the path is scrubbed of phone-like numbers by the caller."""
+    return structlog.wrap_logger(
+        structlog.PrintLogger(sys.stdout),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _renderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[_level_name(settings)]
+        ),
+    )
+
+
 def logging_plugin(settings: Settings) -> StructlogPlugin:
     """Litestar's structlog plugin, configured for one JSON stream (request logging is ours)."""
-    level_name = (
-        settings.log_level if settings.log_level in logging.getLevelNamesMapping() else "INFO"
-    )
+    level_name = _level_name(settings)
     level = logging.getLevelNamesMapping()[level_name]
-    as_json = not sys.stderr.isatty()
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if as_json
-        else structlog.dev.ConsoleRenderer(colors=True)
-    )
+    as_json = _renders_json()
+    renderer = _renderer()
     stdlib = LoggingConfig(
         formatters={
             "standard": {
@@ -192,14 +226,16 @@ def request_id_from(scope: Scope) -> str:
 class RequestTelemetry:
     """ASGI wrapper: request id, one access-log line and the HTTP metrics per request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, log: Any) -> None:
         self.app = app
+        self.log = log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope)
+        id_bytes = request_id.encode()
         status = 500
         started = time.perf_counter()
 
@@ -207,7 +243,7 @@ class RequestTelemetry:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_BYTES, id_bytes)]
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -219,14 +255,15 @@ class RequestTelemetry:
                 method = str(scope.get("method", "GET"))
                 metrics.observe_request(method, route, status, duration)
                 path = scope.get("path", "")
-                log = access_log.debug if path in PROBE_PATHS and status < 400 else access_log.info
+                log = self.log.debug if path in PROBE_PATHS and status < 400 else self.log.info
                 log(
                     "request",
                     method=method,
-                    path=path,
+                    path=_PHONE_IN_TEXT.sub("[phone]", path),
                     route=route,
                     status=status,
                     duration_ms=round(duration * 1000, 2),
+                    request_id=request_id,
                 )
 
 
@@ -236,10 +273,9 @@ class TelemetryPlugin(InitPluginProtocol):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    @staticmethod
-    def wrap(app: Litestar) -> None:
+    def wrap(self, app: Litestar) -> None:
         if not isinstance(app.asgi_handler, RequestTelemetry):
-            app.asgi_handler = RequestTelemetry(app.asgi_handler)
+            app.asgi_handler = RequestTelemetry(app.asgi_handler, access_logger(self.settings))
 
     @staticmethod
     async def close(app: Litestar) -> None:
