@@ -19,6 +19,7 @@ from credit.modules.loans.plugin import LoansPlugin
 from credit.plugins.database import database_plugin
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
+from credit.plugins.heap import HeapPlugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
 from credit.plugins.sql import SqlPlugin
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             IngestPlugin(settings),
             *jobs.worker_plugins(),
             AccessPlugin(settings),
+            HeapPlugin(),  # last: freezes what the other startup hooks built
         ],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
         state=State({"settings": settings, "clock": clock}),
