@@ -69,8 +69,11 @@ def engine_config(settings: Settings) -> EngineConfig:
         echo=settings.database_echo,
         # Statement parameters are phone numbers and incomes: never in logs or error messages.
         hide_parameters=True,
+        # The API's statements run on their own asyncpg pool (credit.plugins.sql); this pool
+        # serves API keys, probes, jobs and migrations, so it needs no overflow: a process
+        # holds at most 2 x DATABASE_POOL_SIZE connections.
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        max_overflow=0,
         pool_pre_ping=False,
         pool_timeout=10,
         connect_args={

@@ -22,10 +22,9 @@ from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
 )
-from litestar.types import ASGIApp
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.modules.access.service import Principal, Scope, find_active
+from credit.plugins.sql import database_of
 
 logger = logging.getLogger("credit.security")
 
@@ -53,10 +52,6 @@ def required_scope(handler: BaseRouteHandler, method: str) -> Scope:
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     """Resolves `X-API-Key` to a `Principal` (in `request.auth`) on every `/api` route."""
 
-    def __init__(self, app: ASGIApp, engine: AsyncEngine) -> None:
-        super().__init__(app)
-        self.engine = engine
-
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
         if not is_api_path(connection.scope["path"]):
             # Everything outside /api is left alone (probes, metrics, the OpenAPI docs).
@@ -64,7 +59,7 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         presented = connection.headers.get(API_KEY_HEADER)
         if not presented:
             raise NotAuthorizedException(detail=f"An API key is required in {API_KEY_HEADER}.")
-        principal = await find_active(self.engine, presented.strip())
+        principal = await find_active(database_of(connection.app), presented.strip())
         if principal is None:
             # Never echo the presented key: it may be a real key with a typo.
             raise NotAuthorizedException(detail="The API key is unknown or revoked.")

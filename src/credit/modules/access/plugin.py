@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from click import Group
 from litestar.config.app import AppConfig
 from litestar.handlers.http_handlers import HTTPRouteHandler
@@ -18,7 +17,6 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.api import error
 from credit.modules.access.auth import (
@@ -49,10 +47,7 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = self.settings
         if settings.auth_required:
-            database = next(p for p in app_config.plugins if isinstance(p, SQLAlchemyPlugin))
-            engine = database.config[0].get_engine()
-            assert isinstance(engine, AsyncEngine)
-            app_config.middleware.append(DefineMiddleware(ApiKeyMiddleware, engine=engine))
+            app_config.middleware.append(DefineMiddleware(ApiKeyMiddleware))
             app_config.guards.append(scope_guard)
             self._document_security(app_config)
         else:

@@ -10,12 +10,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.modules.access.models import ApiKey
+from credit.plugins.sql import Database
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")
@@ -65,13 +66,16 @@ async def list_keys(session: AsyncSession) -> list[ApiKey]:
     return list((await session.scalars(select(ApiKey).order_by(ApiKey.id))).all())
 
 
-async def find_active(engine: AsyncEngine, presented: str) -> Principal | None:
+# Runs on every authenticated request: built once, on the API's Database (credit.plugins.sql).
+API_KEYS = cast(Table, ApiKey.__table__)
+ACTIVE_KEY = select(API_KEYS.c.id, API_KEYS.c.name, API_KEYS.c.scope).where(
+    API_KEYS.c.key_hash == bindparam("key_hash"), API_KEYS.c.revoked_at.is_(None)
+)
+
+
+async def find_active(database: Database, presented: str) -> Principal | None:
     """The active key whose digest matches; one indexed query, no row written."""
     if not presented.startswith(KEY_PREFIX) or len(presented) > 200:
         return None
-    stmt = select(ApiKey.id, ApiKey.name, ApiKey.scope).where(
-        ApiKey.key_hash == digest(presented), ApiKey.revoked_at.is_(None)
-    )
-    async with engine.connect() as conn:
-        row = (await conn.execute(stmt)).one_or_none()
+    row = await database.row(ACTIVE_KEY, {"key_hash": digest(presented)})
     return None if row is None else Principal(row[0], row[1], row[2])
