@@ -19,6 +19,7 @@ out in the service's terms: `Conflict` for a violated constraint (a taken phone 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -142,11 +143,15 @@ class AsyncpgDatabase(_AsyncpgRunner):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         try:
-            async with (
-                self.pool.acquire(timeout=self._acquire_timeout) as conn,
-                conn.transaction(),
-            ):
-                yield _AsyncpgTransaction(conn)
+            # asyncio.timeout rather than acquire(timeout=...), which runs the wait in a task
+            # of its own (asyncio.wait_for): measurable on every booking.
+            async with asyncio.timeout(self._acquire_timeout):
+                conn = await self.pool.acquire()
+            try:
+                async with conn.transaction():
+                    yield _AsyncpgTransaction(conn)
+            finally:
+                await self.pool.release(conn)
         except _UNREACHABLE as exc:
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
 

@@ -56,6 +56,11 @@ class BookingDesk:
     async def book(self, customer_id: int, request: LoanRequest, today: date) -> Booking:
         installment = monthly_installment(request.amount, request.interest_rate, request.tenure)
         async with self.gate.hold(customer_id), self.database.transaction() as tx:
+            # Lock first, then read, in two statements: under READ COMMITTED each statement
+            # sees the data committed before it began, so only a read that starts after the
+            # lock is granted sees the loan a competing booking just committed. (Locking inside
+            # the aggregate's own statement lets two bookings pass on the same book: the
+            # concurrency test in test_api_invariants fails that way.)
             await CustomerService(tx).lock(customer_id)
             loans = LoanService(tx)
             assessment = await CreditService(loans, self.policy).assess(customer_id, request, today)
