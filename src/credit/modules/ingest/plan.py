@@ -115,7 +115,12 @@ def _assign_loan_ids(loans: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFram
     held_in_book = pl.col("source_loan_id").is_in(existing["id"].implode())
     # Among new rows, the earliest row with an id takes it; the others need a new one.
     first_new_row = pl.col(ROW).filter(is_new).min().over("source_loan_id")
-    keeps_file_id = is_new & ~held_in_book & (pl.col(ROW) == first_new_row)
+    # Made a column once: an eager frame evaluates a repeated subexpression every time it
+    # appears, and this window over a million loans is the costly part of the plan.
+    matched = matched.with_columns(
+        (is_new & ~held_in_book & (pl.col(ROW) == first_new_row)).alias("_keeps_file_id")
+    )
+    keeps_file_id = pl.col("_keeps_file_id")
     needs_new_id = is_new & ~keeps_file_id
     last_id = max(_max(existing["id"]), _max(loans["source_loan_id"]))
     # Sorted by row, a running count of the rows needing an id numbers them in row order.
@@ -130,7 +135,7 @@ def _assign_loan_ids(loans: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFram
             .alias("id"),
             is_new.alias("is_new"),
         )
-        .drop("_existing_id")
+        .drop("_existing_id", "_keeps_file_id")
     )
 
 
