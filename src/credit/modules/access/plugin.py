@@ -1,7 +1,7 @@
 """Access control and request limits as one plugin: keys, scopes, rate limits, body size.
 
 `on_app_init` wires the middleware (authentication before rate limiting, so limits count
-per key), the scope guard, the rate-limit store and the body-size limit; `receive_route`
+per key), the scope guard, the rate-limit counter and the body-size limit; `receive_route`
 documents the resulting status codes on every `/api` operation; `on_cli_init` adds
 `credit keys`.
 """
