@@ -20,10 +20,9 @@ from credit.plugins.db_types import Money, Rate
 class Loan(IdentityAuditBase):
     __tablename__ = "loans"
     __table_args__ = (
-        # Current loans of a customer (end_date > today) and every per-customer aggregate: every
-        # query the API makes on loans filters by customer, so this one index serves them all.
-        Index("ix_loans_customer_id_end_date", "customer_id", "end_date"),
-        # An ingested row is identified by its customer and the file's Loan ID.
+        # An ingested row is identified by its customer and the file's Loan ID. Leading with the
+        # customer and holding every loan (API-booked ones have a NULL source id), it is also
+        # the index of every per-customer read: current loans, the credit aggregate.
         Index("uq_loans_customer_id_source_loan_id", "customer_id", "source_loan_id", unique=True),
     )
 
