@@ -20,7 +20,8 @@ out in the service's terms: `Conflict` for a violated constraint (a taken phone 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -80,13 +81,20 @@ class CompiledStatement:
     sql: str
     names: tuple[str, ...]
     fixed: Mapping[str, Any]  # values the expression carries itself (dates, literals)
+    required: frozenset[str]  # bind parameters the caller must give
     processors: Mapping[str, Callable[[Any], Any]]  # SQLAlchemy's bind processing per type
 
     def args(self, params: Params | None) -> list[Any]:
         given = params or {}
         values = []
         for name in self.names:
-            value = given[name] if name in given else self.fixed[name]
+            if name in given:
+                value = given[name]
+            elif name in self.required:
+                # As SQLAlchemy does: a forgotten value is an error, never a silent NULL.
+                raise KeyError(f"no value for bind parameter {name!r}")
+            else:
+                value = self.fixed[name]
             process = self.processors.get(name)
             values.append(process(value) if process is not None else value)
         return values
@@ -102,61 +110,96 @@ def compile_for_asyncpg(statement: Executable) -> CompiledStatement:
         process = compiled.binds[name].type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
         if process is not None:
             processors[name] = process
-    return CompiledStatement(compiled.string, names, dict(compiled.params), processors)
+    required = frozenset(name for name in names if compiled.binds[name].required)
+    return CompiledStatement(compiled.string, names, dict(compiled.params), required, processors)
 
 
-class _AsyncpgRunner:
-    """Runs statements on a pool (each its own autocommit round trip) or on one connection."""
+async def _fetch(
+    conn: asyncpg.Connection, statement: Executable, params: Params | None, one: bool
+) -> Any:
+    compiled = compile_for_asyncpg(statement)
+    args = compiled.args(params)
+    try:
+        if one:
+            return await conn.fetchrow(compiled.sql, *args)
+        return await conn.fetch(compiled.sql, *args)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise Conflict(exc.__class__.__name__) from exc
+    except _UNREACHABLE as exc:
+        raise DatabaseUnavailable(exc.__class__.__name__) from exc
 
-    def __init__(self, target: asyncpg.Pool | asyncpg.Connection) -> None:
-        self._target = target
+
+class _AsyncpgTransaction:
+    """Statements on the one connection of a transaction."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
 
     async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
-        compiled = compile_for_asyncpg(statement)
-        try:
-            return await self._target.fetchrow(compiled.sql, *compiled.args(params))  # type: ignore[no-any-return]
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise Conflict(exc.__class__.__name__) from exc
-        except _UNREACHABLE as exc:
-            raise DatabaseUnavailable(exc.__class__.__name__) from exc
+        return await _fetch(self._conn, statement, params, one=True)  # type: ignore[no-any-return]
 
     async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
-        compiled = compile_for_asyncpg(statement)
-        try:
-            return await self._target.fetch(compiled.sql, *compiled.args(params))  # type: ignore[no-any-return]
-        except _UNREACHABLE as exc:
-            raise DatabaseUnavailable(exc.__class__.__name__) from exc
+        return await _fetch(self._conn, statement, params, one=False)  # type: ignore[no-any-return]
 
-
-class _AsyncpgTransaction(_AsyncpgRunner):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         yield self  # already inside one
 
 
-class AsyncpgDatabase(_AsyncpgRunner):
+class AsyncpgDatabase:
+    """Each call outside `transaction()` is one autocommit statement on a pooled connection."""
+
     def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
-        super().__init__(pool)
         self.pool = pool
         self._acquire_timeout = acquire_timeout
 
+    async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
+        async with self._connection() as conn:
+            return await _fetch(conn, statement, params, one=True)  # type: ignore[no-any-return]
+
+    async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        async with self._connection() as conn:
+            return await _fetch(conn, statement, params, one=False)  # type: ignore[no-any-return]
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
+        async with self._connection() as conn:
+            transaction = conn.transaction()
+            await _reachable(transaction.start())
+            try:
+                yield _AsyncpgTransaction(conn)
+            except BaseException:
+                # The caller's error is the one to report. A connection too broken to roll
+                # back is closed by the pool on release (it rolls back before reuse).
+                with contextlib.suppress(*_UNREACHABLE):
+                    await transaction.rollback()
+                raise
+            await _reachable(transaction.commit())
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        # asyncio.timeout rather than acquire(timeout=...), which runs the wait in a task of
+        # its own (asyncio.wait_for): measurable on every request. A full pool answers 503
+        # after the timeout instead of queueing requests forever.
         try:
-            # asyncio.timeout rather than acquire(timeout=...), which runs the wait in a task
-            # of its own (asyncio.wait_for): measurable on every booking.
             async with asyncio.timeout(self._acquire_timeout):
                 conn = await self.pool.acquire()
-            try:
-                async with conn.transaction():
-                    yield _AsyncpgTransaction(conn)
-            finally:
-                await self.pool.release(conn)
         except _UNREACHABLE as exc:
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
+        try:
+            yield conn
+        finally:
+            await self.pool.release(conn)
 
     async def close(self) -> None:
         await self.pool.close()
+
+
+async def _reachable(step: Awaitable[Any]) -> None:
+    try:
+        await step
+    except _UNREACHABLE as exc:
+        raise DatabaseUnavailable(exc.__class__.__name__) from exc
 
 
 async def keep_session(_connection: asyncpg.Connection) -> None:

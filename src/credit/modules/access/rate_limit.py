@@ -4,9 +4,10 @@ Each caller (its API key, or its address while the API is open) may make `per_mi
 requests in a window that starts with its first request; the next ones get 429 with
 `Retry-After` until the window ends. Every answer carries the IETF draft's `RateLimit-*`
 headers. With `REDIS_URL` the count lives in Redis, so all web processes share one budget:
-`INCR` + `EXPIRE ... NX` + `TTL` in one round trip, atomic per key. While Redis cannot be
-reached, counting falls back to process memory for a few seconds at a time instead of failing
-requests: the API must keep serving when only the job queue is down.
+`INCR` + `EXPIRE ... NX` + `TTL` in one round trip, atomic per key (`NX` needs Redis 7, which
+compose runs). While Redis cannot be reached (or refuses the commands), counting falls back to
+process memory for a few seconds at a time instead of failing requests: the API must keep
+serving when only the job queue is down.
 
 Why not Litestar's `RateLimitMiddleware`: it keeps every request's timestamp in the window
 and re-encodes that list on every request (O(limit) per request), takes a process-wide lock
