@@ -17,14 +17,9 @@ from advanced_alchemy.extensions.litestar import (
     EngineConfig,
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
-    async_autocommit_handler_maker,
-    async_default_handler_maker,
 )
-from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
-from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.settings import Settings
 
@@ -42,24 +37,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-def autocommit_unless_idle(session_scope_key: str) -> BeforeMessageSendHookHandler:
-    """Advanced Alchemy's autocommit (commit on 2xx, roll back otherwise, then close), minus
-    the commit of a session that never began a transaction. Read endpoints run their one
-    statement outside the session (LoanService._reader), and committing an idle session still
-    runs a begin/commit cycle with its event listeners on every request."""
-    commit_or_rollback = async_autocommit_handler_maker(session_scope_key=session_scope_key)
-    close = async_default_handler_maker(session_scope_key=session_scope_key)
-
-    async def before_send(message: Message, scope: Scope) -> None:
-        session = get_aa_scope_state(scope, session_scope_key)
-        if isinstance(session, AsyncSession) and not session.in_transaction():
-            await close(message, scope)
-        else:
-            await commit_or_rollback(message, scope)
-
-    return before_send
 
 
 def engine_config(settings: Settings) -> EngineConfig:
@@ -99,8 +76,6 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
             render_as_batch=True,
         ),
     )
-    # The scope key is only final once the config exists (each config gets a unique one).
-    config.before_send_handler = autocommit_unless_idle(config.session_scope_key)
     if settings.is_embedded:
         event.listen(config.get_engine().sync_engine, "connect", _sqlite_pragmas)
     return config
