@@ -38,6 +38,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -526,24 +527,31 @@ def main() -> None:
     created: list[str] = []
     print(f"work folder {work} (log: {log})", flush=True)
     try:
-        if args.database:
-            dsn = pg_dsn(args.admin_dsn, args.database)
-        else:
-            name = f"credit_bench_{stamp}"
-            print(f"loading the generated book into {name}", flush=True)
-            dsn = fresh_database(args.admin_dsn, name, log)
+
+        def book(existing: str | None, name: str, what: str, load: Callable[[str], None]) -> str:
+            """The given loaded database, or a fresh one loaded now (dropped at the end)."""
+            if existing:
+                return pg_dsn(args.admin_dsn, existing)
+            print(f"loading the {what} into {name}", flush=True)
+            fresh = fresh_database(args.admin_dsn, name, log)
             created.append(name)
-            load_generated(dsn, args, log)
+            load(fresh)
+            return fresh
+
+        dsn = book(
+            args.database,
+            f"credit_bench_{stamp}",
+            "generated book",
+            lambda fresh: load_generated(fresh, args, log),
+        )
         real_dsn = None
         if not args.skip_real:
-            if args.real_database:
-                real_dsn = pg_dsn(args.admin_dsn, args.real_database)
-            else:
-                name = f"credit_bench_{stamp}_real"
-                print(f"loading the real book into {name}", flush=True)
-                real_dsn = fresh_database(args.admin_dsn, name, log)
-                created.append(name)
-                load_files(real_dsn, REAL_BOOK, log)
+            real_dsn = book(
+                args.real_database,
+                f"credit_bench_{stamp}_real",
+                "real book",
+                lambda fresh: load_files(fresh, REAL_BOOK, log),
+            )
 
         load_at_start = f"{os.getloadavg()[0]:.1f}"
         facts = asyncio.run(book_facts(dsn))

@@ -11,6 +11,7 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -18,6 +19,17 @@ import time
 from pathlib import Path
 
 PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+
+
+def stop_worker(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, as compose stops a worker; kill it only if it is still running after
+    `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:

@@ -42,7 +42,7 @@ from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY
 from tests.ingest_workbooks import customer, loan, small_book
-from tests.integration.private_services import PrivatePostgres, PrivateRedis
+from tests.integration.private_services import PrivatePostgres, PrivateRedis, stop_worker
 from tests.integration.test_ingest_http import upload, wait_for
 
 Client = AsyncTestClient[Litestar]
@@ -355,12 +355,7 @@ async def test_worker_killed_mid_ingestion_leaves_nothing_partial_and_rerun_is_e
             assert done["report"]["loans"]["inserted"] == BIG_LOANS
             assert await _count_book(url) == (BIG_CUSTOMERS, BIG_LOANS)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
-            worker.kill()
-            worker.wait()
+        stop_worker(worker, timeout=20)
     record(
         "worker_sigkill",
         killed_during_stage=killed_at,

@@ -8,7 +8,6 @@ its own so parallel test runs never take each other's jobs.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -23,6 +22,7 @@ from credit.settings import Settings
 from tests.conftest import REDIS_URL, empty_tables, in_own_loop
 from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS
 from tests.integration.book import count_rows
+from tests.integration.private_services import stop_worker
 from tests.integration.test_ingest_http import upload, wait_for
 
 
@@ -45,12 +45,7 @@ def worker(postgres_url: str, queue_name: str, tmp_path: Path) -> Iterator[subpr
         [str(credit), "workers", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
-        process.kill()
-        process.wait()
+    stop_worker(process, timeout=15)
     log.close()
     in_own_loop(empty_tables(postgres_url))
 

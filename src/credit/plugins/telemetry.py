@@ -216,7 +216,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
 
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
-        if name == b"x-request-id":
+        if name == REQUEST_ID_BYTES:
             candidate = value.decode("latin-1").strip()
             if _SANE_REQUEST_ID.match(candidate):
                 return candidate

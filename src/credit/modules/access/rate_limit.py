@@ -26,6 +26,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from credit.modules.access.auth import is_api_path
 from credit.modules.access.service import Principal
 
 logger = logging.getLogger("credit.security")
@@ -110,10 +111,6 @@ def shared_counter(redis_url: str | None) -> MemoryCounter | FallbackCounter:
 
     client = Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
     return FallbackCounter(RedisCounter(client))
-
-
-def is_api_path(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
 
 
 def caller_of(scope: Scope) -> str:
