@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import update
 
-from credit.modules.customers.service import CUSTOMER_BY_ID
+from credit.modules.customers.service import CUSTOMER_BY_ID, CUSTOMERS
 from credit.plugins.sql import AsyncpgDatabase, DatabaseUnavailable, compile_for_asyncpg
 from credit.plugins.sql import open_asyncpg_database as open_pool
 from credit.settings import Settings
@@ -32,3 +33,10 @@ async def test_a_full_pool_answers_unavailable_instead_of_queueing_forever(
         assert await database.row(CUSTOMER_BY_ID, {"customer_id": 1}) is None  # free again
     finally:
         await database.close()
+
+
+def test_a_statement_that_needs_a_python_side_default_is_refused() -> None:
+    # `updated_at` has a Python-side onupdate that only SQLAlchemy's execution would compute;
+    # on asyncpg it would be NULL, so such a statement must not compile at all.
+    with pytest.raises(ValueError, match="updated_at"):
+        compile_for_asyncpg(update(CUSTOMERS).values(age=40))

@@ -52,6 +52,9 @@ class DatabaseUnavailable(Exception):
 
 
 class Database(Protocol):
+    # Whether a WITH may hold an UPDATE (PostgreSQL): then a read-check-write is one statement.
+    writable_ctes: bool
+
     async def row(self, statement: Executable, params: Params | None = None) -> Row | None: ...
 
     async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]: ...
@@ -104,6 +107,11 @@ class CompiledStatement:
 @lru_cache(maxsize=128)
 def compile_for_asyncpg(statement: Executable) -> CompiledStatement:
     compiled = statement.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+    # Python-side column defaults are computed by SQLAlchemy's execution machinery, which
+    # does not run here: such a column would silently get NULL. Statements give them.
+    computed = [c.name for c in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+    if computed:
+        raise ValueError(f"give these columns explicitly, not by Python default: {computed}")
     names = tuple(compiled.positiontup or ())
     processors = {}
     for name in names:
@@ -132,6 +140,8 @@ async def _fetch(
 class _AsyncpgTransaction:
     """Statements on the one connection of a transaction."""
 
+    writable_ctes = True
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
@@ -148,6 +158,8 @@ class _AsyncpgTransaction:
 
 class AsyncpgDatabase:
     """Each call outside `transaction()` is one autocommit statement on a pooled connection."""
+
+    writable_ctes = True
 
     def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
         self.pool = pool
@@ -230,6 +242,8 @@ async def open_asyncpg_database(settings: Settings) -> AsyncpgDatabase:
 
 
 class _SqlAlchemyTransaction:
+    writable_ctes = False  # SQLite's WITH holds only SELECTs
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
@@ -251,6 +265,8 @@ class _SqlAlchemyTransaction:
 
 
 class SqlAlchemyDatabase:
+    writable_ctes = False
+
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 

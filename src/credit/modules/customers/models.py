@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from advanced_alchemy.base import IdentityAuditBase
-from sqlalchemy import BigInteger, SmallInteger, String
+from sqlalchemy import BigInteger, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.plugins.db_types import Money
@@ -20,3 +20,6 @@ class Customer(IdentityAuditBase):
     phone_number: Mapped[int] = mapped_column(BigInteger, unique=True)
     monthly_income: Mapped[Decimal] = mapped_column(Money())
     approved_limit: Mapped[Decimal] = mapped_column(Money())
+    # Raised by every booking for this customer: a booking books only if it is still the
+    # version it read (optimistic booking, `credit.modules.loans.booking`).
+    booking_version: Mapped[int] = mapped_column(Integer, server_default="0")

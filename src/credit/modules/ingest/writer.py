@@ -2,7 +2,9 @@
 
 `open_book(database_url)` yields a `BookWriter` working inside ONE transaction that holds a
 write lock on `customers` and `loans` for its whole length (so no API booking can take an id
-the plan chose); it commits when the block ends and rolls back on any exception.
+the plan chose); it commits when the block ends and rolls back on any exception. It also
+raises the book's generation, so an API booking decided on the book before this one is not
+booked after it (`credit.modules.loans.booking`).
 
 - PostgreSQL (asyncpg): each sheet is COPY'd as CSV into a temporary staging table, then one
   set-based `MERGE` (insert new ids; update rows whose values are distinct) moves it into the
@@ -86,6 +88,13 @@ async def open_book(database_url: str) -> AsyncIterator[BookWriter]:
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         async with _postgres_book(dsn) as postgres_book:
             yield postgres_book
+
+
+# Both databases: the one row of `book_state`, created by the first ingestion.
+NEXT_GENERATION = (
+    "INSERT INTO book_state (id, generation) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET generation = book_state.generation + 1"
+)
 
 
 def _changed_columns(table: str, fields: tuple[str, ...]) -> str:
@@ -461,11 +470,13 @@ async def _postgres_book(dsn: str) -> AsyncIterator[PostgresBook]:
         async with conn.transaction():
             # Readers go on; API bookings and registrations wait until the book is in.
             # EXCLUSIVE, not SHARE ROW EXCLUSIVE: it also conflicts with the ROW SHARE lock a
-            # booking's `SELECT ... FOR UPDATE` takes first, so a booking is either wholly
-            # before the book or wholly after it. With SHARE ROW EXCLUSIVE a booking holding
-            # its customer's row could wait for `loans` while the book waited for that row: a
-            # deadlock that failed the ingestion (found by tests/integration/test_faults.py).
+            # booking's `SELECT ... FOR UPDATE` takes first (when it queues for its customer),
+            # so a booking is either wholly before the book or wholly after it. With SHARE ROW
+            # EXCLUSIVE a booking holding its customer's row could wait for `loans` while the
+            # book waited for that row: a deadlock that failed the ingestion (found by
+            # tests/integration/test_faults.py).
             await conn.execute("LOCK TABLE customers, loans IN EXCLUSIVE MODE")
+            await conn.execute(NEXT_GENERATION)
             yield PostgresBook(conn)
     finally:
         await conn.close()
@@ -531,6 +542,7 @@ async def _sqlite_book(path: str) -> AsyncIterator[SqliteBook]:
         # IMMEDIATE takes the write lock now, like the PostgreSQL table lock.
         conn.execute("BEGIN IMMEDIATE")
         try:
+            conn.execute(NEXT_GENERATION)
             yield SqliteBook(conn)
         except BaseException:
             conn.execute("ROLLBACK")

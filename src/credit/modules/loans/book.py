@@ -1,7 +1,8 @@
 """The one aggregate query behind every credit decision.
 
-For one customer it returns, in a single statement, their income and limit and the sums over
-their loans that scoring and the policy need. "Installments due so far" is month arithmetic
+For one customer it returns, in a single statement, their income and limit, the sums over
+their loans that scoring and the policy need, and the versions a booking must find unchanged
+when it books (`BookVersion`). "Installments due so far" is month arithmetic
 done in SQL with `EXTRACT` (portable: SQLAlchemy renders it for PostgreSQL and SQLite) and
 matches `amortization.installments_due` exactly.
 """
@@ -15,14 +16,33 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, extract, func, literal, select, type_coerce
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    extract,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 
 from credit.modules.credit.scoring import CreditHistory
 from credit.modules.customers.models import Customer
-from credit.modules.loans.models import Loan
+from credit.modules.loans.models import BOOK_STATE, Loan
 from credit.plugins.sql import Database
 
 ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class BookVersion:
+    """What a decision was read from: the customer's booking version and the book's
+    generation. A booking books only while both are still these."""
+
+    customer: int
+    book: int
 
 
 @dataclass(frozen=True)
@@ -32,10 +52,13 @@ class CustomerBook:
     approved_limit: Decimal
     current_emis: Decimal
     history: CreditHistory
+    version: BookVersion
 
 
 CUSTOMERS = Customer.__table__
 LOANS = Loan.__table__
+# The book's generation; 0 before the first ingestion has written the row.
+BOOK_GENERATION = func.coalesce(select(BOOK_STATE.c.generation).scalar_subquery(), 0)
 
 
 def installments_due_sql(today: date) -> Any:
@@ -76,11 +99,13 @@ def book_statement(today: date) -> Any:
             func.sum(loans.loan_amount),
             func.sum(case((current, loans.loan_amount))),
             func.sum(case((current, loans.monthly_installment))),
+            CUSTOMERS.c.booking_version,
+            BOOK_GENERATION,
         )
         .select_from(CUSTOMERS)
         .outerjoin(LOANS, loans.customer_id == CUSTOMERS.c.id)
         .where(CUSTOMERS.c.id == bindparam("customer_id"))
-        .group_by(CUSTOMERS.c.id, CUSTOMERS.c.monthly_income, CUSTOMERS.c.approved_limit)
+        .group_by(CUSTOMERS.c.id)
     )
 
 
@@ -89,7 +114,10 @@ async def customer_book(database: Database, customer_id: int, today: date) -> Cu
     row = await database.row(book_statement(today), {"customer_id": customer_id})
     if row is None:
         return None
-    (cid, income, limit, taken, due, paid, this_year, volume, current_amount, current_emis) = row
+    *figures, customer_version, generation = row
+    (cid, income, limit, taken, due, paid, this_year, volume, current_amount, current_emis) = (
+        figures
+    )
     return CustomerBook(
         customer_id=cid,
         monthly_income=income,
@@ -104,4 +132,5 @@ async def customer_book(database: Database, customer_id: int, today: date) -> Cu
             approved_volume=volume or ZERO,
             current_loans_amount=current_amount or ZERO,
         ),
+        version=BookVersion(customer_version, generation),
     )

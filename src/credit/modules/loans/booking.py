@@ -1,9 +1,20 @@
-"""Booking a loan: the policy's decision and the insert, one customer at a time.
+"""Booking a loan: the policy's decision and the insert, optimistically, one claim at a time.
 
-Everything happens in one transaction that first locks the customer's row
-(`SELECT ... FOR UPDATE`), so two bookings for one customer cannot both pass the limit and
-affordability checks on the same book. SQLite has no row locks and the embedded default is one
-process, so there one process-wide lock queues bookings instead; SQLite serialises writers
+A booking reads the customer's book in one statement (with `BookVersion`: the customer's
+booking version and the book's generation), decides, and books with one conditional write
+that raises the customer's booking version only if both are still what it read, and inserts
+the loan only if it did (on PostgreSQL one statement; on SQLite two in a transaction). Two
+bookings for one customer therefore cannot both pass the limit and affordability checks on the
+same book: the second finds the version moved, writes nothing and decides again on the new
+book. An ingestion raises the book's generation, so a decision read before it is not booked
+after it. That is two round trips to the database where locking the customer first took five
+(BEGIN, lock, read, insert, COMMIT): the difference is most of create-loan's cost
+(docs/benchmarks.md, API).
+
+A customer whose book keeps moving (many bookings for them at once) would keep a booking
+retrying, so after `OPTIMISTIC_ATTEMPTS` it locks the customer's row and decides under the lock,
+where its claim cannot be lost. SQLite has no row locks and the embedded default is one
+process, so there one process-wide lock queues bookings as well; SQLite serialises writers
 anyway, so nothing is lost.
 """
 
@@ -22,6 +33,9 @@ from credit.modules.customers.service import CustomerService
 from credit.modules.loans.amortization import monthly_installment, plain
 from credit.modules.loans.service import BookedLoan, LoanService
 from credit.plugins.sql import Database
+
+# Claims one booking may lose to competing bookings (or an ingestion) before it queues.
+OPTIMISTIC_ATTEMPTS = 3
 
 
 class BookingGate:
@@ -54,37 +68,52 @@ class BookingDesk:
         self.gate = gate
 
     async def book(self, customer_id: int, request: LoanRequest, today: date) -> Booking:
+        async with self.gate.hold(customer_id):
+            for _ in range(OPTIMISTIC_ATTEMPTS):
+                booking = await self._attempt(self.database, customer_id, request, today)
+                if booking is not None:
+                    return booking
+            # This customer's book keeps moving under us: queue behind its row lock instead.
+            # Holding it, nothing can change the version read next, so the claim succeeds.
+            # Lock and read are two statements: under READ COMMITTED only a statement that
+            # starts after the lock is granted sees what the previous holder committed.
+            async with self.database.transaction() as tx:
+                await CustomerService(tx).lock(customer_id)
+                booking = await self._attempt(tx, customer_id, request, today)
+        assert booking is not None  # the claim cannot be lost under the lock
+        return booking
+
+    async def _attempt(
+        self, database: Database, customer_id: int, request: LoanRequest, today: date
+    ) -> Booking | None:
+        """Decide on the customer's book as read now and book if approved; None when the
+        book moved between the read and the claim (nothing was written then)."""
         installment = monthly_installment(request.amount, request.interest_rate, request.tenure)
-        async with self.gate.hold(customer_id), self.database.transaction() as tx:
-            # Lock first, then read, in two statements: under READ COMMITTED each statement
-            # sees the data committed before it began, so only a read that starts after the
-            # lock is granted sees the loan a competing booking just committed. (Locking inside
-            # the aggregate's own statement lets two bookings pass on the same book: the
-            # concurrency test in test_api_invariants fails that way.)
-            await CustomerService(tx).lock(customer_id)
-            loans = LoanService(tx)
-            assessment = await CreditService(loans, self.policy).assess(customer_id, request, today)
-            decision = assessment.decision
-            if not decision.approval:
-                return Booking(None, decision.message, installment)
-            if decision.corrected_interest_rate != request.interest_rate:
-                # Never book at a rate the borrower did not ask for: say what would be accepted.
-                return Booking(
-                    None,
-                    f"Not approved at {plain(request.interest_rate)}% a year: credit score "
-                    f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
-                    f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
-                    installment,
-                )
-            loan = await loans.book_loan(
-                customer_id,
-                request.amount,
-                request.interest_rate,
-                request.tenure,
+        loans = LoanService(database)
+        assessment = await CreditService(loans, self.policy).assess(customer_id, request, today)
+        decision = assessment.decision
+        if not decision.approval:
+            return Booking(None, decision.message, installment)
+        if decision.corrected_interest_rate != request.interest_rate:
+            # Never book at a rate the borrower did not ask for: say what would be accepted.
+            return Booking(
+                None,
+                f"Not approved at {plain(request.interest_rate)}% a year: credit score "
+                f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
+                f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
                 installment,
-                today,
             )
-        # Committed when the block ended, inside the gate: the next booking sees this loan.
+        loan = await loans.book_loan(
+            customer_id,
+            assessment.book.version,
+            request.amount,
+            request.interest_rate,
+            request.tenure,
+            installment,
+            today,
+        )
+        if loan is None:
+            return None
         return Booking(
             loan, f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.", installment
         )

@@ -32,7 +32,8 @@ class LoanController(Controller):
         summary="Book a loan if the policy approves it at the requested rate",
         description="Approved: 201 with the new loan id. Not approved: 200 with `loan_id: null` "
         "and a message saying why (and, when only the rate is short, the rate that would be "
-        "accepted). Requests for one customer are serialised.",
+        "accepted). Bookings for one customer take effect one at a time: each is decided on "
+        "the book with every earlier booking (and ingestion) in it.",
         status_code=HTTP_201_CREATED,
         responses={
             200: ResponseSpec(CreatedLoan, description="Not approved; nothing was booked."),

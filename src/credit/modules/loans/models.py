@@ -1,4 +1,4 @@
-"""The `loans` table.
+"""The `loans` table, and `book_state`: the generation of the book as a whole.
 
 A loan refers to its customer by foreign key only; the loans module reads customer columns
 through the customers module's service, except in the one credit-summary query where a join
@@ -11,7 +11,17 @@ from datetime import date
 from decimal import Decimal
 
 from advanced_alchemy.base import IdentityAuditBase
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, SmallInteger
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    Table,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.plugins.db_types import Money, Rate
@@ -40,3 +50,14 @@ class Loan(IdentityAuditBase):
     emis_paid_on_time: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
+
+
+# One row (id 1), absent until the first ingestion (read as generation 0). Every ingestion
+# raises the generation, so a booking decided on the book before it cannot be booked after it.
+BOOK_STATE = Table(
+    "book_state",
+    Loan.metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("generation", BigInteger, nullable=False, server_default="0"),
+    CheckConstraint("id = 1", name="single_row"),
+)

@@ -9,21 +9,20 @@ from functools import lru_cache
 from typing import Any, cast
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import BigInteger, Table, bindparam, insert, select, update
 
 from credit.modules.customers.models import Customer
 from credit.modules.loans.amortization import add_months
-from credit.modules.loans.book import CustomerBook, customer_book
+from credit.modules.loans.book import BOOK_GENERATION, BookVersion, CustomerBook, customer_book
 from credit.modules.loans.models import Loan
 from credit.plugins.sql import Database
 
-CUSTOMERS = Customer.__table__
+CUSTOMERS = cast(Table, Customer.__table__)
 LOANS = cast(Table, Loan.__table__)
 
 
-# A booking inserts with Core inside its transaction: nothing needs the ORM object.
+# A booking claims the version it decided on and inserts the loan; nothing needs the ORM.
 BOOKED_FIELDS = (
-    "customer_id",
     "loan_amount",
     "interest_rate",
     "tenure",
@@ -33,9 +32,48 @@ BOOKED_FIELDS = (
     "created_at",
     "updated_at",
 )
-INSERT_LOAN = (
-    insert(LOANS).values({name: bindparam(name) for name in BOOKED_FIELDS}).returning(LOANS.c.id)
+# The claim: raise the customer's booking version, only if it and the book's generation are
+# still what the decision was read from. No row back means another booking or an ingestion
+# came first. The book's generation cannot move while the claim runs: an ingestion holds
+# `customers` locked for its whole length, and a claim waiting for that lock starts reading
+# only once it has it (under READ COMMITTED each statement reads after its locks are taken).
+CLAIM_BOOKING = (
+    update(CUSTOMERS)
+    .where(CUSTOMERS.c.id == bindparam("customer_id"))
+    .where(CUSTOMERS.c.booking_version == bindparam("customer_version"))
+    .where(bindparam("book_generation", type_=BigInteger) == BOOK_GENERATION)
+    # A booking is not a change to the customer's profile: `updated_at` stays as it was.
+    .values(booking_version=CUSTOMERS.c.booking_version + 1, updated_at=CUSTOMERS.c.updated_at)
+    .returning(CUSTOMERS.c.id)
 )
+
+
+def _booked(name: str) -> Any:
+    # Not the column's own name: SQLAlchemy keeps those for INSERT ... VALUES.
+    return bindparam(f"booked_{name}", type_=LOANS.c[name].type)
+
+
+INSERT_LOAN = (
+    insert(LOANS)
+    .values(customer_id=bindparam("customer_id"), **{name: _booked(name) for name in BOOKED_FIELDS})
+    .returning(LOANS.c.id)
+)
+# PostgreSQL claims and inserts in one statement (data-modifying WITHs): one round trip. It
+# is a SELECT over two WITHs, claim first, because PostgreSQL takes the tables' locks in that
+# order (`customers`, then `loans`), as an ingestion's `LOCK TABLE customers, loans` and a
+# queued booking's `FOR UPDATE` then `INSERT` do. As `INSERT ... SELECT FROM claimed` it took
+# `loans` first and deadlocked with a concurrent ingestion (tests/integration/test_faults.py).
+_claimed = CLAIM_BOOKING.cte("claimed")
+_inserted = (
+    insert(LOANS)
+    .from_select(
+        ["customer_id", *BOOKED_FIELDS],
+        select(_claimed.c.id, *(_booked(name) for name in BOOKED_FIELDS)),
+    )
+    .returning(LOANS.c.id)
+    .cte("inserted")
+)
+CLAIM_AND_INSERT_LOAN = select(_inserted.c.id).add_cte(_claimed, _inserted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,28 +187,37 @@ class LoanService:
     async def book_loan(
         self,
         customer_id: int,
+        version: BookVersion,
         amount: Decimal,
         interest_rate: Decimal,
         tenure: int,
         installment: Decimal,
         start: date,
-    ) -> BookedLoan:
+    ) -> BookedLoan | None:
+        """Book the loan if the customer's book is still at `version`; None if it moved."""
         end = add_months(start, tenure)
         now = datetime.now(UTC)
         values = {
             "customer_id": customer_id,
-            "loan_amount": amount,
-            "interest_rate": interest_rate,
-            "tenure": tenure,
-            "monthly_installment": installment,
-            "start_date": start,
-            "end_date": end,
-            "created_at": now,
-            "updated_at": now,
+            "customer_version": version.customer,
+            "book_generation": version.book,
+            "booked_loan_amount": amount,
+            "booked_interest_rate": interest_rate,
+            "booked_tenure": tenure,
+            "booked_monthly_installment": installment,
+            "booked_start_date": start,
+            "booked_end_date": end,
+            "booked_created_at": now,
+            "booked_updated_at": now,
         }
-        row = await self.database.row(INSERT_LOAN, values)
-        assert row is not None  # INSERT ... RETURNING gives the new row
-        return BookedLoan(row[0], end)
+        if self.database.writable_ctes:
+            row = await self.database.row(CLAIM_AND_INSERT_LOAN, values)
+        else:
+            async with self.database.transaction() as tx:
+                if await tx.row(CLAIM_BOOKING, values) is None:
+                    return None
+                row = await tx.row(INSERT_LOAN, values)
+        return None if row is None else BookedLoan(row[0], end)
 
     async def loan_with_customer(self, loan_id: int) -> tuple[LoanRow, LoanCustomerRow]:
         row = await self.database.row(LOAN_WITH_CUSTOMER, {"loan_id": loan_id})
