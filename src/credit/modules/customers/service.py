@@ -9,7 +9,7 @@ from typing import cast
 
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.status_codes import HTTP_409_CONFLICT
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from credit.modules.credit.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
@@ -36,8 +36,13 @@ INSERT_CUSTOMER = (
 CUSTOMER_BY_ID = select(CUSTOMERS.c.id, *(CUSTOMERS.c[name] for name in PROFILE_FIELDS)).where(
     CUSTOMERS.c.id == bindparam("customer_id")
 )
+# Holds the customer's row: a write of nothing new rather than `SELECT ... FOR UPDATE`, so that
+# SQLite, which has no row locks, takes its database write lock here too, before the reads.
 LOCK_CUSTOMER = (
-    select(CUSTOMERS.c.id).where(CUSTOMERS.c.id == bindparam("customer_id")).with_for_update()
+    update(CUSTOMERS)
+    .where(CUSTOMERS.c.id == bindparam("customer_id"))
+    .values(booking_version=CUSTOMERS.c.booking_version, updated_at=CUSTOMERS.c.updated_at)
+    .returning(CUSTOMERS.c.id)
 )
 
 

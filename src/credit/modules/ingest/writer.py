@@ -469,12 +469,13 @@ async def _postgres_book(dsn: str) -> AsyncIterator[PostgresBook]:
     try:
         async with conn.transaction():
             # Readers go on; API bookings and registrations wait until the book is in.
-            # EXCLUSIVE, not SHARE ROW EXCLUSIVE: it also conflicts with the ROW SHARE lock a
-            # booking's `SELECT ... FOR UPDATE` takes first (when it queues for its customer),
-            # so a booking is either wholly before the book or wholly after it. With SHARE ROW
-            # EXCLUSIVE a booking holding its customer's row could wait for `loans` while the
-            # book waited for that row: a deadlock that failed the ingestion (found by
-            # tests/integration/test_faults.py).
+            # EXCLUSIVE: it conflicts with the ROW EXCLUSIVE lock a booking's first write takes
+            # on `customers` (its claim, or the lock on its customer when it queues), and the
+            # order (`customers`, then `loans`) is a booking's order too, so a booking is either
+            # wholly before the book or wholly after it, and neither waits for the other while
+            # holding what the other needs (deadlocks that tests/integration/test_faults.py and
+            # test_booking.py found with SHARE ROW EXCLUSIVE and with a claim that took `loans`
+            # first).
             await conn.execute("LOCK TABLE customers, loans IN EXCLUSIVE MODE")
             await conn.execute(NEXT_GENERATION)
             yield PostgresBook(conn)

@@ -80,7 +80,8 @@ class BookingDesk:
             async with self.database.transaction() as tx:
                 await CustomerService(tx).lock(customer_id)
                 booking = await self._attempt(tx, customer_id, request, today)
-        assert booking is not None  # the claim cannot be lost under the lock
+        if booking is None:  # nothing else can move the version while the row is held
+            raise RuntimeError(f"a booking for customer {customer_id} lost its claim under lock")
         return booking
 
     async def _attempt(
