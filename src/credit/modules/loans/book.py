@@ -16,17 +16,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    and_,
-    bindparam,
-    case,
-    extract,
-    func,
-    literal,
-    select,
-    type_coerce,
-)
+from sqlalchemy import Integer, and_, bindparam, case, extract, func, literal, select, type_coerce
 
 from credit.modules.credit.scoring import CreditHistory
 from credit.modules.customers.models import Customer
@@ -114,10 +104,20 @@ async def customer_book(database: Database, customer_id: int, today: date) -> Cu
     row = await database.row(book_statement(today), {"customer_id": customer_id})
     if row is None:
         return None
-    *figures, customer_version, generation = row
-    (cid, income, limit, taken, due, paid, this_year, volume, current_amount, current_emis) = (
-        figures
-    )
+    (
+        cid,
+        income,
+        limit,
+        taken,
+        due,
+        paid,
+        this_year,
+        volume,
+        current_amount,
+        current_emis,
+        customer_version,
+        generation,
+    ) = row
     return CustomerBook(
         customer_id=cid,
         monthly_income=income,

@@ -61,8 +61,9 @@ INSERT_LOAN = (
 # PostgreSQL claims and inserts in one statement (data-modifying WITHs): one round trip. It
 # is a SELECT over two WITHs, claim first, because PostgreSQL takes the tables' locks in that
 # order (`customers`, then `loans`), as an ingestion's `LOCK TABLE customers, loans` and a
-# queued booking's `FOR UPDATE` then `INSERT` do. As `INSERT ... SELECT FROM claimed` it took
-# `loans` first and deadlocked with a concurrent ingestion (tests/integration/test_faults.py).
+# queued booking's lock on its customer and then its `INSERT` do. As `INSERT ... SELECT FROM
+# claimed` it took `loans` first and deadlocked with a concurrent ingestion (test_faults.py;
+# tests/integration/test_booking.py checks the order).
 _claimed = CLAIM_BOOKING.cte("claimed")
 _inserted = (
     insert(LOANS)
