@@ -18,7 +18,30 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
 PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+
+
+def wait_for_first_sweep(
+    process: subprocess.Popen[bytes], redis_url: str, queue_name: str, timeout: float = 30
+) -> None:
+    """Wait until a just-started SAQ worker has run its start-up sweep of the queue.
+
+    SAQ sweeps (aborts) every job in the queue's active list whose status is not `active`, and
+    a job is in that list with status `queued` for a moment after a worker dequeues it: a job
+    enqueued while the worker starts can be dequeued during that first sweep and then end
+    `aborted` ("swept") although it ran. The sweep's lock key shows the sweep has read the
+    list; the next one is a minute away, longer than these tests wait for a job."""
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while not client.exists(f"saq:{queue_name}:sweep"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start (exit code {process.poll()})")
+            time.sleep(0.05)
+    finally:
+        client.close()
 
 
 def stop_worker(process: subprocess.Popen[bytes], timeout: float) -> None:

@@ -4,7 +4,6 @@ concurrent bookings that never break the policy."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import date
@@ -23,6 +22,7 @@ from credit.app import create_app
 from credit.clock import FixedClock
 from credit.settings import Settings
 from tests.integration.book import PastLoan, count_rows, seed_loans
+from tests.integration.private_services import free_port
 from tests.integration.test_api_customers import applicant
 from tests.integration.test_api_loans import application, register
 
@@ -114,9 +114,7 @@ async def test_each_endpoint_issues_a_constant_number_of_statements(
 @asynccontextmanager
 async def live_server(app: Litestar) -> AsyncIterator[str]:
     """The app behind a real uvicorn socket, so requests truly run side by side."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     for _ in range(200):

@@ -42,7 +42,12 @@ from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY
 from tests.ingest_workbooks import customer, loan, small_book
-from tests.integration.private_services import PrivatePostgres, PrivateRedis, stop_worker
+from tests.integration.private_services import (
+    PrivatePostgres,
+    PrivateRedis,
+    stop_worker,
+    wait_for_first_sweep,
+)
 from tests.integration.test_ingest_http import upload, wait_for
 
 Client = AsyncTestClient[Litestar]
@@ -273,6 +278,7 @@ async def _count_book(dsn: str) -> tuple[int, int]:
 
 
 def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """`credit workers run`, returned once it has swept its queue (`wait_for_first_sweep`)."""
     env = os.environ | {
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": str(settings.redis_url),
@@ -281,9 +287,11 @@ def _start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "SAMPLE_DATA_DIR": "",
     }
     with log.open("ab") as out:
-        return subprocess.Popen(
+        worker = subprocess.Popen(
             [*CREDIT_CLI, "workers", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
+    wait_for_first_sweep(worker, str(settings.redis_url), settings.queue_name)
+    return worker
 
 
 async def _job(client: Client, job_id: str) -> dict[str, Any]:
@@ -313,7 +321,7 @@ async def test_worker_killed_mid_ingestion_leaves_nothing_partial_and_rerun_is_e
     )
     await anyio.to_thread.run_sync(upgrade_database, settings)
     log = tmp_path / "worker.log"
-    worker = _start_worker(settings, log)
+    worker = await anyio.to_thread.run_sync(_start_worker, settings, log)
     try:
         async with AsyncTestClient(app=create_app(settings, clock=FixedClock(TODAY))) as client:
             accepted = await client.post(
@@ -339,7 +347,7 @@ async def test_worker_killed_mid_ingestion_leaves_nothing_partial_and_rerun_is_e
             profile = await client.get("/api/customers/1")
             assert profile.status_code == 404
 
-            worker = _start_worker(settings, log)
+            worker = await anyio.to_thread.run_sync(_start_worker, settings, log)
             again = await client.post(
                 "/api/ingest", files=upload(book.customers_path, book.loans_path)
             )

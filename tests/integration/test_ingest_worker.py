@@ -22,7 +22,7 @@ from credit.settings import Settings
 from tests.conftest import REDIS_URL, empty_tables, in_own_loop
 from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS
 from tests.integration.book import count_rows
-from tests.integration.private_services import stop_worker
+from tests.integration.private_services import stop_worker, wait_for_first_sweep
 from tests.integration.test_ingest_http import upload, wait_for
 
 
@@ -44,6 +44,7 @@ def worker(postgres_url: str, queue_name: str, tmp_path: Path) -> Iterator[subpr
     process = subprocess.Popen(
         [str(credit), "workers", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
+    wait_for_first_sweep(process, REDIS_URL, queue_name)
     yield process
     stop_worker(process, timeout=15)
     log.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import socket
 from dataclasses import replace
 
 from litestar import Litestar
@@ -13,12 +12,7 @@ from credit.app import create_app
 from credit.clock import FixedClock
 from credit.settings import Settings
 from tests.conftest import REDIS_URL, TODAY
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.integration.private_services import free_port
 
 
 async def test_health_answers_without_touching_dependencies(
@@ -46,7 +40,7 @@ async def test_ready_checks_redis_when_configured(settings: Settings) -> None:
 
 
 async def test_ready_names_the_unreachable_dependency(settings: Settings) -> None:
-    broken = replace(settings, redis_url=f"redis://127.0.0.1:{_closed_port()}/0")
+    broken = replace(settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     async with AsyncTestClient(app=create_app(broken, clock=FixedClock(TODAY))) as client:
         response = await client.get("/ready")
     assert response.status_code == 503
@@ -60,7 +54,7 @@ async def test_ready_names_the_unreachable_dependency(settings: Settings) -> Non
 async def test_ready_is_503_when_the_database_is_down(settings: Settings) -> None:
     if not settings.database_url.startswith("postgresql"):
         return  # an SQLite file cannot be "down"; the PostgreSQL run covers this
-    url = settings.database_url.replace("127.0.0.1:5432", f"127.0.0.1:{_closed_port()}")
+    url = settings.database_url.replace("127.0.0.1:5432", f"127.0.0.1:{free_port()}")
     down = replace(settings, database_url=url)
     async with AsyncTestClient(app=create_app(down, clock=FixedClock(TODAY))) as client:
         response = await client.get("/ready")

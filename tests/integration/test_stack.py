@@ -17,7 +17,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import redis
 import yaml
 
 from tests.conftest import PG_ADMIN_DSN, REDIS_URL, SHARED_DATA, _admin, _sqlalchemy_url
+from tests.integration.private_services import free_port, wait_for_first_sweep
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -66,12 +66,6 @@ _INHERITED_NOISE = (
     "DEBUG",
     "AUTH_REQUIRED",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def compose_command(service: str) -> list[str]:
@@ -273,6 +267,7 @@ def test_compose_stack_serves_the_contract_and_stops_cleanly(stack: Stack) -> No
     worker = stack.start(
         "worker", compose_command("worker"), WORKER_METRICS_PORT=str(worker_metrics_port)
     )
+    wait_for_first_sweep(worker.process, REDIS_URL, stack.queue)
     base = f"http://127.0.0.1:{web_port}"
 
     with httpx.Client(base_url=base, timeout=15) as http:
@@ -462,6 +457,7 @@ def test_worker_stopped_mid_ingestion_loses_and_duplicates_nothing(stack: Stack)
     wait_for("the pause lock", lambda: sql(stack, held) == "1", stack)
 
     worker = stack.start("worker", compose_command("worker"))
+    wait_for_first_sweep(worker.process, REDIS_URL, stack.queue)
     follower = stack.start(
         "ingest",
         [
