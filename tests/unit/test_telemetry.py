@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+import pytest
 from prometheus_client import REGISTRY
 
 from credit.plugins.telemetry import (
     HeartbeatShutdownFilter,
+    access_logger,
     job_counts,
     redact_personal_data,
     saq_after_process,
     saq_before_process,
     scrub_phone_numbers,
 )
+from credit.settings import Settings
 
 
 class FakeStatus(Enum):
@@ -119,3 +124,29 @@ def test_phone_numbers_inside_error_text_are_scrubbed() -> None:
     assert "[phone]" in scrubbed["exception"]
     assert scrubbed["job_id"] == event["job_id"]
     assert scrubbed["count"] == event["count"]
+
+
+class CountingStream:
+    """A stdout that records each write(): unbuffered, as PYTHONUNBUFFERED makes it."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+def test_the_access_log_writes_each_line_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unbuffered, every write() is a system call; print() would make two per line.
+    stream = CountingStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # JSON lines, as in production
+    log = access_logger(Settings(log_level="INFO"))
+    log.info("request", method="GET", path="/api/view-loan/1", status=200)
+    (line,) = stream.writes
+    assert line.endswith("}\n")
+    assert json.loads(line)["event"] == "request"

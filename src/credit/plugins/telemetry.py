@@ -144,7 +144,9 @@ def access_logger(settings: Settings) -> Any:
     in, and the path is scrubbed of phone-like numbers by the caller."""
     # bind() once: the proxy wrap_logger returns would build a new logger on every call.
     return structlog.wrap_logger(
-        structlog.PrintLogger(sys.stdout),
+        # WriteLogger, not PrintLogger: with PYTHONUNBUFFERED (set in the Dockerfile) print()
+        # makes two write() calls per line, the text and the newline; this makes one.
+        structlog.WriteLogger(sys.stdout),
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -202,7 +204,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
             scrub_phone_numbers,
             renderer,
         ],
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.WriteLoggerFactory(sys.stdout),  # see access_logger
         wrapper_class=structlog.make_filtering_bound_logger(level),
         standard_lib_logging_config=stdlib,
         # Errors are logged once, by the errors plugin, without request data.
