@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             HeapPlugin(),  # last: freezes what the other startup hooks built
         ],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
-        state=State({"settings": settings, "clock": clock}),
+        state=State({"settings": settings}),
         debug=settings.debug,
         # Litestar reads this from the constructor only (a plugin's AppConfig value is ignored).
         request_max_body_size=settings.max_request_body_bytes,

@@ -56,6 +56,7 @@ class ServicesPlugin(InitPluginProtocol):
         database = database_of(app)
         policy = self.settings.policy
         loans = LoanService(database)
+        credit = CreditService(loans, policy)
         # SQLite has no row locks; the embedded default is one process (see BookingGate).
         gate = BookingGate(serialise_in_process=self.settings.is_embedded)
         app.state.services = Services(
@@ -63,8 +64,8 @@ class ServicesPlugin(InitPluginProtocol):
             policy=policy,
             customers=CustomerService(database),
             loans=loans,
-            credit=CreditService(loans, policy),
-            bookings=BookingDesk(database, policy, gate),
+            credit=credit,
+            bookings=BookingDesk(credit, gate),
         )
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:

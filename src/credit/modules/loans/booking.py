@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from credit.modules.credit.policy import CreditPolicy, LoanRequest
+from credit.modules.credit.policy import LoanRequest
 from credit.modules.credit.service import CreditService
 from credit.modules.customers.service import CustomerService
 from credit.modules.loans.amortization import monthly_installment, plain
 from credit.modules.loans.service import BookedLoan, LoanService
-from credit.plugins.sql import Database
 
 # Claims one booking may lose to competing bookings (or an ingestion) before it queues.
 OPTIMISTIC_ATTEMPTS = 3
@@ -62,59 +61,63 @@ class Booking:
 
 
 class BookingDesk:
-    def __init__(self, database: Database, policy: CreditPolicy, gate: BookingGate) -> None:
-        self.database = database
-        self.policy = policy
+    def __init__(self, credit: CreditService, gate: BookingGate) -> None:
+        self.credit = credit  # on the process's Database: where optimistic attempts run
         self.gate = gate
 
     async def book(self, customer_id: int, request: LoanRequest, today: date) -> Booking:
+        installment = monthly_installment(request.amount, request.interest_rate, request.tenure)
         async with self.gate.hold(customer_id):
             for _ in range(OPTIMISTIC_ATTEMPTS):
-                booking = await self._attempt(self.database, customer_id, request, today)
+                booking = await _attempt(self.credit, customer_id, request, installment, today)
                 if booking is not None:
                     return booking
             # This customer's book keeps moving under us: queue behind its row lock instead.
             # Holding it, nothing can change the version read next, so the claim succeeds.
             # Lock and read are two statements: under READ COMMITTED only a statement that
             # starts after the lock is granted sees what the previous holder committed.
-            async with self.database.transaction() as tx:
+            async with self.credit.loans.database.transaction() as tx:
                 await CustomerService(tx).lock(customer_id)
-                booking = await self._attempt(tx, customer_id, request, today)
+                locked = CreditService(LoanService(tx), self.credit.policy)
+                booking = await _attempt(locked, customer_id, request, installment, today)
         if booking is None:  # nothing else can move the version while the row is held
             raise RuntimeError(f"a booking for customer {customer_id} lost its claim under lock")
         return booking
 
-    async def _attempt(
-        self, database: Database, customer_id: int, request: LoanRequest, today: date
-    ) -> Booking | None:
-        """Decide on the customer's book as read now and book if approved; None when the
-        book moved between the read and the claim (nothing was written then)."""
-        installment = monthly_installment(request.amount, request.interest_rate, request.tenure)
-        loans = LoanService(database)
-        assessment = await CreditService(loans, self.policy).assess(customer_id, request, today)
-        decision = assessment.decision
-        if not decision.approval:
-            return Booking(None, decision.message, installment)
-        if decision.corrected_interest_rate != request.interest_rate:
-            # Never book at a rate the borrower did not ask for: say what would be accepted.
-            return Booking(
-                None,
-                f"Not approved at {plain(request.interest_rate)}% a year: credit score "
-                f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
-                f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
-                installment,
-            )
-        loan = await loans.book_loan(
-            customer_id,
-            assessment.book.version,
-            request.amount,
-            request.interest_rate,
-            request.tenure,
-            installment,
-            today,
-        )
-        if loan is None:
-            return None
+
+async def _attempt(
+    credit: CreditService,
+    customer_id: int,
+    request: LoanRequest,
+    installment: Decimal,
+    today: date,
+) -> Booking | None:
+    """Decide on the customer's book as read now and book if approved; None when the book
+    moved between the read and the claim (nothing was written then)."""
+    assessment = await credit.assess(customer_id, request, today)
+    decision = assessment.decision
+    if not decision.approval:
+        return Booking(None, decision.message, installment)
+    if decision.corrected_interest_rate != request.interest_rate:
+        # Never book at a rate the borrower did not ask for: say what would be accepted.
         return Booking(
-            loan, f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.", installment
+            None,
+            f"Not approved at {plain(request.interest_rate)}% a year: credit score "
+            f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
+            f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
+            installment,
         )
+    loan = await credit.loans.book_loan(
+        customer_id,
+        assessment.book.version,
+        request.amount,
+        request.interest_rate,
+        request.tenure,
+        installment,
+        today,
+    )
+    if loan is None:
+        return None
+    return Booking(
+        loan, f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.", installment
+    )
