@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
@@ -13,8 +14,8 @@ import pytest
 from prometheus_client import REGISTRY
 
 from credit.plugins.telemetry import (
+    AccessLog,
     HeartbeatShutdownFilter,
-    access_logger,
     job_counts,
     redact_personal_data,
     saq_after_process,
@@ -140,13 +141,59 @@ class CountingStream:
         return None
 
 
-def test_the_access_log_writes_each_line_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Unbuffered, every write() is a system call; print() would make two per line.
+def json_access_log(
+    monkeypatch: pytest.MonkeyPatch, level: str
+) -> tuple[AccessLog, CountingStream]:
     stream = CountingStream()
     monkeypatch.setattr(sys, "stdout", stream)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # JSON lines, as in production
-    log = access_logger(Settings(log_level="INFO"))
-    log.info("request", method="GET", path="/api/view-loan/1", status=200)
+    return AccessLog(Settings(log_level=level)), stream
+
+
+def test_the_access_log_writes_each_line_in_one_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Unbuffered, every write() is a system call; print() would make two per line.
+    log, stream = json_access_log(monkeypatch, "INFO")
+    log.request(
+        logging.INFO, "GET", "/api/view-loan/1", "/api/view-loan/{loan_id:int}", 200, 1.5, "r1"
+    )
     (line,) = stream.writes
     assert line.endswith("}\n")
     assert json.loads(line)["event"] == "request"
+
+
+def test_the_access_line_is_the_one_structlog_rendered(monkeypatch: pytest.MonkeyPatch) -> None:
+    log, stream = json_access_log(monkeypatch, "INFO")
+    log.request(logging.INFO, "POST", "/api/register", "/api/register", 201, 4.25, "abc-1")
+    fields = json.loads(stream.writes[0])
+    timestamp = fields.pop("timestamp")
+    # The keys in structlog's order (the call's, then level and timestamp from its processors).
+    assert fields == {
+        "method": "POST",
+        "path": "/api/register",
+        "route": "/api/register",
+        "status": 201,
+        "duration_ms": 4.25,
+        "request_id": "abc-1",
+        "event": "request",
+        "level": "info",
+    }
+    assert list(json.loads(stream.writes[0]))[-1] == "timestamp"
+    # ISO 8601 in UTC with a Z, as structlog's TimeStamper(fmt="iso", utc=True) writes it.
+    assert timestamp.endswith("Z")
+    stamped = datetime.fromisoformat(timestamp)
+    assert stamped.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - stamped) < timedelta(minutes=1)
+
+
+def test_the_access_log_honours_the_log_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    log, stream = json_access_log(monkeypatch, "INFO")
+    log.request(logging.DEBUG, "GET", "/health", "/health", 200, 0.1, "probe")  # probes: debug
+    assert stream.writes == []
+    quiet, quiet_stream = json_access_log(monkeypatch, "WARNING")
+    quiet.request(
+        logging.INFO, "GET", "/api/view-loan/1", "/api/view-loan/{loan_id:int}", 200, 1, "r"
+    )
+    assert quiet_stream.writes == []
+    chatty, chatty_stream = json_access_log(monkeypatch, "DEBUG")
+    chatty.request(logging.DEBUG, "GET", "/health", "/health", 200, 0.1, "probe")
+    assert json.loads(chatty_stream.writes[0])["level"] == "debug"
