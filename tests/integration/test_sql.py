@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 
 from credit.modules.customers.service import CUSTOMER_BY_ID, CUSTOMERS
 from credit.plugins.sql import AsyncpgDatabase, DatabaseUnavailable, compile_for_asyncpg
@@ -20,12 +21,28 @@ def test_a_missing_bind_value_is_an_error_not_a_null() -> None:
         compiled.args({"customer": 7})
 
 
+def test_values_the_statement_carries_stay_in_their_places() -> None:
+    # `customers.id = :customer_id AND created_at >= <a literal datetime> AND age > 30`: the
+    # caller's value goes to its own position, the expression's own values stay in theirs.
+    since = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
+    statement = (
+        select(CUSTOMERS.c.id)
+        .where(CUSTOMERS.c.created_at >= since)
+        .where(CUSTOMERS.c.id == bindparam("customer_id"))
+        .where(CUSTOMERS.c.age > 30)
+    )
+    compiled = compile_for_asyncpg(statement)
+    assert compiled.sql.index("$1") < compiled.sql.index("$2") < compiled.sql.index("$3")
+    assert compiled.args({"customer_id": 7}) == [since, 7, 30]
+    assert compiled.args({"customer_id": 8}) == [since, 8, 30]  # the template is not changed
+
+
 async def test_a_full_pool_answers_unavailable_instead_of_queueing_forever(
     postgres_url: str,
 ) -> None:
     database = await open_pool(replace(Settings(), database_url=postgres_url, database_pool_size=1))
     assert isinstance(database, AsyncpgDatabase)
-    database = AsyncpgDatabase(database.pool, acquire_timeout=0.2)
+    database = AsyncpgDatabase(database.pool, size=1, acquire_timeout=0.2)
     try:
         async with database.transaction():  # holds the only connection
             with pytest.raises(DatabaseUnavailable):

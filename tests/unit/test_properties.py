@@ -8,12 +8,12 @@ monotonic (a better score or a higher income can never make the answer worse).
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from credit.modules.credit.policy import (
     Borrower,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
+
+from msgspec.structs import replace
 
 from credit.modules.credit.policy import CreditPolicy
 from credit.modules.credit.scoring import CreditHistory, credit_score

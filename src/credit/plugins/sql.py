@@ -82,24 +82,25 @@ class CompiledStatement:
     """A statement as asyncpg takes it: SQL text and how to order and convert its values."""
 
     sql: str
-    names: tuple[str, ...]
-    fixed: Mapping[str, Any]  # values the expression carries itself (dates, literals)
+    # The positional values with those the expression carries itself (dates, literals)
+    # already converted; the caller's values go into a copy of it, by `position`.
+    template: tuple[Any, ...]
+    position: Mapping[str, int]
     required: frozenset[str]  # bind parameters the caller must give
     processors: Mapping[str, Callable[[Any], Any]]  # SQLAlchemy's bind processing per type
 
     def args(self, params: Params | None) -> list[Any]:
         given = params or {}
-        values = []
-        for name in self.names:
-            if name in given:
-                value = given[name]
-            elif name in self.required:
-                # As SQLAlchemy does: a forgotten value is an error, never a silent NULL.
-                raise KeyError(f"no value for bind parameter {name!r}")
-            else:
-                value = self.fixed[name]
-            process = self.processors.get(name)
-            values.append(process(value) if process is not None else value)
+        if not self.required.issubset(given):
+            # As SQLAlchemy does: a forgotten value is an error, never a silent NULL.
+            missing = sorted(self.required.difference(given))
+            raise KeyError(f"no value for bind parameter {missing[0]!r}")
+        values = list(self.template)
+        for name, value in given.items():
+            index = self.position.get(name)
+            if index is not None:
+                process = self.processors.get(name)
+                values[index] = process(value) if process is not None else value
         return values
 
 
@@ -119,7 +120,16 @@ def compile_for_asyncpg(statement: Executable) -> CompiledStatement:
         if process is not None:
             processors[name] = process
     required = frozenset(name for name in names if compiled.binds[name].required)
-    return CompiledStatement(compiled.string, names, dict(compiled.params), required, processors)
+    fixed = compiled.params
+    template = tuple(
+        None if name in required else processors.get(name, _same)(fixed[name]) for name in names
+    )
+    position = {name: index for index, name in enumerate(names)}
+    return CompiledStatement(compiled.string, template, position, required, processors)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 async def _fetch(
@@ -161,21 +171,30 @@ class AsyncpgDatabase:
 
     writable_ctes = True
 
-    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, size: int, acquire_timeout: float) -> None:
         self.pool = pool
+        self._size = size
+        self._lent = 0  # connections this process holds now
         self._acquire_timeout = acquire_timeout
 
     async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
-        async with self._connection() as conn:
+        conn = await self._acquire()
+        try:
             return await _fetch(conn, statement, params, one=True)  # type: ignore[no-any-return]
+        finally:
+            await self._release(conn)
 
     async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
-        async with self._connection() as conn:
+        conn = await self._acquire()
+        try:
             return await _fetch(conn, statement, params, one=False)  # type: ignore[no-any-return]
+        finally:
+            await self._release(conn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
-        async with self._connection() as conn:
+        conn = await self._acquire()
+        try:
             transaction = conn.transaction()
             await _reachable(transaction.start())
             try:
@@ -187,21 +206,32 @@ class AsyncpgDatabase:
                     await transaction.rollback()
                 raise
             await _reachable(transaction.commit())
+        finally:
+            await self._release(conn)
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        # asyncio.timeout rather than acquire(timeout=...), which runs the wait in a task of
-        # its own (asyncio.wait_for): measurable on every request. A full pool answers 503
-        # after the timeout instead of queueing requests forever.
+    async def _acquire(self) -> asyncpg.Connection:
+        # A full pool answers 503 after the timeout instead of queueing requests forever.
+        # While this process holds fewer connections than the pool's size, a free one (or one
+        # to open, under the pool's connect timeout) is there and no timer is needed: the
+        # timer cost more CPU per request than the rest of the hand-over.
         try:
-            async with asyncio.timeout(self._acquire_timeout):
+            if self._lent < self._size:
                 conn = await self.pool.acquire()
+            else:
+                # asyncio.timeout rather than acquire(timeout=...), which runs the wait in a
+                # task of its own (asyncio.wait_for).
+                async with asyncio.timeout(self._acquire_timeout):
+                    conn = await self.pool.acquire()
         except _UNREACHABLE as exc:
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
+        self._lent += 1
+        return conn
+
+    async def _release(self, conn: asyncpg.Connection) -> None:
         try:
-            yield conn
-        finally:
             await self.pool.release(conn)
+        finally:
+            self._lent -= 1  # only once it is back: until then a new acquire may have to wait
 
     async def close(self) -> None:
         await self.pool.close()
@@ -235,7 +265,7 @@ async def open_asyncpg_database(settings: Settings) -> AsyncpgDatabase:
         server_settings={"application_name": "credit", "statement_timeout": "30000"},
         reset=keep_session,
     )
-    return AsyncpgDatabase(pool, acquire_timeout=10)
+    return AsyncpgDatabase(pool, settings.database_pool_size, acquire_timeout=10)
 
 
 # --- SQLite (and anything else): SQLAlchemy's engine -----------------------------------------

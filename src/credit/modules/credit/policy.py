@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from functools import cached_property
+
+import msgspec
 
 from credit.modules.loans.amortization import monthly_installment, plain, to_money
 
@@ -47,9 +50,26 @@ class CreditPolicy:
                 values[f.name] = Decimal(raw) if f.type == "Decimal" else int(raw)
         return cls(**values)  # type: ignore[arg-type]
 
+    @cached_property
+    def slabs(self) -> tuple[Slab, Slab, Slab, Slab]:
+        """The four slabs, highest first, built once (every decision looks one up)."""
+        return (
+            Slab(f"above {self.approve_above}", approvable=True, min_rate=Decimal(0)),
+            Slab(
+                f"{self.min_rate_12_above + 1}-{self.approve_above}",
+                approvable=True,
+                min_rate=self.mid_slab_min_rate,
+            ),
+            Slab(
+                f"{self.min_rate_16_above + 1}-{self.min_rate_12_above}",
+                approvable=True,
+                min_rate=self.low_slab_min_rate,
+            ),
+            Slab(f"{self.min_rate_16_above} or below", approvable=False, min_rate=Decimal(0)),
+        )
 
-@dataclass(frozen=True)
-class Slab:
+
+class Slab(msgspec.Struct, frozen=True):
     """Where a score falls: whether it can be approved and the lowest rate it can have."""
 
     name: str
@@ -58,21 +78,14 @@ class Slab:
 
 
 def slab_for(score: int, policy: CreditPolicy) -> Slab:
+    above, middle, low, refused = policy.slabs
     if score > policy.approve_above:
-        return Slab(f"above {policy.approve_above}", approvable=True, min_rate=Decimal(0))
+        return above
     if score > policy.min_rate_12_above:
-        return Slab(
-            f"{policy.min_rate_12_above + 1}-{policy.approve_above}",
-            approvable=True,
-            min_rate=policy.mid_slab_min_rate,
-        )
+        return middle
     if score > policy.min_rate_16_above:
-        return Slab(
-            f"{policy.min_rate_16_above + 1}-{policy.min_rate_12_above}",
-            approvable=True,
-            min_rate=policy.low_slab_min_rate,
-        )
-    return Slab(f"{policy.min_rate_16_above} or below", approvable=False, min_rate=Decimal(0))
+        return low
+    return refused
 
 
 def approved_limit(monthly_income: Decimal, policy: CreditPolicy) -> Decimal:
@@ -83,15 +96,13 @@ def approved_limit(monthly_income: Decimal, policy: CreditPolicy) -> Decimal:
     return lakhs * policy.limit_rounding
 
 
-@dataclass(frozen=True)
-class LoanRequest:
+class LoanRequest(msgspec.Struct, frozen=True):
     amount: Decimal
     interest_rate: Decimal
     tenure: int
 
 
-@dataclass(frozen=True)
-class Borrower:
+class Borrower(msgspec.Struct, frozen=True):
     """What a decision needs to know of the customer besides the score."""
 
     monthly_income: Decimal
@@ -100,8 +111,7 @@ class Borrower:
     current_emis: Decimal
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
     approval: bool
     corrected_interest_rate: Decimal
     monthly_installment: Decimal

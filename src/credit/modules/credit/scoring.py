@@ -19,16 +19,19 @@ approved limit, the score is 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+import msgspec
 
 from credit.modules.credit.policy import CreditPolicy
 
 POINTS = Decimal("0.01")
+MEASURE = Decimal("0.0001")  # shown values: a share or multiple to four places
+ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
-@dataclass(frozen=True)
-class CreditHistory:
+class CreditHistory(msgspec.Struct, frozen=True):
     """Everything the score needs, as one aggregate query returns it."""
 
     approved_limit: Decimal
@@ -40,16 +43,14 @@ class CreditHistory:
     current_loans_amount: Decimal
 
 
-@dataclass(frozen=True)
-class Component:
+class Component(msgspec.Struct, frozen=True):
     name: str
     value: Decimal
     points: Decimal
     max_points: int
 
 
-@dataclass(frozen=True)
-class CreditScore:
+class CreditScore(msgspec.Struct, frozen=True):
     score: int
     components: tuple[Component, ...]
     over_limit: bool
@@ -58,9 +59,9 @@ class CreditScore:
 def _falling(value: Decimal, free_up_to: Decimal, zero_at: Decimal) -> Decimal:
     """1 up to `free_up_to`, then linear down to 0 at `zero_at`."""
     if value <= free_up_to:
-        return Decimal(1)
+        return ONE
     if value >= zero_at:
-        return Decimal(0)
+        return ZERO
     return (zero_at - value) / (zero_at - free_up_to)
 
 
@@ -70,21 +71,21 @@ def _points(share: Decimal, weight: int) -> Decimal:
 
 def credit_score(history: CreditHistory, policy: CreditPolicy) -> CreditScore:
     if history.emis_due > 0:
-        on_time = min(Decimal(history.emis_paid_on_time) / history.emis_due, Decimal(1))
+        on_time = min(Decimal(history.emis_paid_on_time) / history.emis_due, ONE)
         on_time_share = on_time
     else:
-        on_time = Decimal(0)
+        on_time = ZERO
         on_time_share = policy.no_history_on_time_share
     if history.approved_limit > 0:
         volume_multiple = history.approved_volume / history.approved_limit
     else:
         # A zero limit (income under ~1,400 a month) with any lending is the worst multiple, not
         # the best: otherwise a higher income (a limit above 0) could lower the score.
-        volume_multiple = policy.volume_zero_multiple if history.approved_volume > 0 else Decimal(0)
+        volume_multiple = policy.volume_zero_multiple if history.approved_volume > 0 else ZERO
     components = (
         Component(
             "paid_on_time",
-            on_time.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+            on_time.quantize(MEASURE, rounding=ROUND_HALF_UP),
             _points(on_time_share, policy.weight_paid_on_time),
             policy.weight_paid_on_time,
         ),
@@ -107,7 +108,7 @@ def credit_score(history: CreditHistory, policy: CreditPolicy) -> CreditScore:
             _points(
                 _falling(
                     Decimal(history.loans_this_year),
-                    Decimal(0),
+                    ZERO,
                     Decimal(policy.current_year_zero_at),
                 ),
                 policy.weight_current_year_activity,
@@ -116,7 +117,7 @@ def credit_score(history: CreditHistory, policy: CreditPolicy) -> CreditScore:
         ),
         Component(
             "approved_volume",
-            volume_multiple.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+            volume_multiple.quantize(MEASURE, rounding=ROUND_HALF_UP),
             _points(
                 _falling(volume_multiple, policy.volume_free_multiple, policy.volume_zero_multiple),
                 policy.weight_approved_volume,
@@ -125,6 +126,6 @@ def credit_score(history: CreditHistory, policy: CreditPolicy) -> CreditScore:
         ),
     )
     over_limit = history.current_loans_amount > history.approved_limit
-    total = sum((c.points for c in components), Decimal(0))
-    score = 0 if over_limit else int(total.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    total = sum((c.points for c in components), ZERO)
+    score = 0 if over_limit else int(total.quantize(ONE, rounding=ROUND_HALF_UP))
     return CreditScore(max(0, min(100, score)), components, over_limit)

@@ -6,8 +6,9 @@ pure scoring and policy functions; it never writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+
+import msgspec
 
 from credit.modules.credit.policy import Borrower, CreditPolicy, Decision, LoanRequest, decide
 from credit.modules.credit.scoring import CreditScore, credit_score
@@ -15,8 +16,7 @@ from credit.modules.loans.book import CustomerBook
 from credit.modules.loans.service import LoanService
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(msgspec.Struct, frozen=True):
     book: CustomerBook
     score: CreditScore
     decision: Decision

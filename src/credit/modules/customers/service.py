@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import cast
 
+import msgspec
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -46,8 +46,7 @@ LOCK_CUSTOMER = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerRow:
+class CustomerRow(msgspec.Struct, frozen=True):
     id: int
     first_name: str
     last_name: str
@@ -81,7 +80,7 @@ class CustomerService:
         except Conflict as exc:  # the unique phone index decides, also under races
             raise _phone_taken() from exc
         assert row is not None  # INSERT ... RETURNING gives the new row
-        return replace(customer, id=row[0])
+        return msgspec.structs.replace(customer, id=row[0])
 
     async def get_customer(self, customer_id: int) -> CustomerRow:
         row = await self.database.row(CUSTOMER_BY_ID, {"customer_id": customer_id})

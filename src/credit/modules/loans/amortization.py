@@ -7,9 +7,10 @@ is stored or shown; intermediate powers are computed at 40 significant digits.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import msgspec
 
 PAISA = Decimal("0.01")
 RATE_PLACES = Decimal("0.0001")
@@ -67,8 +68,7 @@ def repayments_left(start: date, tenure: int, today: date) -> int:
     return tenure - installments_due(start, tenure, today)
 
 
-@dataclass(frozen=True)
-class Installment:
+class Installment(msgspec.Struct, frozen=True):
     number: int
     due_date: date
     emi: Decimal

@@ -10,12 +10,12 @@ matches `amortization.installments_due` exactly.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import msgspec
 from sqlalchemy import Integer, and_, bindparam, case, extract, func, literal, select, type_coerce
 
 from credit.modules.credit.scoring import CreditHistory
@@ -26,8 +26,7 @@ from credit.plugins.sql import Database
 ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
-class BookVersion:
+class BookVersion(msgspec.Struct, frozen=True):
     """What a decision was read from: the customer's booking version and the book's
     generation. A booking books only while both are still these."""
 
@@ -35,8 +34,7 @@ class BookVersion:
     book: int
 
 
-@dataclass(frozen=True)
-class CustomerBook:
+class CustomerBook(msgspec.Struct, frozen=True):
     customer_id: int
     monthly_income: Decimal
     approved_limit: Decimal

@@ -23,9 +23,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+import msgspec
 
 from credit.modules.credit.policy import LoanRequest
 from credit.modules.credit.service import CreditService
@@ -50,8 +51,7 @@ class BookingGate:
             yield
 
 
-@dataclass(frozen=True, slots=True)
-class Booking:
+class Booking(msgspec.Struct, frozen=True):
     """What came of an application: the booked loan, or None and the reason."""
 
     loan: BookedLoan | None

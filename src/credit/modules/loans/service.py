@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, cast
 
+import msgspec
 from litestar.exceptions import NotFoundException
 from sqlalchemy import BigInteger, Table, bindparam, insert, select, update
 
@@ -77,14 +77,12 @@ _inserted = (
 CLAIM_AND_INSERT_LOAN = select(_inserted.c.id).add_cte(_claimed, _inserted)
 
 
-@dataclass(frozen=True, slots=True)
-class BookedLoan:
+class BookedLoan(msgspec.Struct, frozen=True):
     id: int
     end_date: date
 
 
-@dataclass(frozen=True, slots=True)
-class LoanRow:
+class LoanRow(msgspec.Struct, frozen=True):
     id: int
     loan_amount: Decimal
     interest_rate: Decimal
@@ -92,8 +90,7 @@ class LoanRow:
     tenure: int
 
 
-@dataclass(frozen=True, slots=True)
-class LoanCustomerRow:
+class LoanCustomerRow(msgspec.Struct, frozen=True):
     id: int
     first_name: str
     last_name: str
@@ -153,8 +150,7 @@ def current_loans_statement(today: date) -> Any:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CurrentLoanRow:
+class CurrentLoanRow(msgspec.Struct, frozen=True):
     loan_id: int
     loan_amount: Decimal
     interest_rate: Decimal
@@ -163,8 +159,7 @@ class CurrentLoanRow:
     start_date: date
 
 
-@dataclass(frozen=True, slots=True)
-class ScheduledLoanRow:
+class ScheduledLoanRow(msgspec.Struct, frozen=True):
     id: int
     loan_amount: Decimal
     interest_rate: Decimal
