@@ -1,20 +1,23 @@
 """The lending services of one process, built once when it starts.
 
 The services are plain objects over the process's `Database` (credit.plugins.sql), so there
-is nothing to build per request: handlers take `state` and call `services(state)`. Litestar's
-dependency injection would build the same objects per request, and resolving it (signature
-parsing, and a task group where a handler has several dependencies) measured as a sizeable
-share of a request's CPU (docs/benchmarks.md, API).
+is nothing to build per request: handlers take `request` and call `services(request)`.
+Litestar's dependency injection would build the same objects per request, and resolving it
+(signature parsing, and a task group where a handler has several dependencies) measured as a
+sizeable share of a request's CPU (docs/benchmarks.md, API). `request` rather than `state`:
+Litestar passes the request as it is, but converts a `state` parameter into a new `State`
+object on every call.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
-from litestar.datastructures import State
+from litestar.connection import ASGIConnection
 from litestar.plugins import InitPluginProtocol
 
 from credit.clock import Clock
@@ -40,8 +43,8 @@ class Services:
         return self.clock.today()
 
 
-def services(state: State) -> Services:
-    built: Services = state.services
+def services(request: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    built: Services = request.app.state.services
     return built
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
+from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath
 from credit.modules.credit.policy import slab_for
 from credit.modules.credit.schemas import CreditScoreReport, Eligibility, ScoreComponent
 from credit.modules.loans.schemas import LoanApplication
@@ -30,9 +29,9 @@ class CreditController(Controller):
     async def check_eligibility(
         self,
         data: JSONBody[LoanApplication],
-        state: State,
+        request: AnyRequest,
     ) -> Eligibility:
-        lender = services(state)
+        lender = services(request)
         assessment = await lender.credit.assess(data.customer_id, data.to_request(), lender.today())
         decision = assessment.decision
         return Eligibility(
@@ -57,9 +56,9 @@ class CreditController(Controller):
     async def credit_score(
         self,
         customer_id: CustomerIdPath,
-        state: State,
+        request: AnyRequest,
     ) -> CreditScoreReport:
-        lender = services(state)
+        lender = services(request)
         today = lender.today()
         _, score = await lender.credit.score(customer_id, today)
         return CreditScoreReport(

@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from litestar import Controller, get, post
-from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, error
+from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, error
 from credit.modules.customers.schemas import CustomerProfile, RegisterCustomer, RegisteredCustomer
 from credit.modules.loans.amortization import outstanding_principal
 from credit.services import services
@@ -31,9 +30,9 @@ class CustomerController(Controller):
     async def register(
         self,
         data: JSONBody[RegisterCustomer],
-        state: State,
+        request: AnyRequest,
     ) -> RegisteredCustomer:
-        lender = services(state)
+        lender = services(request)
         customer = await lender.customers.register(data, lender.policy)
         return RegisteredCustomer(
             customer_id=customer.id,
@@ -55,9 +54,9 @@ class CustomerController(Controller):
     async def profile(
         self,
         customer_id: CustomerIdPath,
-        state: State,
+        request: AnyRequest,
     ) -> CustomerProfile:
-        lender = services(state)
+        lender = services(request)
         today = lender.today()
         customer = await lender.customers.get_customer(customer_id)
         current = await lender.loans.current_loans(customer_id, today)

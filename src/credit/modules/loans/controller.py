@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, LoanIdPath
+from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, LoanIdPath
 from credit.modules.loans.amortization import monthly_installment, repayments_left, schedule
 from credit.modules.loans.schemas import (
     CreatedLoan,
@@ -42,9 +41,9 @@ class LoanController(Controller):
         },
     )
     async def create_loan(
-        self, data: JSONBody[LoanApplication], state: State
+        self, data: JSONBody[LoanApplication], request: AnyRequest
     ) -> Response[CreatedLoan]:
-        lender = services(state)
+        lender = services(request)
         booking = await lender.bookings.book(data.customer_id, data.to_request(), lender.today())
         return Response(
             CreatedLoan(
@@ -63,8 +62,8 @@ class LoanController(Controller):
         summary="One loan with its customer",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def view_loan(self, loan_id: LoanIdPath, state: State) -> LoanDetail:
-        loan, customer = await services(state).loans.loan_with_customer(loan_id)
+    async def view_loan(self, loan_id: LoanIdPath, request: AnyRequest) -> LoanDetail:
+        loan, customer = await services(request).loans.loan_with_customer(loan_id)
         return LoanDetail(
             loan_id=loan.id,
             customer=LoanCustomer(
@@ -90,9 +89,9 @@ class LoanController(Controller):
     async def view_loans(
         self,
         customer_id: CustomerIdPath,
-        state: State,
+        request: AnyRequest,
     ) -> list[CurrentLoan]:
-        lender = services(state)
+        lender = services(request)
         today = lender.today()
         return [
             CurrentLoan(
@@ -114,8 +113,8 @@ class LoanController(Controller):
         "also shows `recorded_monthly_installment`.",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def loan_schedule(self, loan_id: LoanIdPath, state: State) -> LoanSchedule:
-        loan = await services(state).loans.get_loan(loan_id)
+    async def loan_schedule(self, loan_id: LoanIdPath, request: AnyRequest) -> LoanSchedule:
+        loan = await services(request).loans.get_loan(loan_id)
         rows = schedule(loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date)
         formula_emi = monthly_installment(loan.loan_amount, loan.interest_rate, loan.tenure)
         return LoanSchedule(
