@@ -19,14 +19,16 @@ from litestar import Litestar, MediaType, Response, get
 from litestar.datastructures import State
 
 # The same statement shape as `book_statement` renders for PostgreSQL: the customer joined to all
-# their loans, with the counts and sums that scoring and the policy read.
+# their loans, with the counts and sums that scoring and the policy read (month arithmetic in
+# integers, the installments due clamped with greatest/least, as the app's query does).
 BOOK_SQL = """
 SELECT c.id, c.monthly_income, c.approved_limit,
        count(l.id),
        sum(CASE WHEN l.emis_paid_on_time IS NOT NULL THEN
              greatest(0, least(l.tenure,
-               ($2::int - (extract(year FROM l.start_date) * 12 + extract(month FROM l.start_date)))
-               - CASE WHEN extract(day FROM l.start_date) > $3::int THEN 1 ELSE 0 END))
+               ($2::int - (extract(year FROM l.start_date)::int * 12
+                           + extract(month FROM l.start_date)::int))
+               - CASE WHEN extract(day FROM l.start_date)::int > $3::int THEN 1 ELSE 0 END))
            END),
        sum(l.emis_paid_on_time),
        sum(CASE WHEN l.start_date >= $4::date AND l.start_date <= $5::date THEN 1 END),
