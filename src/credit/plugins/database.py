@@ -1,5 +1,9 @@
 """Database wiring: Advanced Alchemy's Litestar plugin over one async engine.
 
+The plugin gives the engine, the `database` migration commands and the session config the
+CLI uses. HTTP handlers run on `credit.plugins.sql.Database`, never on a request-scoped
+session, so `DatabasePlugin` leaves out the plugin's per-request parts (see its docstring).
+
 SQLite (the embedded default) gets WAL and foreign keys on every connection; PostgreSQL gets a
 pool sized by `DATABASE_POOL_SIZE` and a statement timeout so a stuck query cannot hold a
 request forever. Alembic (migrations/) is the only way the schema is made.
@@ -8,6 +12,7 @@ request forever. Alembic (migrations/) is the only way the schema is made.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,8 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
 from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
 
@@ -69,7 +76,6 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         connection_string=settings.database_url,
         engine_config=engine_config(settings),
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR),
             version_table_name="alembic_versions",
@@ -81,5 +87,31 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     return config
 
 
-def database_plugin(settings: Settings) -> SQLAlchemyPlugin:
-    return SQLAlchemyPlugin(config=sqlalchemy_config(settings))
+class DatabasePlugin(SQLAlchemyPlugin):
+    """Advanced Alchemy's plugin without the `db_session` dependency and its `before_send`
+    hook. The hook ran on every message of every response (twice a request) to commit or
+    close a session that no handler opens; a handler that asks for `db_session` now fails
+    when the app starts instead of running without its commit."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        # The parent adds Advanced Alchemy's own plugins, whose `on_app_init` Litestar runs
+        # after those listed so far; the plugin appended last runs after them.
+        app_config = super().on_app_init(app_config)
+        app_config.plugins.append(_NoRequestSession(self.config))
+        return app_config
+
+
+class _NoRequestSession(InitPluginProtocol):
+    def __init__(self, configs: Sequence[SQLAlchemyAsyncConfig | Any]) -> None:
+        self.configs = configs
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        for config in self.configs:
+            # Raises if Advanced Alchemy did not add them: nothing is removed silently.
+            app_config.before_send.remove(config.before_send_handler)  # type: ignore[arg-type]
+            del app_config.dependencies[config.session_dependency_key]
+        return app_config
+
+
+def database_plugin(settings: Settings) -> DatabasePlugin:
+    return DatabasePlugin(config=sqlalchemy_config(settings))

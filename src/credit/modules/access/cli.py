@@ -7,12 +7,12 @@ from typing import Any, TypeVar, cast
 
 import anyio
 import click
-from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from credit.modules.access.service import SCOPES, create_key, list_keys, revoke_key
+from credit.plugins.database import DatabasePlugin
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 
@@ -24,7 +24,7 @@ def _run(app: Litestar, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     if settings.is_embedded:
         # A fresh clone has no schema until the first `credit run`; keys may come first.
         upgrade_database(settings)
-    engine = app.plugins.get(SQLAlchemyPlugin).config[0].get_engine()
+    engine = app.plugins.get(DatabasePlugin).config[0].get_engine()
     assert isinstance(engine, AsyncEngine)
 
     async def main() -> T:
