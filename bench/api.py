@@ -66,6 +66,11 @@ class Result:
     # CPU the server's workers spent per request (user + system): steadier than req/s when
     # something else shares the machine.
     server_cpu_ms: float = 0.0
+    # CPU of every PostgreSQL process per request, and how idle the machine's cores were:
+    # the workers are not the only thing the two cores run.
+    database_cpu_ms: float = 0.0
+    idle_share: float = 0.0
+    stolen_share: float = 0.0
 
     @property
     def rps(self) -> float:
@@ -422,6 +427,23 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+    return pids
+
+
+def machine_ticks() -> tuple[int, int, int]:
+    """(idle, stolen, total) jiffies over all cores, from /proc/stat. Stolen: time the
+    hypervisor gave this virtual machine's cores to someone else."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return values[3] + values[4], values[7], sum(values[:8])  # idle + iowait, steal
+
+
 def measure(
     server: Server,
     endpoint: str,
@@ -433,16 +455,23 @@ def measure(
     if args.warmup > 0:
         drive(server.url, endpoint, warmup_ids or ids, args.warmup, args.connections, args.threads)
     workers = server.worker_pids()
-    cpu_before = cpu_seconds(workers)
+    database = postgres_pids()  # its backends for the pools are open after the warm-up
+    cpu_before, database_before = cpu_seconds(workers), cpu_seconds(database)
+    idle_before, stolen_before, total_before = machine_ticks()
     with Profiler(args.profile, server, label or endpoint, args.duration):
         result = drive(server.url, endpoint, ids, args.duration, args.connections, args.threads)
+    idle_after, stolen_after, total_after = machine_ticks()
     if result.requests:
         result.server_cpu_ms = (cpu_seconds(workers) - cpu_before) * 1000 / result.requests
+        result.database_cpu_ms = (cpu_seconds(database) - database_before) * 1000 / result.requests
+    result.idle_share = (idle_after - idle_before) / max(1, total_after - total_before)
+    result.stolen_share = (stolen_after - stolen_before) / max(1, total_after - total_before)
     result.name = label or endpoint
     print(
         f"  {result.name:<26} {result.rps:8.0f} req/s  p50 {result.p50_ms:6.2f}  "
         f"p95 {result.p95_ms:6.2f}  p99 {result.p99_ms:6.2f} ms  errors {result.errors}  "
-        f"cpu {result.server_cpu_ms:.2f} ms/req",
+        f"cpu {result.server_cpu_ms:.2f} ms/req, database {result.database_cpu_ms:.2f} ms/req, "
+        f"idle {100 * result.idle_share:.0f} %, stolen {100 * result.stolen_share:.0f} %",
         flush=True,
     )
     return result
@@ -473,15 +502,17 @@ def report(results: list[Result], reference: Result, args: argparse.Namespace) -
         f"(after {args.warmup:g} s warm-up), uvicorn {args.workers} workers, "
         f"pool {args.pool_size} per worker, today pinned to {args.today}.",
         "",
-        "| endpoint | req/s | of reference | p50 ms | p95 ms | p99 ms | errors | worker CPU ms/req |",  # noqa: E501
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| endpoint | req/s | of reference | p50 ms | p95 ms | p99 ms | errors "
+        "| worker CPU ms/req | PostgreSQL CPU ms/req | cores idle | stolen |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in [reference, *results]:
         share = r.rps / reference.rps if reference.rps else 0.0
         errors = f"{r.errors}" + (f" {r.error_kinds}" if r.error_kinds else "")
         lines.append(
             f"| {r.name} | {r.rps:.0f} | {share:.0%} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
-            f"{r.p99_ms:.2f} | {errors} | {r.server_cpu_ms:.2f} |"
+            f"{r.p99_ms:.2f} | {errors} | {r.server_cpu_ms:.2f} | {r.database_cpu_ms:.2f} "
+            f"| {r.idle_share:.0%} | {r.stolen_share:.0%} |"
         )
     return "\n".join(lines)
 
@@ -604,6 +635,9 @@ def main() -> None:
             p99_ms=(reference.p99_ms + reference_after.p99_ms) / 2,
             max_ms=max(reference.max_ms, reference_after.max_ms),
             server_cpu_ms=(reference.server_cpu_ms + reference_after.server_cpu_ms) / 2,
+            database_cpu_ms=(reference.database_cpu_ms + reference_after.database_cpu_ms) / 2,
+            idle_share=(reference.idle_share + reference_after.idle_share) / 2,
+            stolen_share=(reference.stolen_share + reference_after.stolen_share) / 2,
         )
         results = [reference, reference_after, *results]
         reference = mean
