@@ -492,15 +492,23 @@ def measure_once(
         drive(server.url, endpoint, warmup_ids or ids, args.warmup, args.connections, args.threads)
     workers = server.worker_pids()
     per_worker_before = [cpu_seconds([pid]) for pid in workers]
-    database = postgres_pids()  # its backends for the pools are open after the warm-up
-    cpu_before, database_before = cpu_seconds(workers), cpu_seconds(database)
+    # The pools' backends are open after the warm-up; a process that exits meanwhile takes
+    # its CPU time with it, so only those alive at both ends are counted.
+    database_before = {pid: cpu_seconds([pid]) for pid in postgres_pids()}
+    cpu_before = cpu_seconds(workers)
     idle_before, stolen_before, total_before = machine_ticks()
     with Profiler(args.profile, server, label or endpoint, args.duration):
         result = drive(server.url, endpoint, ids, args.duration, args.connections, args.threads)
     idle_after, stolen_after, total_after = machine_ticks()
     if result.requests:
         result.server_cpu_ms = (cpu_seconds(workers) - cpu_before) * 1000 / result.requests
-        result.database_cpu_ms = (cpu_seconds(database) - database_before) * 1000 / result.requests
+        database_after = {pid: cpu_seconds([pid]) for pid in postgres_pids()}
+        database_spent = sum(
+            database_after[pid] - before
+            for pid, before in database_before.items()
+            if pid in database_after
+        )
+        result.database_cpu_ms = database_spent * 1000 / result.requests
     result.idle_share = (idle_after - idle_before) / max(1, total_after - total_before)
     result.worker_cpu_shares = [
         round((cpu_seconds([pid]) - before) / args.duration, 2)
