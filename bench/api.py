@@ -452,7 +452,7 @@ def machine_ticks() -> tuple[int, int, int]:
 # worker accepts first: sometimes that worker takes all 32 and the other idles, which halves
 # the throughput of whatever is measured (seen for the reference and the app alike). Such a
 # run is measured again, up to ATTEMPTS times; every attempt is printed.
-ATTEMPTS = 3
+ATTEMPTS = 5
 UNEVEN = 0.5  # the less busy worker below half the busier one's CPU
 
 
