@@ -8,7 +8,9 @@ for each endpoint, one request at a time, and prints the process CPU time per re
 is no HTTP parsing, no socket and no concurrency here, so the figures are smaller than the
 served ones in `bench/api.py`, but they are steady enough on a shared machine to compare two
 versions of the code, and `--profile` records where that CPU goes (cProfile, CPU-time timer).
-Any loaded book will do; ids are sampled from it.
+Any loaded book will do; ids are sampled from it. `BENCH_LOOP=uvloop` runs it on uvloop, the
+loop uvicorn serves with (asyncio's own keeps its timers in a Python heap, which makes every
+timer a query arms cost more than it does when served).
 """
 
 from __future__ import annotations
@@ -176,4 +178,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if os.environ.get("BENCH_LOOP") == "uvloop":
+        import uvloop
+
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
