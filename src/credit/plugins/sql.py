@@ -171,9 +171,9 @@ class AsyncpgDatabase:
 
     writable_ctes = True
 
-    def __init__(self, pool: asyncpg.Pool, size: int, acquire_timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
         self.pool = pool
-        self._size = size
+        self._size = pool.get_max_size()
         self._lent = 0  # connections this process holds now
         self._acquire_timeout = acquire_timeout
 
@@ -265,7 +265,7 @@ async def open_asyncpg_database(settings: Settings) -> AsyncpgDatabase:
         server_settings={"application_name": "credit", "statement_timeout": "30000"},
         reset=keep_session,
     )
-    return AsyncpgDatabase(pool, settings.database_pool_size, acquire_timeout=10)
+    return AsyncpgDatabase(pool, acquire_timeout=10)
 
 
 # --- SQLite (and anything else): SQLAlchemy's engine -----------------------------------------

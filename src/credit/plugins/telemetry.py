@@ -192,7 +192,6 @@ class AccessLog:
     ) -> None:
         if level < self.threshold:
             return
-        name = logging.getLevelName(level).lower()
         if self._console is not None:
             self._console.log(
                 level,
@@ -205,6 +204,7 @@ class AccessLog:
                 request_id=request_id,
             )
             return
+        name = logging.getLevelName(level).lower()
         line = AccessLine(
             method, path, route, status, duration_ms, request_id, "request", name, datetime.now(UTC)
         )
