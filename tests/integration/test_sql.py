@@ -42,7 +42,7 @@ async def test_a_full_pool_answers_unavailable_instead_of_queueing_forever(
 ) -> None:
     database = await open_pool(replace(Settings(), database_url=postgres_url, database_pool_size=1))
     assert isinstance(database, AsyncpgDatabase)
-    database = AsyncpgDatabase(database.pool, acquire_timeout=0.2)
+    database.pool.wait_timeout = 0.2
     try:
         async with database.transaction():  # holds the only connection
             with pytest.raises(DatabaseUnavailable):

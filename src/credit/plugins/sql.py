@@ -4,10 +4,11 @@ The statements are SQLAlchemy Core expressions, written once (they are the singl
 the SQL). How they run depends on the database:
 
 - PostgreSQL: each statement is compiled once for asyncpg (`$n` placeholders, SQLAlchemy's
-  own casts and bind processing) and executed on an asyncpg pool. No session, no ORM, no
-  SQLAlchemy execution machinery per request: in the API benchmark that machinery (session,
-  pool checkout, result wrapping, greenlet hops) cost more CPU than the query itself
-  (docs/benchmarks.md, API). asyncpg keeps a prepared statement per connection.
+  own casts and bind processing) and executed on an asyncpg connection lent by the process's
+  `ConnectionPool` (credit.plugins.pool). No session, no ORM, no SQLAlchemy execution
+  machinery per request: in the API benchmark that machinery (session, pool checkout, result
+  wrapping, greenlet hops) cost more CPU than the query itself (docs/benchmarks.md, API).
+  asyncpg keeps a prepared statement per connection.
 - SQLite (the embedded default): the same statements on SQLAlchemy's async engine, where the
   `ExactDecimal` type turns the stored integer paise back into exact decimals.
 
@@ -19,12 +20,11 @@ out in the service's terms: `Conflict` for a violated constraint (a taken phone 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Protocol
 
 import asyncpg
@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
+from credit.plugins.pool import ConnectionPool
 from credit.settings import Settings
 
 Row = Sequence[Any]
@@ -74,6 +75,9 @@ _UNREACHABLE = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
+    # A statement started just as the server's goodbye (a restart, pg_terminate_backend)
+    # reached an idle connection finds it mid-shutdown ("another operation is in progress").
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -171,29 +175,30 @@ class AsyncpgDatabase:
 
     writable_ctes = True
 
-    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+    def __init__(self, pool: ConnectionPool) -> None:
         self.pool = pool
-        self._size = pool.get_max_size()
-        self._lent = 0  # connections this process holds now
-        self._acquire_timeout = acquire_timeout
 
     async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
-        conn = await self._acquire()
-        try:
-            return await _fetch(conn, statement, params, one=True)  # type: ignore[no-any-return]
-        finally:
-            await self._release(conn)
+        return await self._run(statement, params, one=True)  # type: ignore[no-any-return]
 
     async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
+        return await self._run(statement, params, one=False)  # type: ignore[no-any-return]
+
+    async def _run(self, statement: Executable, params: Params | None, one: bool) -> Any:
         conn = await self._acquire()
         try:
-            return await _fetch(conn, statement, params, one=False)  # type: ignore[no-any-return]
-        finally:
-            await self._release(conn)
+            result = await _fetch(conn, statement, params, one)
+        except BaseException as exc:
+            # A statement the server refused leaves the connection as good as before.
+            self.pool.release(conn, reusable=isinstance(exc, Conflict | asyncpg.PostgresError))
+            raise
+        self.pool.release(conn, reusable=True)
+        return result
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
         conn = await self._acquire()
+        settled = False  # committed or rolled back: the connection is clean again
         try:
             transaction = conn.transaction()
             await _reachable(transaction.start())
@@ -201,37 +206,22 @@ class AsyncpgDatabase:
                 yield _AsyncpgTransaction(conn)
             except BaseException:
                 # The caller's error is the one to report. A connection too broken to roll
-                # back is closed by the pool on release (it rolls back before reuse).
+                # back is closed instead of going back into use.
                 with contextlib.suppress(*_UNREACHABLE):
                     await transaction.rollback()
+                    settled = True
                 raise
             await _reachable(transaction.commit())
+            settled = True
         finally:
-            await self._release(conn)
+            self.pool.release(conn, reusable=settled)
 
     async def _acquire(self) -> asyncpg.Connection:
-        # A full pool answers 503 after the timeout instead of queueing requests forever.
-        # While this process holds fewer connections than the pool's size, a free one (or one
-        # to open, under the pool's connect timeout) is there and no timer is needed: the
-        # timer cost more CPU per request than the rest of the hand-over.
+        # A full pool answers 503 after its wait instead of queueing requests forever.
         try:
-            if self._lent < self._size:
-                conn = await self.pool.acquire()
-            else:
-                # asyncio.timeout rather than acquire(timeout=...), which runs the wait in a
-                # task of its own (asyncio.wait_for).
-                async with asyncio.timeout(self._acquire_timeout):
-                    conn = await self.pool.acquire()
+            return await self.pool.acquire()
         except _UNREACHABLE as exc:
             raise DatabaseUnavailable(exc.__class__.__name__) from exc
-        self._lent += 1
-        return conn
-
-    async def _release(self, conn: asyncpg.Connection) -> None:
-        try:
-            await self.pool.release(conn)
-        finally:
-            self._lent -= 1  # only once it is back: until then a new acquire may have to wait
 
     async def close(self) -> None:
         await self.pool.close()
@@ -244,28 +234,22 @@ async def _reachable(step: Awaitable[Any]) -> None:
         raise DatabaseUnavailable(exc.__class__.__name__) from exc
 
 
-async def keep_session(_connection: asyncpg.Connection) -> None:
-    """The pool's reset on release, as a no-op. asyncpg's default sends `RESET ALL`, `CLOSE
-    ALL`, `UNLISTEN *` and an advisory-unlock query every time a connection goes back to the
-    pool: a second round trip per request. Nothing here leaves session state behind (no
-    session-level SET, cursors, LISTEN or advisory locks; settings come with the connection),
-    and an unfinished transaction is still rolled back by the pool itself."""
-
-
 async def open_asyncpg_database(settings: Settings) -> AsyncpgDatabase:
-    url = make_url(settings.database_url).set(drivername="postgresql")
-    pool = await asyncpg.create_pool(
-        url.render_as_string(hide_password=False),
-        # Connections open as requests need them: a web process starts even while the
-        # database is still coming up (/ready says so), like the SQLAlchemy engine does.
-        min_size=0,
-        max_size=settings.database_pool_size,
+    # Connections open as requests need them: a web process starts even while the database is
+    # still coming up (/ready says so), like the SQLAlchemy engine does. Nothing a statement
+    # runs leaves session state behind (no session-level SET, cursors, LISTEN or advisory
+    # locks; the settings come with the connection), so a connection goes back into use as
+    # it is, without a reset.
+    connect = partial(
+        asyncpg.connect,
+        make_url(settings.database_url)
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False),
         timeout=5,
         command_timeout=30,
         server_settings={"application_name": "credit", "statement_timeout": "30000"},
-        reset=keep_session,
     )
-    return AsyncpgDatabase(pool, acquire_timeout=10)
+    return AsyncpgDatabase(ConnectionPool(connect, settings.database_pool_size, wait_timeout=10))
 
 
 # --- SQLite (and anything else): SQLAlchemy's engine -----------------------------------------

@@ -1,0 +1,165 @@
+"""The process's connection pool: what it lends, what it takes back, and what it closes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from functools import partial
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from credit.plugins.pool import ConnectionPool
+from credit.plugins.sql import AsyncpgDatabase, Conflict, DatabaseUnavailable
+
+BACKEND = text("SELECT pg_backend_pid()")
+
+
+def _dsn(postgres_url: str) -> str:
+    return postgres_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture
+async def pool(postgres_url: str) -> AsyncIterator[ConnectionPool]:
+    pool = ConnectionPool(partial(asyncpg.connect, _dsn(postgres_url)), size=2, wait_timeout=2)
+    yield pool
+    await pool.close()
+
+
+async def _backend(conn: asyncpg.Connection) -> int:
+    pid: int = await conn.fetchval("SELECT pg_backend_pid()")
+    return pid
+
+
+async def test_lends_at_most_its_size_and_hands_a_returned_connection_to_the_next_in_line(
+    pool: ConnectionPool,
+) -> None:
+    first, second = await pool.acquire(), await pool.acquire()
+    assert pool.lent == 2
+    waiting = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # nothing free and no room to open a third
+    pool.release(first, reusable=True)
+    assert await asyncio.wait_for(waiting, 1) is first
+    pool.release(first, reusable=True)
+    pool.release(second, reusable=True)
+    assert pool.lent == 0
+
+
+async def test_an_exhausted_pool_gives_up_after_its_wait(pool: ConnectionPool) -> None:
+    pool.wait_timeout = 0.1
+    held = [await pool.acquire(), await pool.acquire()]
+    with pytest.raises(TimeoutError):
+        await pool.acquire()
+    for conn in held:
+        pool.release(conn, reusable=True)
+    assert await pool.acquire() in held  # the timed-out wait lost nothing
+
+
+async def test_a_waiter_cancelled_as_a_connection_reaches_it_passes_the_connection_on(
+    pool: ConnectionPool,
+) -> None:
+    held = [await pool.acquire(), await pool.acquire()]
+    first_in_line = asyncio.create_task(pool.acquire())
+    second_in_line = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.05)
+    pool.release(held[0], reusable=True)  # handed to the first waiter...
+    first_in_line.cancel()  # ...which is cancelled before it runs again
+    assert await asyncio.wait_for(second_in_line, 1) is held[0]
+    assert first_in_line.cancelled()
+
+
+async def test_a_connection_comes_back_into_use_only_when_clean(pool: ConnectionPool) -> None:
+    conn = await pool.acquire()
+    pid = await _backend(conn)
+    pool.release(conn, reusable=True)
+    again = await pool.acquire()
+    assert await _backend(again) == pid  # reused as it was
+    pool.release(again, reusable=False)  # e.g. its statement was cancelled mid-flight
+    assert again.is_closed()
+    fresh = await pool.acquire()
+    assert await _backend(fresh) != pid
+    transaction = fresh.transaction()
+    await transaction.start()
+    pool.release(fresh, reusable=True)  # a transaction left open is never lent again
+    assert fresh.is_closed()
+    assert pool.lent == 0
+
+
+async def test_a_freed_place_wakes_a_waiter_to_open_a_new_connection(
+    pool: ConnectionPool,
+) -> None:
+    held = [await pool.acquire(), await pool.acquire()]
+    waiting = asyncio.create_task(pool.acquire())
+    await asyncio.sleep(0.05)
+    pool.release(held[0], reusable=False)
+    opened = await asyncio.wait_for(waiting, 2)
+    assert opened is not held[0]
+    assert not opened.is_closed()
+    assert await opened.fetchval("SELECT 1") == 1
+    pool.release(opened, reusable=True)
+    pool.release(held[1], reusable=True)
+
+
+async def test_statements_refused_by_the_server_keep_the_connection(
+    pool: ConnectionPool,
+) -> None:
+    database = AsyncpgDatabase(pool)
+    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await database.row(text("SELECT 1 / 0"))
+    with pytest.raises(Conflict):
+        await database.row(text("INSERT INTO customers (id) VALUES (NULL)"))
+    assert (await database.row(BACKEND))[0] == pid  # type: ignore[index]
+    assert pool.lent == 0
+
+
+async def test_a_statement_cancelled_mid_flight_closes_its_connection(
+    pool: ConnectionPool,
+) -> None:
+    database = AsyncpgDatabase(pool)
+    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    sleeping = asyncio.create_task(database.row(text("SELECT pg_sleep(5)")))
+    await asyncio.sleep(0.2)
+    sleeping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sleeping
+    assert pool.lent == 0
+    # The next statement runs at once, on a new connection, not behind the cancelled one.
+    row = await asyncio.wait_for(database.row(BACKEND), 2)
+    assert row is not None
+    assert row[0] != pid
+
+
+async def test_a_connection_the_server_dropped_is_replaced(
+    postgres_url: str, pool: ConnectionPool
+) -> None:
+    database = AsyncpgDatabase(pool)
+    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    admin = await asyncpg.connect(_dsn(postgres_url))
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    # At most the first statement fails: whether asyncpg has read the server's goodbye by now
+    # (then the closed connection is left out) or meets it on the statement (then that one
+    # fails and the connection is closed) depends on timing.
+    with contextlib.suppress(DatabaseUnavailable):
+        await database.row(BACKEND)
+    row = await database.row(BACKEND)
+    assert row is not None
+    assert row[0] != pid
+    assert pool.lent == 0
+
+
+async def test_a_transaction_that_failed_is_rolled_back_and_its_connection_reused(
+    pool: ConnectionPool,
+) -> None:
+    database = AsyncpgDatabase(pool)
+    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        async with database.transaction() as tx:
+            await tx.row(text("SELECT 1 / 0"))
+    assert (await database.row(BACKEND))[0] == pid  # type: ignore[index]
