@@ -652,6 +652,31 @@ def main() -> None:
         with Server("bench.reference_app:create_app", args.port, env, args.workers, log) as ref:
             reference = measure(ref, "reference", ids["customers"], args)
 
+        # The real book just before the generated one, so the book-size comparison of
+        # check-eligibility's p50 is between two neighbouring measurements.
+        real_result = None
+        if real_dsn is not None and "check-eligibility" in endpoints:
+            real_facts = asyncio.run(book_facts(real_dsn))
+            real_ids = asyncio.run(sample_ids(real_dsn, work, "real", 1000))
+            print(
+                f"app on the real book ({real_facts['loans']} loans), check-eligibility",
+                flush=True,
+            )
+            with Server(
+                "credit.app:create_app",
+                args.port + 2,
+                server_env(real_dsn, args),
+                args.workers,
+                log,
+            ) as app:
+                real_result = measure(
+                    app,
+                    "check-eligibility",
+                    real_ids["customers"],
+                    args,
+                    label="check-eligibility (real book)",
+                )
+
         print("app", flush=True)
         hot = None
         with Server("credit.app:create_app", args.port + 1, env, args.workers, log) as app:
@@ -696,29 +721,6 @@ def main() -> None:
         if hot is not None:
             hot_ids = [int(x) for x in hot.read_text().split()]
             check = asyncio.run(concurrency_check(dsn, args.today, hot_ids))
-
-        real_result = None
-        if real_dsn is not None and "check-eligibility" in endpoints:
-            real_facts = asyncio.run(book_facts(real_dsn))
-            real_ids = asyncio.run(sample_ids(real_dsn, work, "real", 1000))
-            print(
-                f"app on the real book ({real_facts['loans']} loans), check-eligibility",
-                flush=True,
-            )
-            with Server(
-                "credit.app:create_app",
-                args.port + 2,
-                server_env(real_dsn, args),
-                args.workers,
-                log,
-            ) as app:
-                real_result = measure(
-                    app,
-                    "check-eligibility",
-                    real_ids["customers"],
-                    args,
-                    label="check-eligibility (real book)",
-                )
 
         print()
         commit = subprocess.run(
