@@ -45,7 +45,7 @@ BODY = b'{"ok":true}'
 
 async def _no_reset(_connection: asyncpg.Connection) -> None:
     """Exactly one query per request: without this, asyncpg's pool sends a second one (`RESET
-    ALL; CLOSE ALL; ...`) whenever a connection is released. The app does the same."""
+    ALL; CLOSE ALL; ...`) whenever a connection is released. The app sends none either."""
 
 
 def _dsn() -> str:

@@ -53,8 +53,8 @@ def engine_config(settings: Settings) -> EngineConfig:
         echo=settings.database_echo,
         # Statement parameters are phone numbers and incomes: never in logs or error messages.
         hide_parameters=True,
-        # The API's statements run on their own asyncpg pool (credit.plugins.sql); this pool
-        # serves API keys, probes, jobs and migrations, so it needs no overflow: a process
+        # The API's statements run on their own pool (credit.plugins.pool); this one serves
+        # `credit keys`, probes, jobs and migrations, so it needs no overflow: a process
         # holds at most 2 x DATABASE_POOL_SIZE connections.
         pool_size=settings.database_pool_size,
         max_overflow=0,
