@@ -1,4 +1,5 @@
-"""The process's connection pool: what it lends, what it takes back, and what it closes."""
+"""The connection pool with real connections: which ones go back into use and which are closed
+(tests/unit/test_pool.py has who gets what, with stand-ins)."""
 
 from __future__ import annotations
 
@@ -33,44 +34,6 @@ async def _backend(conn: asyncpg.Connection) -> int:
     return pid
 
 
-async def test_lends_at_most_its_size_and_hands_a_returned_connection_to_the_next_in_line(
-    pool: ConnectionPool,
-) -> None:
-    first, second = await pool.acquire(), await pool.acquire()
-    assert pool.lent == 2
-    waiting = asyncio.create_task(pool.acquire())
-    await asyncio.sleep(0.05)
-    assert not waiting.done()  # nothing free and no room to open a third
-    pool.release(first, reusable=True)
-    assert await asyncio.wait_for(waiting, 1) is first
-    pool.release(first, reusable=True)
-    pool.release(second, reusable=True)
-    assert pool.lent == 0
-
-
-async def test_an_exhausted_pool_gives_up_after_its_wait(pool: ConnectionPool) -> None:
-    pool.wait_timeout = 0.1
-    held = [await pool.acquire(), await pool.acquire()]
-    with pytest.raises(TimeoutError):
-        await pool.acquire()
-    for conn in held:
-        pool.release(conn, reusable=True)
-    assert await pool.acquire() in held  # the timed-out wait lost nothing
-
-
-async def test_a_waiter_cancelled_as_a_connection_reaches_it_passes_the_connection_on(
-    pool: ConnectionPool,
-) -> None:
-    held = [await pool.acquire(), await pool.acquire()]
-    first_in_line = asyncio.create_task(pool.acquire())
-    second_in_line = asyncio.create_task(pool.acquire())
-    await asyncio.sleep(0.05)
-    pool.release(held[0], reusable=True)  # handed to the first waiter...
-    first_in_line.cancel()  # ...which is cancelled before it runs again
-    assert await asyncio.wait_for(second_in_line, 1) is held[0]
-    assert first_in_line.cancelled()
-
-
 async def test_a_connection_comes_back_into_use_only_when_clean(pool: ConnectionPool) -> None:
     conn = await pool.acquire()
     pid = await _backend(conn)
@@ -86,21 +49,6 @@ async def test_a_connection_comes_back_into_use_only_when_clean(pool: Connection
     pool.release(fresh, reusable=True)  # a transaction left open is never lent again
     assert fresh.is_closed()
     assert pool.lent == 0
-
-
-async def test_a_freed_place_wakes_a_waiter_to_open_a_new_connection(
-    pool: ConnectionPool,
-) -> None:
-    held = [await pool.acquire(), await pool.acquire()]
-    waiting = asyncio.create_task(pool.acquire())
-    await asyncio.sleep(0.05)
-    pool.release(held[0], reusable=False)
-    opened = await asyncio.wait_for(waiting, 2)
-    assert opened is not held[0]
-    assert not opened.is_closed()
-    assert await opened.fetchval("SELECT 1") == 1
-    pool.release(opened, reusable=True)
-    pool.release(held[1], reusable=True)
 
 
 async def test_statements_refused_by_the_server_keep_the_connection(
@@ -163,3 +111,24 @@ async def test_a_transaction_that_failed_is_rolled_back_and_its_connection_reuse
         async with database.transaction() as tx:
             await tx.row(text("SELECT 1 / 0"))
     assert (await database.row(BACKEND))[0] == pid  # type: ignore[index]
+
+
+async def test_a_transaction_cut_off_mid_statement_closes_its_connection(
+    pool: ConnectionPool,
+) -> None:
+    database = AsyncpgDatabase(pool)
+    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+
+    async def slow_transaction() -> None:
+        async with database.transaction() as tx:
+            await tx.row(text("SELECT pg_sleep(5)"))
+
+    running = asyncio.create_task(slow_transaction())
+    await asyncio.sleep(0.2)
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert pool.lent == 0
+    row = await asyncio.wait_for(database.row(BACKEND), 2)
+    assert row is not None
+    assert row[0] != pid

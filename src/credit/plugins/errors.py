@@ -36,7 +36,8 @@ def _json(status_code: int, detail: str) -> Response[dict[str, object]]:
 
 
 def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, object]]:
-    logger.warning("database unavailable: %s", type(exc).__name__)
+    # The driver's error it stands for (its class only: a message may quote a statement).
+    logger.warning("database unavailable: %s", type(exc.__cause__ or exc).__name__)
     return _json(HTTP_503_SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly.")
 
 

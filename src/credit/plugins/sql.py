@@ -20,6 +20,7 @@ out in the service's terms: `Conflict` for a violated constraint (a taken phone 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -76,9 +77,21 @@ _UNREACHABLE = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     # A statement started just as the server's goodbye (a restart, pg_terminate_backend)
-    # reached an idle connection finds it mid-shutdown ("another operation is in progress").
+    # reaches an idle connection: asyncpg's protocol "cannot switch to state ...; another
+    # operation is in progress" (seen in tests/integration/test_pool.py).
     asyncpg.exceptions.InternalClientError,
 )
+
+
+def _fit_for_reuse(exc: BaseException) -> bool:
+    """Whether a connection may serve another statement after `exc` ended this one. Not
+    after a cancelled statement (asyncpg's cancel request may still reach the server and cut
+    off the next borrower's statement) nor after a failed or timed-out connection; after the
+    server refused a statement (a constraint, bad data) or an error of our own, it may."""
+    return not isinstance(exc, _CUT_OFF)
+
+
+_CUT_OFF = (asyncio.CancelledError, DatabaseUnavailable, *_UNREACHABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,15 +149,11 @@ def _same(value: Any) -> Any:
     return value
 
 
-async def _fetch(
-    conn: asyncpg.Connection, statement: Executable, params: Params | None, one: bool
-) -> Any:
-    compiled = compile_for_asyncpg(statement)
-    args = compiled.args(params)
+async def _fetch(conn: asyncpg.Connection, sql: str, args: list[Any], one: bool) -> Any:
     try:
         if one:
-            return await conn.fetchrow(compiled.sql, *args)
-        return await conn.fetch(compiled.sql, *args)
+            return await conn.fetchrow(sql, *args)
+        return await conn.fetch(sql, *args)
     except asyncpg.IntegrityConstraintViolationError as exc:
         raise Conflict(exc.__class__.__name__) from exc
     except _UNREACHABLE as exc:
@@ -160,10 +169,14 @@ class _AsyncpgTransaction:
         self._conn = conn
 
     async def row(self, statement: Executable, params: Params | None = None) -> Row | None:
-        return await _fetch(self._conn, statement, params, one=True)  # type: ignore[no-any-return]
+        return await self._run(statement, params, one=True)  # type: ignore[no-any-return]
 
     async def rows(self, statement: Executable, params: Params | None = None) -> list[Row]:
-        return await _fetch(self._conn, statement, params, one=False)  # type: ignore[no-any-return]
+        return await self._run(statement, params, one=False)  # type: ignore[no-any-return]
+
+    async def _run(self, statement: Executable, params: Params | None, one: bool) -> Any:
+        compiled = compile_for_asyncpg(statement)
+        return await _fetch(self._conn, compiled.sql, compiled.args(params), one)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
@@ -185,12 +198,13 @@ class AsyncpgDatabase:
         return await self._run(statement, params, one=False)  # type: ignore[no-any-return]
 
     async def _run(self, statement: Executable, params: Params | None, one: bool) -> Any:
+        compiled = compile_for_asyncpg(statement)
+        args = compiled.args(params)  # a missing value fails here, before a connection is taken
         conn = await self._acquire()
         try:
-            result = await _fetch(conn, statement, params, one)
+            result = await _fetch(conn, compiled.sql, args, one)
         except BaseException as exc:
-            # A statement the server refused leaves the connection as good as before.
-            self.pool.release(conn, reusable=isinstance(exc, Conflict | asyncpg.PostgresError))
+            self.pool.release(conn, reusable=_fit_for_reuse(exc))
             raise
         self.pool.release(conn, reusable=True)
         return result
@@ -204,12 +218,12 @@ class AsyncpgDatabase:
             await _reachable(transaction.start())
             try:
                 yield _AsyncpgTransaction(conn)
-            except BaseException:
+            except BaseException as exc:
                 # The caller's error is the one to report. A connection too broken to roll
-                # back is closed instead of going back into use.
+                # back, or whose statement was cut off, is closed instead of lent again.
                 with contextlib.suppress(*_UNREACHABLE):
                     await transaction.rollback()
-                    settled = True
+                    settled = _fit_for_reuse(exc)
                 raise
             await _reachable(transaction.commit())
             settled = True
