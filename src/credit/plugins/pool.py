@@ -11,10 +11,10 @@ What it keeps from asyncpg's pool, by its own means:
   is still coming up). A borrower that finds all of them lent waits, first come first
   served, at most `wait_timeout` seconds, then gets `TimeoutError` instead of queueing
   forever.
-- The borrower says whether a connection is fit to lend again (`release(reusable=...)`); one
-  that is not, is closed, or has a transaction open is closed, and its place goes to the
-  next borrower in line, who opens a new one. A connection the server dropped while idle (a
-  restart) fails its next statement and is replaced the same way.
+- The borrower says whether a connection is fit to lend again (`release(reusable=...)`).
+  One that is not, or that is closed or has a transaction open, is closed, and its place
+  goes to the next borrower in line, who opens a new one. A connection the server dropped
+  while idle (a restart) fails its next statement and is replaced the same way.
 
 What it leaves out: asyncpg's pool also closed connections idle for five minutes and
 reopened each after 50,000 queries. Here they live until they fail: PostgreSQL does not time
