@@ -458,8 +458,8 @@ def machine_ticks() -> tuple[int, int, int]:
 # worker accepts first: sometimes that worker takes all 32 and the other idles, which halves
 # the throughput of whatever is measured (seen for the reference and the app alike), and a
 # milder split (20 and 12) moves the percentiles: half the requests wait behind 20, half
-# behind 12. Such a run is measured again, up to ATTEMPTS times; every attempt is printed,
-# and if none is even the most even one counts.
+# behind 12. A run split past the limits below is measured again, up to ATTEMPTS times; every
+# attempt is printed, and if none is even the most even one counts.
 ATTEMPTS = 5
 UNEVEN = 0.5  # the less busy worker below half the busier one's CPU
 # Every worker holds at least half an even share of the connections (8 of 32): a retry
@@ -533,8 +533,8 @@ def measure_once(
     label: str | None,
 ) -> Result:
     # As after loading (book_facts): what the previous endpoint dirtied is written out now,
-    # so a timed checkpoint (every 5 minutes) cannot land inside this measurement; a run
-    # whose attempts took long once had one land on create-loan.
+    # so a timed checkpoint (every 5 minutes) cannot land inside this measurement; in a run
+    # whose retries took long, one ran over the write endpoints (docs/benchmarks.md).
     asyncio.run(admin(args.admin_dsn, "CHECKPOINT"))
     if args.warmup > 0:
         drive(server.url, endpoint, warmup_ids or ids, args.warmup, args.connections, args.threads)
