@@ -83,15 +83,16 @@ _UNREACHABLE = (
 )
 
 
+# After these a connection is not lent again (see `_fit_for_reuse`).
+_CUT_OFF = (asyncio.CancelledError, DatabaseUnavailable, *_UNREACHABLE)
+
+
 def _fit_for_reuse(exc: BaseException) -> bool:
     """Whether a connection may serve another statement after `exc` ended this one. Not
     after a cancelled statement (asyncpg's cancel request may still reach the server and cut
     off the next borrower's statement) nor after a failed or timed-out connection; after the
     server refused a statement (a constraint, bad data) or an error of our own, it may."""
     return not isinstance(exc, _CUT_OFF)
-
-
-_CUT_OFF = (asyncio.CancelledError, DatabaseUnavailable, *_UNREACHABLE)
 
 
 @dataclass(frozen=True, slots=True)
