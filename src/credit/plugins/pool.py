@@ -79,21 +79,18 @@ class ConnectionPool:
             conn.terminate()
             self._free_place()
             return
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(conn)
-                return
-        self._idle.append(conn)
+        waiter = self._next_in_line()
+        if waiter is None:
+            self._idle.append(conn)
+        else:
+            waiter.set_result(conn)
 
     async def close(self) -> None:
         """Refuse new borrowers and close the idle connections; lent ones are closed as they
         come back."""
         self._closed = True
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_exception(_pool_closed())
+        while (waiter := self._next_in_line()) is not None:
+            waiter.set_exception(_pool_closed())
         idle, self._idle = self._idle, []
         self._places -= len(idle)
         await asyncio.gather(*(_close(conn) for conn in idle))
@@ -139,12 +136,20 @@ class ConnectionPool:
 
     def _free_place(self) -> None:
         """A place came free: keep it for the next borrower in line, if there is one."""
+        waiter = self._next_in_line()
+        if waiter is None:
+            self._places -= 1
+        else:
+            waiter.set_result(None)
+
+    def _next_in_line(self) -> asyncio.Future[asyncpg.Connection | None] | None:
+        """The first borrower still waiting; those that gave up (cancelled, timed out) are
+        dropped from the line here."""
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
-                waiter.set_result(None)
-                return
-        self._places -= 1
+                return waiter
+        return None
 
 
 async def _close(conn: asyncpg.Connection) -> None:
