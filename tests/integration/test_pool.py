@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from functools import partial
+from typing import Any
 
 import asyncpg
 import pytest
@@ -34,6 +35,22 @@ async def _backend(conn: asyncpg.Connection) -> int:
     return pid
 
 
+async def _backend_serving(database: AsyncpgDatabase) -> int:
+    """The server process behind the connection the next statement gets."""
+    row = await asyncio.wait_for(database.row(BACKEND), 2)
+    assert row is not None
+    pid: int = row[0]
+    return pid
+
+
+async def _cancelled_midway(statement: Coroutine[Any, Any, Any]) -> None:
+    running = asyncio.create_task(statement)
+    await asyncio.sleep(0.2)  # it is on the server by now
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+
 async def test_a_connection_comes_back_into_use_only_when_clean(pool: ConnectionPool) -> None:
     conn = await pool.acquire()
     pid = await _backend(conn)
@@ -55,12 +72,12 @@ async def test_statements_refused_by_the_server_keep_the_connection(
     pool: ConnectionPool,
 ) -> None:
     database = AsyncpgDatabase(pool)
-    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    pid = await _backend_serving(database)
     with pytest.raises(asyncpg.DivisionByZeroError):
         await database.row(text("SELECT 1 / 0"))
     with pytest.raises(Conflict):
         await database.row(text("INSERT INTO customers (id) VALUES (NULL)"))
-    assert (await database.row(BACKEND))[0] == pid  # type: ignore[index]
+    assert await _backend_serving(database) == pid
     assert pool.lent == 0
 
 
@@ -68,24 +85,18 @@ async def test_a_statement_cancelled_mid_flight_closes_its_connection(
     pool: ConnectionPool,
 ) -> None:
     database = AsyncpgDatabase(pool)
-    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
-    sleeping = asyncio.create_task(database.row(text("SELECT pg_sleep(5)")))
-    await asyncio.sleep(0.2)
-    sleeping.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await sleeping
+    pid = await _backend_serving(database)
+    await _cancelled_midway(database.row(text("SELECT pg_sleep(5)")))
     assert pool.lent == 0
     # The next statement runs at once, on a new connection, not behind the cancelled one.
-    row = await asyncio.wait_for(database.row(BACKEND), 2)
-    assert row is not None
-    assert row[0] != pid
+    assert await _backend_serving(database) != pid
 
 
 async def test_a_connection_the_server_dropped_is_replaced(
     postgres_url: str, pool: ConnectionPool
 ) -> None:
     database = AsyncpgDatabase(pool)
-    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    pid = await _backend_serving(database)
     admin = await asyncpg.connect(_dsn(postgres_url))
     try:
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
@@ -96,9 +107,7 @@ async def test_a_connection_the_server_dropped_is_replaced(
     # fails and the connection is closed) depends on timing.
     with contextlib.suppress(DatabaseUnavailable):
         await database.row(BACKEND)
-    row = await database.row(BACKEND)
-    assert row is not None
-    assert row[0] != pid
+    assert await _backend_serving(database) != pid
     assert pool.lent == 0
 
 
@@ -106,29 +115,23 @@ async def test_a_transaction_that_failed_is_rolled_back_and_its_connection_reuse
     pool: ConnectionPool,
 ) -> None:
     database = AsyncpgDatabase(pool)
-    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    pid = await _backend_serving(database)
     with pytest.raises(asyncpg.DivisionByZeroError):
         async with database.transaction() as tx:
             await tx.row(text("SELECT 1 / 0"))
-    assert (await database.row(BACKEND))[0] == pid  # type: ignore[index]
+    assert await _backend_serving(database) == pid
 
 
 async def test_a_transaction_cut_off_mid_statement_closes_its_connection(
     pool: ConnectionPool,
 ) -> None:
     database = AsyncpgDatabase(pool)
-    pid = (await database.row(BACKEND))[0]  # type: ignore[index]
+    pid = await _backend_serving(database)
 
     async def slow_transaction() -> None:
         async with database.transaction() as tx:
             await tx.row(text("SELECT pg_sleep(5)"))
 
-    running = asyncio.create_task(slow_transaction())
-    await asyncio.sleep(0.2)
-    running.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await running
+    await _cancelled_midway(slow_transaction())
     assert pool.lent == 0
-    row = await asyncio.wait_for(database.row(BACKEND), 2)
-    assert row is not None
-    assert row[0] != pid
+    assert await _backend_serving(database) != pid
