@@ -21,7 +21,7 @@ from litestar.connection import ASGIConnection
 from litestar.plugins import InitPluginProtocol
 
 from credit.clock import Clock
-from credit.modules.credit.policy import CreditPolicy
+from credit.lending.policy import CreditPolicy
 from credit.modules.credit.service import CreditService
 from credit.modules.customers.service import CustomerService
 from credit.modules.loans.booking import BookingDesk, BookingGate

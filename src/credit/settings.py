@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from credit.modules.credit.policy import CreditPolicy
+from credit.lending.policy import CreditPolicy
 
 EMBEDDED_DATABASE_URL = "sqlite+aiosqlite:///var/credit.sqlite3"
 

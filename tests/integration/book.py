@@ -10,8 +10,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from credit.lending.amortization import add_months, monthly_installment
 from credit.modules.customers.models import Customer
-from credit.modules.loans.amortization import add_months, monthly_installment
 from credit.modules.loans.models import Loan
 
 

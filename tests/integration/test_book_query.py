@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from credit.lending.amortization import add_months, installments_due
 from credit.modules.customers.models import Customer
-from credit.modules.loans.amortization import add_months, installments_due
 from credit.modules.loans.book import customer_book
 from credit.plugins.sql import open_database
 from credit.settings import Settings

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from credit.modules.loans.amortization import (
+from credit.lending.amortization import (
     add_months,
     installments_due,
     monthly_installment,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from credit.modules.credit.policy import (
+from credit.lending.policy import (
     Borrower,
     CreditPolicy,
     LoanRequest,

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from msgspec.structs import replace
 
-from credit.modules.credit.policy import (
+from credit.lending.amortization import PAISA, monthly_installment, schedule
+from credit.lending.policy import (
     Borrower,
     CreditPolicy,
     LoanRequest,
@@ -23,8 +24,7 @@ from credit.modules.credit.policy import (
     decide,
     slab_for,
 )
-from credit.modules.credit.scoring import CreditHistory, credit_score
-from credit.modules.loans.amortization import PAISA, monthly_installment, schedule
+from credit.lending.scoring import CreditHistory, credit_score
 
 POLICY = CreditPolicy()
 PROPERTY_SETTINGS = settings(

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from msgspec.structs import replace
 
-from credit.modules.credit.policy import CreditPolicy
-from credit.modules.credit.scoring import CreditHistory, credit_score
+from credit.lending.policy import CreditPolicy
+from credit.lending.scoring import CreditHistory, credit_score
 
 D = Decimal
 POLICY = CreditPolicy()

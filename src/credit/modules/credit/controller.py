@@ -7,7 +7,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath
-from credit.modules.credit.policy import slab_for
+from credit.lending.policy import slab_for
 from credit.modules.credit.schemas import CreditScoreReport, Eligibility, ScoreComponent
 from credit.modules.loans.schemas import LoanApplication
 from credit.services import services

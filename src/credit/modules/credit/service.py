@@ -10,8 +10,8 @@ from datetime import date
 
 import msgspec
 
-from credit.modules.credit.policy import Borrower, CreditPolicy, Decision, LoanRequest, decide
-from credit.modules.credit.scoring import CreditScore, credit_score
+from credit.lending.policy import Borrower, CreditPolicy, Decision, LoanRequest, decide
+from credit.lending.scoring import CreditScore, credit_score
 from credit.modules.loans.book import CustomerBook
 from credit.modules.loans.service import LoanService
 

@@ -9,8 +9,8 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, error
+from credit.lending.amortization import outstanding_principal
 from credit.modules.customers.schemas import CustomerProfile, RegisterCustomer, RegisteredCustomer
-from credit.modules.loans.amortization import outstanding_principal
 from credit.services import services
 
 

@@ -11,7 +11,7 @@ from litestar.exceptions import ClientException, NotFoundException
 from litestar.status_codes import HTTP_409_CONFLICT
 from sqlalchemy import Table, bindparam, insert, select, update
 
-from credit.modules.credit.policy import CreditPolicy, approved_limit
+from credit.lending.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
 from credit.modules.customers.schemas import RegisterCustomer
 from credit.plugins.sql import Conflict, Database

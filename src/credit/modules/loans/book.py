@@ -20,7 +20,7 @@ from sqlalchemy import Integer, and_, bindparam, case, cast, extract, func, lite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from credit.modules.credit.scoring import CreditHistory
+from credit.lending.scoring import CreditHistory
 from credit.modules.customers.models import Customer
 from credit.modules.loans.models import BOOK_STATE, Loan
 from credit.plugins.sql import Database

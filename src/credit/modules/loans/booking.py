@@ -28,10 +28,10 @@ from decimal import Decimal
 
 import msgspec
 
-from credit.modules.credit.policy import LoanRequest
+from credit.lending.amortization import monthly_installment, plain
+from credit.lending.policy import LoanRequest
 from credit.modules.credit.service import CreditService
 from credit.modules.customers.service import CustomerService
-from credit.modules.loans.amortization import monthly_installment, plain
 from credit.modules.loans.service import BookedLoan, LoanService
 
 # Claims one booking may lose to competing bookings (or an ingestion) before it queues.

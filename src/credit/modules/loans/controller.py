@@ -8,7 +8,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, LoanIdPath
-from credit.modules.loans.amortization import monthly_installment, repayments_left, schedule
+from credit.lending.amortization import monthly_installment, repayments_left, schedule
 from credit.modules.loans.schemas import (
     CreatedLoan,
     CurrentLoan,

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import msgspec
 
-from credit.modules.credit.policy import LoanRequest
-from credit.modules.loans.amortization import to_money, to_rate
+from credit.lending.amortization import to_money, to_rate
+from credit.lending.policy import LoanRequest
 
 LoanAmount = Annotated[
     float,

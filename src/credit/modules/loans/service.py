@@ -11,8 +11,8 @@ import msgspec
 from litestar.exceptions import NotFoundException
 from sqlalchemy import BigInteger, Table, bindparam, insert, select, update
 
+from credit.lending.amortization import add_months
 from credit.modules.customers.models import Customer
-from credit.modules.loans.amortization import add_months
 from credit.modules.loans.book import BOOK_GENERATION, BookVersion, CustomerBook, customer_book
 from credit.modules.loans.models import Loan
 from credit.plugins.sql import Database

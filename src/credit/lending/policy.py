@@ -14,7 +14,7 @@ from functools import cached_property
 
 import msgspec
 
-from credit.modules.loans.amortization import monthly_installment, plain, to_money
+from credit.lending.amortization import monthly_installment, plain, to_money
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import msgspec
 
-from credit.modules.credit.policy import CreditPolicy
+from credit.lending.policy import CreditPolicy
 
 POINTS = Decimal("0.01")
 MEASURE = Decimal("0.0001")  # shown values: a share or multiple to four places
