@@ -9,7 +9,6 @@ from litestar import Request
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
-# Handlers take the request to reach the process's services (`credit.services.services`).
 AnyRequest = Request[Any, Any, Any]
 
 MAX_ID = 2**63 - 1

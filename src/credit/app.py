@@ -1,30 +1,35 @@
-"""The composition root: `create_app()` lists the plugins and nothing else happens here."""
+"""The composition root: `create_app()` lists the plugins and the per-process dependencies.
+
+One Advanced Alchemy config (one engine, one pool) serves every module: per request through
+Advanced Alchemy's plugin and the services' DI providers, and in jobs and CLI commands through
+the same config. The lending policy, "today" and the booking gate are per-process objects,
+given to handlers by dependency injection as well.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from importlib.metadata import version
-from typing import cast
 
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.clock import Clock, FixedClock, LenderClock
+from credit.lending.policy import CreditPolicy
 from credit.modules.access.plugin import AccessPlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
+from credit.modules.loans.booking import BookingGate
 from credit.modules.loans.plugin import LoansPlugin
-from credit.plugins.database import database_plugin
+from credit.plugins.database import database_plugin, sqlalchemy_config
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
-from credit.plugins.sql import SqlPlugin
 from credit.plugins.telemetry import TelemetryPlugin, logging_plugin
-from credit.services import ServicesPlugin
 from credit.settings import Settings
 
 
@@ -40,15 +45,26 @@ def provide_settings(state: State) -> Settings:
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock = clock or default_clock(settings)
-    jobs = JobQueuePlugin(settings)
-    database = database_plugin(settings)
+    alchemy = sqlalchemy_config(settings)
+    jobs = JobQueuePlugin(settings, alchemy=alchemy)
+    policy = settings.policy
+    # SQLite has no row locks; the embedded default is one process (see BookingGate).
+    gate = BookingGate(serialise_in_process=settings.is_embedded)
+
+    def provide_policy() -> CreditPolicy:
+        return policy
+
+    def provide_today() -> date:
+        return clock.today()
+
+    def provide_booking_gate() -> BookingGate:
+        return gate
+
     return Litestar(
         plugins=[
             logging_plugin(settings),
-            database,
-            SqlPlugin(settings, lambda: cast(AsyncEngine, database.config[0].get_engine())),
-            ServicesPlugin(settings, clock),
-            EmbeddedPlugin(settings),
+            database_plugin(alchemy),
+            EmbeddedPlugin(settings, alchemy),
             ErrorsPlugin(),
             OpenAPIPlugin(version("credit")),
             TelemetryPlugin(settings),
@@ -58,10 +74,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             jobs,
             IngestPlugin(settings),
             *jobs.worker_plugins(),
-            AccessPlugin(settings),
+            AccessPlugin(settings, alchemy),
             HeapPlugin(),  # last: freezes what the other startup hooks built
         ],
-        dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
+        dependencies={
+            "settings": Provide(provide_settings, sync_to_thread=False),
+            "policy": Provide(provide_policy, sync_to_thread=False),
+            "today": Provide(provide_today, sync_to_thread=False),
+            "booking_gate": Provide(provide_booking_gate, sync_to_thread=False),
+        },
         state=State({"settings": settings}),
         debug=settings.debug,
         # Litestar reads this from the constructor only (a plugin's AppConfig value is ignored).

@@ -6,13 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from credit.lending.amortization import add_months, monthly_installment
 from credit.modules.customers.models import Customer
+from credit.modules.ingest.schemas import IngestReport
+from credit.modules.ingest.service import ingest_workbooks
 from credit.modules.loans.models import Loan
+from credit.plugins.database import sqlalchemy_config
+from credit.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -61,3 +66,12 @@ async def count_rows(database_url: str) -> tuple[int, int]:
             return int(customers or 0), int(loans or 0)
     finally:
         await engine.dispose()
+
+
+async def ingest(database_url: str, customers: Path, loans: Path) -> IngestReport:
+    """An ingestion on an engine of the app's own config (as a job runs it), then disposed."""
+    alchemy = sqlalchemy_config(Settings(database_url=database_url, sample_data_dir=None))
+    try:
+        return await ingest_workbooks(alchemy.get_engine(), customers, loans)
+    finally:
+        await alchemy.get_engine().dispose()

@@ -25,12 +25,13 @@ from litestar.cli.main import litestar_group
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
 from credit.modules.access.plugin import OPEN_WARNING
-from credit.modules.access.service import create_key, revoke_key
+from credit.modules.access.service import ApiKeyService
+from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.conftest import REDIS_URL, TODAY, in_own_loop
 
@@ -65,24 +66,22 @@ WRITES = [
 
 
 async def _issue(url: str, name: str, scope: str) -> tuple[int, str]:
-    engine = create_async_engine(url)
+    alchemy = sqlalchemy_config(Settings(database_url=url, sample_data_dir=None))
     try:
-        async with AsyncSession(engine, expire_on_commit=False) as session:
-            key, secret = await create_key(session, name, scope)  # type: ignore[arg-type]
-            await session.commit()
+        async with ApiKeyService.new(config=alchemy) as keys:
+            key, secret = await keys.create_key(name, scope)  # type: ignore[arg-type]
             return key.id, secret
     finally:
-        await engine.dispose()
+        await alchemy.get_engine().dispose()
 
 
 async def _revoke(url: str, key_id: int) -> None:
-    engine = create_async_engine(url)
+    alchemy = sqlalchemy_config(Settings(database_url=url, sample_data_dir=None))
     try:
-        async with AsyncSession(engine) as session:
-            await revoke_key(session, key_id)
-            await session.commit()
+        async with ApiKeyService.new(config=alchemy) as keys:
+            await keys.revoke_key(key_id)
     finally:
-        await engine.dispose()
+        await alchemy.get_engine().dispose()
 
 
 async def _delete_keys(url: str) -> None:

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from credit.lending.amortization import add_months, installments_due
 from credit.modules.customers.models import Customer
-from credit.modules.loans.book import customer_book
-from credit.plugins.sql import open_database
+from credit.modules.loans.service import LoanService
+from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.integration.book import PastLoan, seed_loans
 
@@ -51,15 +51,15 @@ async def test_installments_due_in_sql_match_python(settings: Settings, today: d
             await session.commit()
             loans = [PastLoan(10_000, "12", 18, start, paid_on_time=0) for start in STARTS]
             await seed_loans(settings.database_url, customer.id, loans)
-        # Through the app's own Database: asyncpg on PostgreSQL, the engine on SQLite.
-        database = await open_database(settings, lambda: engine)
-        try:
-            book = await customer_book(database, customer.id, today)
-        finally:
-            await database.close()
     finally:
         await engine.dispose()
-    assert book is not None
+    # Through the app's own service on the app's own config.
+    alchemy = sqlalchemy_config(settings)
+    try:
+        async with LoanService.new(config=alchemy) as loans:
+            book = await loans.customer_book(customer.id, today)
+    finally:
+        await alchemy.get_engine().dispose()
     assert book.history.emis_due == sum(installments_due(s, 18, today) for s in STARTS)
     current = [s for s in STARTS if add_months(s, 18) > today]
     assert book.history.current_loans_amount == 10_000 * len(current)

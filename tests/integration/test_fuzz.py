@@ -32,11 +32,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
-from credit.modules.access.service import create_key
+from credit.modules.access.service import ApiKeyService
+from credit.plugins.database import sqlalchemy_config
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY, in_own_loop
@@ -58,11 +58,10 @@ API_KEY: dict[str, str] = {}
 
 
 async def _seed(url: str) -> str:
-    engine = create_async_engine(url)
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        _, secret = await create_key(session, "fuzzer", "write")
-        await session.commit()
-    await engine.dispose()
+    alchemy = sqlalchemy_config(Settings(database_url=url, sample_data_dir=None))
+    async with ApiKeyService.new(config=alchemy) as keys:
+        _, secret = await keys.create_key("fuzzer", "write")
+    await alchemy.get_engine().dispose()
     return secret
 
 

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.modules.ingest import writer
 from credit.modules.ingest.schemas import IngestError, RejectedRow
-from credit.modules.ingest.service import ingest_workbooks
 from credit.settings import Settings
 from tests.conftest import empty_tables
 from tests.ingest_workbooks import (
@@ -28,7 +27,7 @@ from tests.ingest_workbooks import (
     small_book,
     write_workbook,
 )
-from tests.integration.book import count_rows
+from tests.integration.book import count_rows, ingest
 
 Client = AsyncTestClient[Litestar]
 
@@ -36,14 +35,14 @@ Client = AsyncTestClient[Litestar]
 async def test_real_book_loads_every_row_and_a_rerun_changes_nothing(
     client: Client, settings: Settings
 ) -> None:
-    first = await ingest_workbooks(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+    first = await ingest(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
     assert (first.customers.inserted, first.loans.inserted) == (300, 782)
     assert first.rejected == []
     assert len(first.remappings) == 29
     assert {r.source_loan_id for r in first.remappings} == duplicated_loan_ids()
     assert await count_rows(settings.database_url) == (300, 782)
 
-    again = await ingest_workbooks(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+    again = await ingest(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
     assert (again.customers.inserted, again.customers.updated, again.customers.unchanged) == (
         0,
         0,
@@ -77,13 +76,13 @@ async def test_real_book_loads_every_row_and_a_rerun_changes_nothing(
 
 
 async def test_a_changed_row_updates_its_record(settings: Settings, tmp_path: Path) -> None:
-    await ingest_workbooks(settings.database_url, *small_book(tmp_path / "v1"))
+    await ingest(settings.database_url, *small_book(tmp_path / "v1"))
     changed = small_book(
         tmp_path / "v2",
         customers=[customer(1), customer(2, **{"Monthly Salary": 60_000})],
         loans=[loan(1, 5001), loan(2, 5002, **{"EMIs paid on Time": 11})],
     )
-    report = await ingest_workbooks(settings.database_url, *changed)
+    report = await ingest(settings.database_url, *changed)
     assert (report.customers.updated, report.customers.unchanged) == (1, 1)
     assert (report.loans.updated, report.loans.unchanged, report.loans.inserted) == (1, 1, 0)
 
@@ -96,7 +95,7 @@ async def test_bad_rows_are_rejected_with_row_and_reason_and_the_rest_loads(
         customers=[customer(1), customer(2, Age="old")],
         loans=[loan(1, 10), loan(9, 11), loan(2, 12), loan(1, 13, Tenure=2.5)],
     )
-    report = await ingest_workbooks(settings.database_url, *paths)
+    report = await ingest(settings.database_url, *paths)
     assert report.rejected == [
         RejectedRow("customers", 3, "Age: not a whole number (old)"),
         RejectedRow("loans", 3, "Customer ID: no customer 9 in the book"),
@@ -119,7 +118,7 @@ async def test_a_broken_file_fails_and_writes_nothing(
     else:
         write_workbook(loans, [], [])
     with pytest.raises(IngestError) as failure:
-        await ingest_workbooks(settings.database_url, customers, loans)
+        await ingest(settings.database_url, customers, loans)
     assert "loans file" in str(failure.value)
     assert await count_rows(settings.database_url) == (0, 0)
 
@@ -134,7 +133,7 @@ async def test_a_crash_mid_write_leaves_the_database_as_it_was(
     monkeypatch.setattr(writer.PostgresBook, "upsert_loans", crash)
     monkeypatch.setattr(writer.SqliteBook, "upsert_loans", crash)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        await ingest_workbooks(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+        await ingest(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
     assert await count_rows(settings.database_url) == (0, 0)
 
 
@@ -145,13 +144,13 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
     monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
     try:
         # Both tables are empty: each goes straight in by COPY, without staging or MERGE.
-        report = await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        report = await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
         assert (report.customers.inserted, report.loans.inserted) == (300, 782)
         indexes, foreign_keys = await loan_indexes_and_foreign_keys(postgres_url)
         stored = await stored_loan(postgres_url, 5930)
         # A rerun goes through staging and MERGE: it finds every value already as it would
         # have written it.
-        again = await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        again = await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
     finally:
         await empty_tables(postgres_url)
     assert stored == (Decimal("900000.00"), Decimal("8.2000"), Decimal("15344.00"), 14)
@@ -211,7 +210,7 @@ async def test_a_binary_first_load_stores_exactly_what_the_text_path_stores(
 
     monkeypatch.setattr(writer.asyncpg.Connection, "copy_to_table", recording_copy)
     try:
-        await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
         binary = await loans_as_text(postgres_url)
         await empty_tables(postgres_url)
 
@@ -219,7 +218,7 @@ async def test_a_binary_first_load_stores_exactly_what_the_text_path_stores(
             return None
 
         monkeypatch.setattr(writer.PostgresBook, "_binary_layout", no_binary)
-        await ingest_workbooks(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
         text_path = await loans_as_text(postgres_url)
     finally:
         await empty_tables(postgres_url)

@@ -1,20 +1,25 @@
-"""Database wiring: Advanced Alchemy's Litestar plugin over one async engine.
+"""The one way into the database: Advanced Alchemy's config, engine, plugin and service base.
 
-The plugin gives the engine, the `database` migration commands and the session config the
-CLI uses. HTTP handlers run on `credit.plugins.sql.Database`, never on a request-scoped
-session, so `DatabasePlugin` leaves out the plugin's per-request parts (see its docstring).
+`sqlalchemy_config(settings)` is the process's only engine and pool. The web app serves it
+through Advanced Alchemy's Litestar plugin (a session per request, closed by its autocommit
+handler); jobs and CLI commands open their sessions from the same config
+(`Service.new(config=...)`). SQLite (the embedded default) gets WAL and foreign keys on every
+connection; PostgreSQL a pool sized by `DATABASE_POOL_SIZE`, asyncpg's prepared-statement
+cache and a statement timeout so a stuck query cannot hold a request forever. Alembic
+(migrations/) is the only way the schema is made.
 
-SQLite (the embedded default) gets WAL and foreign keys on every connection; PostgreSQL gets a
-pool sized by `DATABASE_POOL_SIZE` and a statement timeout so a stuck query cannot hold a
-request forever. Alembic (migrations/) is the only way the schema is made.
+`Service` is the lending modules' Advanced Alchemy service: statements built once, run on the
+session's connection outside a transaction (each one atomic by itself, no BEGIN/COMMIT round
+trips) unless a `transaction()` groups several; driver errors come out as domain errors.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
@@ -23,15 +28,20 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from litestar.config.app import AppConfig
-from litestar.plugins import InitPluginProtocol
-from sqlalchemy import event
+from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from sqlalchemy import Result, event
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import Executable
 
+from credit.errors import Conflict, DatabaseUnavailable
 from credit.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
-
+# asyncpg prepares each statement once per connection and keeps it (SQLAlchemy's LRU cache).
+PREPARED_STATEMENT_CACHE_SIZE = 256
 
 # aiosqlite logs every statement with its parameters at DEBUG; those are personal data.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
@@ -47,22 +57,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def engine_config(settings: Settings) -> EngineConfig:
+    # Statement parameters are phone numbers and incomes: never in logs or error messages.
     if settings.is_embedded:
         return EngineConfig(echo=settings.database_echo, hide_parameters=True)
     return EngineConfig(
         echo=settings.database_echo,
-        # Statement parameters are phone numbers and incomes: never in logs or error messages.
         hide_parameters=True,
-        # The API's statements run on their own pool (credit.plugins.pool); this one serves
-        # `credit keys`, probes, jobs and migrations, so it needs no overflow: a process
-        # holds at most 2 x DATABASE_POOL_SIZE connections.
         pool_size=settings.database_pool_size,
+        # A full pool answers 503 after `pool_timeout` instead of queueing requests forever.
         max_overflow=0,
         pool_pre_ping=False,
         pool_timeout=10,
         connect_args={
             "timeout": 5,
             "command_timeout": 30,
+            "prepared_statement_cache_size": PREPARED_STATEMENT_CACHE_SIZE,
             "server_settings": {"application_name": "credit", "statement_timeout": "30000"},
         },
     )
@@ -75,7 +84,10 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
         engine_config=engine_config(settings),
-        session_config=AsyncSessionConfig(expire_on_commit=False),
+        # Services commit their own writes; the handler closes the request's session (and
+        # commits or rolls back anything a handler left open, by status code).
+        before_send_handler="autocommit",
+        session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR),
             version_table_name="alembic_versions",
@@ -87,31 +99,70 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     return config
 
 
-class DatabasePlugin(SQLAlchemyPlugin):
-    """Advanced Alchemy's plugin without the `db_session` dependency and its `before_send`
-    hook. The hook ran on every message of every response (twice a request) to commit or
-    close a session that no handler opens; a handler that asks for `db_session` now fails
-    when the app starts instead of running without its commit."""
-
-    def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        # The parent adds Advanced Alchemy's own plugins, whose `on_app_init` Litestar runs
-        # after those listed so far; the plugin appended last runs after them.
-        app_config = super().on_app_init(app_config)
-        app_config.plugins.append(_NoRequestSession(self.config))
-        return app_config
+def database_plugin(config: SQLAlchemyAsyncConfig) -> SQLAlchemyPlugin:
+    return SQLAlchemyPlugin(config=config)
 
 
-class _NoRequestSession(InitPluginProtocol):
-    def __init__(self, configs: Sequence[SQLAlchemyAsyncConfig | Any]) -> None:
-        self.configs = configs
+# --- the lending modules' service base --------------------------------------------------------
 
-    def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        for config in self.configs:
-            # Raises if Advanced Alchemy did not add them: nothing is removed silently.
-            app_config.before_send.remove(config.before_send_handler)  # type: ignore[arg-type]
-            del app_config.dependencies[config.session_dependency_key]
-        return app_config
+ModelT = TypeVar("ModelT", bound=Any)
+Params = Mapping[str, Any]
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+_IN_TRANSACTION = "credit.in_transaction"
 
 
-def database_plugin(settings: Settings) -> DatabasePlugin:
-    return DatabasePlugin(config=sqlalchemy_config(settings))
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (or dropped the connection)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, OSError | PoolTimeoutError)
+
+
+class Service(SQLAlchemyAsyncRepositoryService[ModelT]):
+    """An Advanced Alchemy service whose statements run one at a time, outside a transaction.
+
+    A single statement is atomic on its own, so nothing on the request path pays for a
+    BEGIN and a COMMIT; `transaction()` is there for the steps that must hold together."""
+
+    async def _connection(self) -> AsyncConnection:
+        session: AsyncSession = self.repository.session
+        if session.in_transaction():
+            return await session.connection()
+        # Client-side on both drivers: asyncpg and sqlite3 simply send no BEGIN.
+        return await session.connection(execution_options=AUTOCOMMIT)
+
+    async def execute(self, statement: Executable, params: Params | None = None) -> Result[Any]:
+        try:
+            connection = await self._connection()
+            return await connection.execute(statement, dict(params or {}))
+        except IntegrityError as exc:
+            raise Conflict("The request conflicts with data already stored.") from exc
+        except (DBAPIError, OSError, PoolTimeoutError) as exc:
+            if unavailable(exc):
+                raise DatabaseUnavailable(type(exc).__name__) from exc
+            raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Statements inside the block commit together, or not at all."""
+        session = self.repository.session
+        if session.info.get(_IN_TRANSACTION):
+            yield  # already inside one
+            return
+        if session.in_transaction():
+            await session.commit()  # ends the autocommit reads before; nothing to commit
+        try:
+            await session.connection()  # a connection in a real transaction from here
+            session.info[_IN_TRANSACTION] = True
+            yield
+        except BaseException:
+            session.info.pop(_IN_TRANSACTION, None)
+            await session.rollback()
+            raise
+        session.info.pop(_IN_TRANSACTION, None)
+        try:
+            await session.commit()
+        except (DBAPIError, OSError) as exc:
+            if unavailable(exc):
+                raise DatabaseUnavailable(type(exc).__name__) from exc
+            raise

@@ -2,19 +2,18 @@
 
 A first `credit run` on a fresh clone must just work: the schema is migrated to head before
 the first request, and an empty book is filled with the synthetic sample in
-`SAMPLE_DATA_DIR` (`data/`) so the API has customers to show. PostgreSQL deployments run
+`SAMPLE_DATA_DIR` (`data/`) so the API has customers to show. Both go through the app's one
+engine (Alembic excepted: it runs on its own thread and engine). PostgreSQL deployments run
 `credit database upgrade` and `credit ingest` as their own steps.
 """
 
 from __future__ import annotations
 
-import sqlite3
-
-import anyio
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
-from sqlalchemy.engine.url import make_url
+from sqlalchemy import text
 
 from credit.modules.ingest.sample import CUSTOMERS_FILE, LOANS_FILE
 from credit.modules.ingest.service import ingest_workbooks
@@ -23,8 +22,9 @@ from credit.settings import Settings
 
 
 class EmbeddedPlugin(InitPluginProtocol):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> None:
         self.settings = settings
+        self.alchemy = alchemy
 
     async def prepare(self, app: Litestar) -> None:
         await upgrade_database_async(self.settings)
@@ -34,16 +34,12 @@ class EmbeddedPlugin(InitPluginProtocol):
         sample = self.settings.sample_data_dir
         if sample is None or not (sample / CUSTOMERS_FILE).exists():
             return
-        if not await anyio.to_thread.run_sync(self._book_is_empty):
-            return
-        await ingest_workbooks(
-            self.settings.database_url, sample / CUSTOMERS_FILE, sample / LOANS_FILE
-        )
-
-    def _book_is_empty(self) -> bool:
-        path = make_url(self.settings.database_url).database or ":memory:"
-        with sqlite3.connect(path) as conn:
-            return conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is None
+        engine = self.alchemy.get_engine()
+        async with engine.connect() as conn:
+            found = await conn.execute(text("SELECT 1 FROM customers LIMIT 1"))
+            if found.first() is not None:
+                return
+        await ingest_workbooks(engine, sample / CUSTOMERS_FILE, sample / LOANS_FILE)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         if self.settings.is_embedded:

@@ -1,8 +1,10 @@
 """Errors are JSON of Litestar's shape, never a page or a stack trace.
 
-A database or job queue (Redis) that cannot be reached becomes 503 (the client may retry), a
-constraint a race slipped past becomes 409, and anything unexpected a bare 500 whose detail says
-nothing of the data involved; the traceback goes to the log.
+The services' domain errors get their status here, once: `NotFound` 404, `Conflict` 409 (a
+taken phone number), `DatabaseUnavailable` 503. A database or job queue (Redis) that cannot
+be reached becomes 503 (the client may retry), a constraint a race slipped past 409, and
+anything unexpected a bare 500 whose detail says nothing of the data involved; the traceback
+goes to the log.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from litestar import MediaType, Request, Response
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.status_codes import (
+    HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -21,8 +24,8 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from credit.errors import Conflict, DatabaseUnavailable, NotFound
 from credit.plugins.queue import JobQueueUnavailable
-from credit.plugins.sql import Conflict, DatabaseUnavailable
 
 logger = logging.getLogger("credit.errors")
 
@@ -43,14 +46,18 @@ def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[
 
 def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, object]]:
     if isinstance(exc, IntegrityError):
-        return conflict(request, Conflict(type(exc).__name__))
+        return conflict(request, Conflict("The request conflicts with data already stored."))
     if exc.connection_invalidated or isinstance(exc, OperationalError):
         return database_unavailable(request, exc)
     return unexpected(request, exc)
 
 
 def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[dict[str, object]]:
-    return _json(HTTP_409_CONFLICT, "The request conflicts with data already stored.")
+    return _json(HTTP_409_CONFLICT, exc.detail)
+
+
+def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[dict[str, object]]:
+    return _json(HTTP_404_NOT_FOUND, exc.detail)
 
 
 def job_queue_unavailable(
@@ -72,6 +79,7 @@ class ErrorsPlugin(InitPluginProtocol):
                 DBAPIError: database_error,
                 DatabaseUnavailable: database_unavailable,
                 Conflict: conflict,
+                NotFound: not_found,
                 JobQueueUnavailable: job_queue_unavailable,
                 PoolTimeoutError: database_unavailable,
                 ConnectionError: database_unavailable,

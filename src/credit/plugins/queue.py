@@ -98,8 +98,8 @@ class _LocalJob:
 
 
 class InProcessRunner:
-    def __init__(self, settings: Settings, functions: dict[str, JobFunction]) -> None:
-        self.settings = settings
+    def __init__(self, context: dict[str, Any], functions: dict[str, JobFunction]) -> None:
+        self.context = context
         self.functions = functions
         self._jobs: dict[str, _LocalJob] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -132,7 +132,7 @@ class InProcessRunner:
         job.status = "active"
         started = job_started(name, job.key)
         try:
-            job.result = await function({"job": job, "settings": self.settings}, **kwargs)
+            job.result = await function({**self.context, "job": job}, **kwargs)
             job.status = "complete"
         except Exception as exc:
             job.error = job.meta.get("error") or job_error(exc)
@@ -226,8 +226,10 @@ def _last_line(text: str | None) -> str | None:
 class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
     """Owns the job runner; with Redis, also the SAQ plugin that runs `credit workers`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **context: Any) -> None:
+        """`context` goes into every job's `ctx` with the settings (the database config)."""
         self.settings = settings
+        self.context = {"settings": settings, **context}
         self.functions: dict[str, JobFunction] = {}
         self.saq: SAQPlugin | None = None
         self.runner: JobRunner
@@ -248,7 +250,7 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
             self._queue_config = queue_config
             self.runner = SaqRunner(saq_config, settings.queue_name)
         else:
-            self.runner = InProcessRunner(settings, self.functions)
+            self.runner = InProcessRunner(self.context, self.functions)
 
     def register(self, function: JobFunction) -> None:
         """Make a job function runnable by name (call before the app is built)."""
@@ -270,7 +272,7 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
         raise RuntimeError("JobQueuePlugin must be listed before the plugins that add jobs")
 
     async def _on_worker_start(self, ctx: dict[str, Any]) -> None:
-        ctx["settings"] = self.settings
+        ctx.update(self.context)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.state["job_runner"] = self.runner

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -22,9 +23,9 @@ from litestar.middleware.authentication import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
 )
+from litestar.types import ASGIApp
 
-from credit.modules.access.service import Principal, Scope, find_active
-from credit.plugins.sql import database_of
+from credit.modules.access.service import ApiKeyService, Principal, Scope
 
 logger = logging.getLogger("credit.security")
 
@@ -50,7 +51,14 @@ def required_scope(handler: BaseRouteHandler, method: str) -> Scope:
 
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
-    """Resolves `X-API-Key` to a `Principal` (in `request.auth`) on every `/api` route."""
+    """Resolves `X-API-Key` to a `Principal` (in `request.auth`) on every `/api` route.
+
+    The key is looked up on the request's own session (Advanced Alchemy's, which the handler's
+    services then share), so an authenticated request still uses one connection."""
+
+    def __init__(self, app: ASGIApp, alchemy: SQLAlchemyAsyncConfig) -> None:
+        super().__init__(app)
+        self.alchemy = alchemy
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
         if not is_api_path(connection.scope["path"]):
@@ -59,7 +67,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         presented = connection.headers.get(API_KEY_HEADER)
         if not presented:
             raise NotAuthorizedException(detail=f"An API key is required in {API_KEY_HEADER}.")
-        principal = await find_active(database_of(connection.app), presented.strip())
+        session = self.alchemy.provide_session(connection.app.state, connection.scope)
+        principal = await ApiKeyService(session=session).find_active(presented.strip())
         if principal is None:
             # Never echo the presented key: it may be a real key with a typo.
             raise NotAuthorizedException(detail="The API key is unknown or revoked.")

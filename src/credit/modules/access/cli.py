@@ -1,4 +1,9 @@
-"""`credit keys create|revoke|list`: operators manage API keys from the command line."""
+"""`credit keys create|revoke|list`: operators manage API keys from the command line.
+
+Each command runs `ApiKeyService` on a session of the app's own Advanced Alchemy config (the
+one engine of the process), then disposes the engine. Refusals (an empty or taken name, an
+unknown or already revoked key) print why and exit non-zero.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +12,37 @@ from typing import Any, TypeVar, cast
 
 import anyio
 import click
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from credit.modules.access.service import SCOPES, create_key, list_keys, revoke_key
-from credit.plugins.database import DatabasePlugin
+from credit.errors import Conflict, NotFound
+from credit.modules.access.service import SCOPES, ApiKeyService
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 
 T = TypeVar("T")
 
 
-def _run(app: Litestar, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _run(app: Litestar, work: Callable[[ApiKeyService], Awaitable[T]]) -> T:
     settings: Settings = app.state.settings
     if settings.is_embedded:
         # A fresh clone has no schema until the first `credit run`; keys may come first.
         upgrade_database(settings)
-    engine = app.plugins.get(DatabasePlugin).config[0].get_engine()
-    assert isinstance(engine, AsyncEngine)
+    alchemy = app.plugins.get(SQLAlchemyPlugin).config[0]
+    assert isinstance(alchemy, SQLAlchemyAsyncConfig)
 
     async def main() -> T:
         try:
-            async with AsyncSession(engine, expire_on_commit=False) as session:
-                result = await work(session)
-                await session.commit()
-                return result
+            async with ApiKeyService.new(config=alchemy) as keys:
+                return await work(keys)
         finally:
-            await engine.dispose()
+            await alchemy.get_engine().dispose()
 
-    return anyio.run(main)
+    try:
+        return anyio.run(main)
+    except (ValueError, Conflict, NotFound) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(
@@ -52,7 +58,7 @@ def keys_group() -> None:
 @click.argument("name")
 @click.option("--scope", type=click.Choice(SCOPES), default="read", show_default=True)
 def create(app: Litestar, name: str, scope: str) -> None:
-    key, secret = _run(app, lambda s: create_key(s, name, scope))  # type: ignore[arg-type]
+    key, secret = _run(app, lambda keys: keys.create_key(name, scope))  # type: ignore[arg-type]
     click.echo(f"Created key {key.id} ({key.name}, scope {key.scope}). Store it now:")
     click.echo(secret)
 
@@ -60,22 +66,22 @@ def create(app: Litestar, name: str, scope: str) -> None:
 @click.command(name="revoke", help="Revoke a key by its id; it stops working at once.")
 @click.argument("key_id", type=int)
 def revoke(app: Litestar, key_id: int) -> None:
-    key = _run(app, lambda s: revoke_key(s, key_id))
-    if key is None:
-        raise click.ClickException(f"No API key with id {key_id}.")
+    key = _run(app, lambda keys: keys.revoke_key(key_id))
     click.echo(f"Revoked key {key.id} ({key.name}).")
 
 
 @click.command(name="list", help="List keys (id, prefix, name, scope, state); never secrets.")
 def list_(app: Litestar) -> None:
-    keys = _run(app, list_keys)
+    keys = _run(app, lambda service: service.list_keys())
     if not keys:
         click.echo("No API keys.")
+        return
+    click.echo("id\tprefix\tname\tscope\tstate\tcreated")
     for key in keys:
         state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
         click.echo(
             f"{key.id}\t{key.prefix}…\t{key.name}\t{key.scope}\t{state}\t"
-            f"created {key.created_at:%Y-%m-%d %H:%M}"
+            f"{key.created_at:%Y-%m-%d %H:%M}"
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from click import Group
 from litestar.config.app import AppConfig
 from litestar.handlers.http_handlers import HTTPRouteHandler
@@ -38,8 +39,9 @@ OPEN_WARNING = (
 
 
 class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> None:
         self.settings = settings
+        self.alchemy = alchemy
 
     def on_cli_init(self, cli: Group) -> None:
         cli.add_command(keys_group)
@@ -47,7 +49,7 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = self.settings
         if settings.auth_required:
-            app_config.middleware.append(DefineMiddleware(ApiKeyMiddleware))
+            app_config.middleware.append(DefineMiddleware(ApiKeyMiddleware, alchemy=self.alchemy))
             app_config.guards.append(scope_guard)
             self._document_security(app_config)
         else:

@@ -1,21 +1,36 @@
-"""HTTP: check a loan's eligibility and explain a customer's credit score."""
+"""HTTP: check a loan's eligibility, explain a customer's credit score, show their profile.
+
+The credit module owns the answers that combine a customer with their loans; it reads them
+through the customers and loans services and writes nothing.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath
-from credit.lending.policy import slab_for
-from credit.modules.credit.schemas import CreditScoreReport, Eligibility, ScoreComponent
-from credit.modules.loans.schemas import LoanApplication
-from credit.services import services
+from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
+from credit.lending.amortization import outstanding_principal
+from credit.lending.policy import CreditPolicy, slab_for
+from credit.modules.credit.schemas import (
+    CreditScoreReport,
+    CustomerProfile,
+    Eligibility,
+    ScoreComponent,
+)
+from credit.modules.customers.service import CustomerService, provide_customers
+from credit.modules.loans.api import LoanApplication, LoanService, provide_loans
 
 
 class CreditController(Controller):
     path = "/api"
     tags = ["Credit"]
+    dependencies = {"loans": Provide(provide_loans), "customers": Provide(provide_customers)}
 
     @post(
         "/check-eligibility",
@@ -29,10 +44,11 @@ class CreditController(Controller):
     async def check_eligibility(
         self,
         data: JSONBody[LoanApplication],
-        request: AnyRequest,
+        loans: NamedDependency[LoanService],
+        policy: NamedDependency[CreditPolicy],
+        today: NamedDependency[date],
     ) -> Eligibility:
-        lender = services(request)
-        assessment = await lender.credit.assess(data.customer_id, data.to_request(), lender.today())
+        assessment = await loans.assess(data.customer_id, data.to_request(), today, policy)
         decision = assessment.decision
         return Eligibility(
             customer_id=data.customer_id,
@@ -56,11 +72,11 @@ class CreditController(Controller):
     async def credit_score(
         self,
         customer_id: CustomerIdPath,
-        request: AnyRequest,
+        loans: NamedDependency[LoanService],
+        policy: NamedDependency[CreditPolicy],
+        today: NamedDependency[date],
     ) -> CreditScoreReport:
-        lender = services(request)
-        today = lender.today()
-        _, score = await lender.credit.score(customer_id, today)
+        _, score = await loans.score(customer_id, today, policy)
         return CreditScoreReport(
             customer_id=customer_id,
             credit_score=score.score,
@@ -68,7 +84,46 @@ class CreditController(Controller):
                 ScoreComponent(c.name, float(c.value), float(c.points), c.max_points)
                 for c in score.components
             ],
-            slab=slab_for(score.score, lender.policy).name,
+            slab=slab_for(score.score, policy).name,
             as_of=today,
             over_limit=score.over_limit,
+        )
+
+    @get(
+        "/customers/{customer_id:int}",
+        operation_id="getCustomer",
+        summary="A customer's profile",
+        description="Profile with the approved limit, the outstanding principal of current loans "
+        "after the installments already due, and the sum of their EMIs.",
+        responses={**BAD_REQUEST, **NOT_FOUND},
+        tags=["Customers"],
+    )
+    async def profile(
+        self,
+        customer_id: CustomerIdPath,
+        customers: NamedDependency[CustomerService],
+        loans: NamedDependency[LoanService],
+        today: NamedDependency[date],
+    ) -> CustomerProfile:
+        customer = await customers.get_customer(customer_id)
+        current = await loans.current_loans(customer_id, today)
+        debt = sum(
+            (
+                outstanding_principal(
+                    loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date, today
+                )
+                for loan in current
+            ),
+            Decimal(0),
+        )
+        return CustomerProfile(
+            customer_id=customer.id,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            age=customer.age,
+            phone_number=customer.phone_number,
+            monthly_income=float(customer.monthly_income),
+            approved_limit=float(customer.approved_limit),
+            current_debt=float(debt),
+            current_emis=float(sum((loan.monthly_installment for loan in current), Decimal(0))),
         )

@@ -1,4 +1,4 @@
-"""Responses of the eligibility and credit-score endpoints."""
+"""Responses of the eligibility, credit-score and customer-profile endpoints."""
 
 from __future__ import annotations
 
@@ -32,3 +32,15 @@ class CreditScoreReport(msgspec.Struct):
     slab: str
     as_of: date
     over_limit: bool
+
+
+class CustomerProfile(msgspec.Struct):
+    customer_id: int
+    first_name: str
+    last_name: str
+    age: int
+    phone_number: int
+    monthly_income: float
+    approved_limit: float
+    current_debt: float
+    current_emis: float

@@ -1,22 +1,22 @@
-"""HTTP: register a customer and read a customer's profile."""
+"""HTTP: register a customer."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from litestar import Controller, get, post
+from litestar import Controller, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, error
-from credit.lending.amortization import outstanding_principal
-from credit.modules.customers.schemas import CustomerProfile, RegisterCustomer, RegisteredCustomer
-from credit.services import services
+from credit.api import BAD_REQUEST, error
+from credit.lending.policy import CreditPolicy
+from credit.modules.customers.schemas import RegisterCustomer, RegisteredCustomer
+from credit.modules.customers.service import CustomerService, provide_customers
 
 
 class CustomerController(Controller):
     path = "/api"
     tags = ["Customers"]
+    dependencies = {"customers": Provide(provide_customers)}
 
     @post(
         "/register",
@@ -30,10 +30,10 @@ class CustomerController(Controller):
     async def register(
         self,
         data: JSONBody[RegisterCustomer],
-        request: AnyRequest,
+        customers: NamedDependency[CustomerService],
+        policy: NamedDependency[CreditPolicy],
     ) -> RegisteredCustomer:
-        lender = services(request)
-        customer = await lender.customers.register(data, lender.policy)
+        customer = await customers.register(data, policy)
         return RegisteredCustomer(
             customer_id=customer.id,
             name=f"{customer.first_name} {customer.last_name}",
@@ -41,42 +41,4 @@ class CustomerController(Controller):
             monthly_income=int(customer.monthly_income),
             approved_limit=int(customer.approved_limit),
             phone_number=customer.phone_number,
-        )
-
-    @get(
-        "/customers/{customer_id:int}",
-        operation_id="getCustomer",
-        summary="A customer's profile",
-        description="Profile with the approved limit, the outstanding principal of current loans "
-        "after the installments already due, and the sum of their EMIs.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
-    )
-    async def profile(
-        self,
-        customer_id: CustomerIdPath,
-        request: AnyRequest,
-    ) -> CustomerProfile:
-        lender = services(request)
-        today = lender.today()
-        customer = await lender.customers.get_customer(customer_id)
-        current = await lender.loans.current_loans(customer_id, today)
-        debt = sum(
-            (
-                outstanding_principal(
-                    loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date, today
-                )
-                for loan in current
-            ),
-            Decimal(0),
-        )
-        return CustomerProfile(
-            customer_id=customer.id,
-            first_name=customer.first_name,
-            last_name=customer.last_name,
-            age=customer.age,
-            phone_number=customer.phone_number,
-            monthly_income=float(customer.monthly_income),
-            approved_limit=float(customer.approved_limit),
-            current_debt=float(debt),
-            current_emis=float(sum((loan.monthly_installment for loan in current), Decimal(0))),
         )

@@ -39,15 +39,3 @@ class RegisteredCustomer(msgspec.Struct):
     monthly_income: int
     approved_limit: int
     phone_number: int
-
-
-class CustomerProfile(msgspec.Struct):
-    customer_id: int
-    first_name: str
-    last_name: str
-    age: int
-    phone_number: int
-    monthly_income: float
-    approved_limit: float
-    current_debt: float
-    current_emis: float

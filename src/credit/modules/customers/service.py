@@ -1,4 +1,8 @@
-"""Customers: registration (with the approved limit) and look-ups by id."""
+"""Customers: registration (with the approved limit), look-ups by id, the booking lock.
+
+The customers module's Advanced Alchemy service; other modules reach customers only through
+it. Its statements are built once and run with bind parameters.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ from decimal import Decimal
 from typing import cast
 
 import msgspec
-from litestar.exceptions import ClientException, NotFoundException
-from litestar.status_codes import HTTP_409_CONFLICT
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import Table, bindparam, insert, select, update
 
+from credit.errors import Conflict, NotFound
 from credit.lending.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
 from credit.modules.customers.schemas import RegisterCustomer
-from credit.plugins.sql import Conflict, Database
+from credit.plugins.database import Service
 
 CUSTOMERS = cast(Table, Customer.__table__)
 PROFILE_FIELDS = (
@@ -26,8 +31,6 @@ PROFILE_FIELDS = (
     "approved_limit",
 )
 
-# Statements are built once (building one per request is measurable CPU, docs/benchmarks.md)
-# and run with bind parameters; nothing on these paths needs an ORM object.
 INSERT_CUSTOMER = (
     insert(CUSTOMERS)
     .values({name: bindparam(name) for name in (*PROFILE_FIELDS, "created_at", "updated_at")})
@@ -46,6 +49,15 @@ LOCK_CUSTOMER = (
 )
 
 
+class PhoneTaken(Conflict):
+    def __init__(self) -> None:
+        super().__init__("A customer with this phone number is already registered.")
+
+
+def customer_not_found(customer_id: int) -> NotFound:
+    return NotFound(f"Customer {customer_id} not found.")
+
+
 class CustomerRow(msgspec.Struct, frozen=True):
     id: int
     first_name: str
@@ -56,9 +68,11 @@ class CustomerRow(msgspec.Struct, frozen=True):
     approved_limit: Decimal
 
 
-class CustomerService:
-    def __init__(self, database: Database) -> None:
-        self.database = database
+class CustomerService(Service[Customer]):
+    class Repo(SQLAlchemyAsyncRepository[Customer]):
+        model_type = Customer
+
+    repository_type = Repo
 
     async def register(self, data: RegisterCustomer, policy: CreditPolicy) -> CustomerRow:
         income = Decimal(data.monthly_income)
@@ -75,28 +89,25 @@ class CustomerService:
         values = {name: getattr(customer, name) for name in PROFILE_FIELDS}
         values |= {"created_at": now, "updated_at": now}
         try:
-            # One committed statement: a 201 means the customer is stored.
-            row = await self.database.row(INSERT_CUSTOMER, values)
+            # One statement outside a transaction: committed when it returns, so a 201 means
+            # the customer is stored.
+            row = (await self.execute(INSERT_CUSTOMER, values)).one()
         except Conflict as exc:  # the unique phone index decides, also under races
-            raise _phone_taken() from exc
-        assert row is not None  # INSERT ... RETURNING gives the new row
-        return msgspec.structs.replace(customer, id=row[0])
+            raise PhoneTaken from exc
+        return msgspec.structs.replace(customer, id=row.id)
 
     async def get_customer(self, customer_id: int) -> CustomerRow:
-        row = await self.database.row(CUSTOMER_BY_ID, {"customer_id": customer_id})
+        row = (await self.execute(CUSTOMER_BY_ID, {"customer_id": customer_id})).one_or_none()
         if row is None:
-            raise NotFoundException(detail=f"Customer {customer_id} not found.")
-        return CustomerRow(*row)
+            raise customer_not_found(customer_id)
+        return CustomerRow(**row._mapping)
 
-    async def lock(self, customer_id: int) -> int:
+    async def lock(self, customer_id: int) -> None:
         """Hold the customer's row until the transaction ends, serialising its bookings."""
-        if await self.database.row(LOCK_CUSTOMER, {"customer_id": customer_id}) is None:
-            raise NotFoundException(detail=f"Customer {customer_id} not found.")
-        return customer_id
+        locked = await self.execute(LOCK_CUSTOMER, {"customer_id": customer_id})
+        if locked.one_or_none() is None:
+            raise customer_not_found(customer_id)
 
 
-def _phone_taken() -> ClientException:
-    return ClientException(
-        status_code=HTTP_409_CONFLICT,
-        detail="A customer with this phone number is already registered.",
-    )
+# The one way a request gets this service: Litestar DI, on the request's session.
+provide_customers = create_service_provider(CustomerService)

@@ -3,7 +3,8 @@
 The workbooks arrive as paths in the upload directory shared by web and worker processes
 (never as bytes in the queue payload). Progress goes into the job's meta as `stage` and
 `rows_done`; the result is the report as plain data. A failure stores its message in the
-meta's `error` before re-raising, so status readers show the reason, not a traceback.
+meta's `error` before re-raising, so status readers show the reason, not a traceback. The job
+writes on the process's one engine (`ctx["alchemy"]`, the app's Advanced Alchemy config).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 from credit.modules.ingest.service import ingest_workbooks
 from credit.plugins.queue import job_error, report_progress
@@ -20,13 +22,14 @@ from credit.settings import Settings
 
 async def ingest_book(ctx: dict[str, Any], *, customers_path: str, loans_path: str) -> Any:
     settings: Settings = ctx["settings"]
+    alchemy: SQLAlchemyAsyncConfig = ctx["alchemy"]
 
     async def progress(stage: str, rows_done: int) -> None:
         await report_progress(ctx, stage=stage, rows_done=rows_done)
 
     try:
         report = await ingest_workbooks(
-            settings.database_url, Path(customers_path), Path(loans_path), progress
+            alchemy.get_engine(), Path(customers_path), Path(loans_path), progress
         )
     except Exception as exc:
         _discard_uploads(settings, customers_path, loans_path)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import anyio
 import polars as pl
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.modules.ingest.plan import BookPlan, plan_customers, plan_loans
 from credit.modules.ingest.reader import REASON, ROW, SheetData, read_customers, read_loans
@@ -34,7 +35,7 @@ async def _no_progress(stage: str, rows_done: int) -> None:
 
 
 async def ingest_workbooks(
-    database_url: str,
+    engine: AsyncEngine,
     customers_path: Path,
     loans_path: Path,
     progress: Progress = _no_progress,
@@ -46,7 +47,7 @@ async def ingest_workbooks(
     loans_read.add_done_callback(_retrieve_failure)
     try:
         customers = await anyio.to_thread.run_sync(read_customers, customers_path)
-        async with open_book(database_url) as book:
+        async with open_book(engine) as book:
             existing = await book.existing_book()
             customers_plan = plan_customers(customers, existing)
             await progress("writing customers", 0)

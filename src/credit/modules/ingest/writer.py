@@ -1,26 +1,26 @@
 """Bulk writing of a planned book, all or nothing, without the ORM.
 
-`open_book(database_url)` yields a `BookWriter` working inside ONE transaction that holds a
-write lock on `customers` and `loans` for its whole length (so no API booking can take an id
-the plan chose); it commits when the block ends and rolls back on any exception. It also
-raises the book's generation, so an API booking decided on the book before this one is not
-booked after it (`credit.modules.loans.booking`).
+`open_book(engine)` yields a `BookWriter` working inside ONE transaction, on a connection of
+the process's one engine, that holds a write lock on `customers` and `loans` for its whole
+length (so no API booking can take an id the plan chose); it commits when the block ends and
+rolls back on any exception. It also raises the book's generation, so an API booking decided
+on the book before this one is not booked after it (`credit.modules.loans.booking`).
 
-- PostgreSQL (asyncpg): each sheet is COPY'd as CSV into a temporary staging table, then one
-  set-based `MERGE` (insert new ids; update rows whose values are distinct) moves it into the
-  book; money travels as integer paise and becomes NUMERIC in that
-  statement. Afterwards the identity sequences are moved past the largest id. A load bigger
-  than the table it goes into (a first load of a large book) drops the table's indexes, foreign
-  keys and (when nothing refers to it) primary key first and re-creates them after the MERGE,
-  inside the same transaction: one sorted index build instead of a million index insertions.
-  Into an empty table such a load skips staging and MERGE too: COPY goes straight in, in
-  PostgreSQL's binary format when every column is a fixed-width number or date (the loans):
-  the server then parses no decimal or date text, and the rows are packed with numpy, a
-  chunk at a time in a worker thread while the server stores the previous one.
-- SQLite (stdlib sqlite3 in a worker thread): `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
-  distinct` through `executemany`, with
-  money in the integer units that `ExactDecimal` stores there (paise, 1/10,000 %). SQLite's
-  rowid ids continue after the largest id by themselves.
+- PostgreSQL (asyncpg: the driver connection under the engine's connection): each sheet is
+  COPY'd as CSV into a temporary staging table, then one set-based `MERGE` (insert new ids;
+  update rows whose values are distinct) moves it into the book; money travels as integer
+  paise and becomes NUMERIC in that statement. Afterwards the identity sequences are moved
+  past the largest id. A load bigger than the table it goes into (a first load of a large
+  book) drops the table's indexes, foreign keys and (when nothing refers to it) primary key
+  first and re-creates them after the MERGE, inside the same transaction: one sorted index
+  build instead of a million index insertions. Into an empty table such a load skips staging
+  and MERGE too: COPY goes straight in, in PostgreSQL's binary format when every column is a
+  fixed-width number or date (the loans): the server then parses no decimal or date text, and
+  the rows are packed with numpy, a chunk at a time in a worker thread while the server
+  stores the previous one.
+- SQLite (the engine's connection): `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
+  distinct` as one executemany, with money in the integer units that `ExactDecimal` stores
+  there (paise, 1/10,000 %). SQLite's rowid ids continue after the largest id by themselves.
 
 Each upsert returns how many rows it inserted or changed; unchanged rows are not touched.
 """
@@ -29,17 +29,16 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any, Protocol
 
 import anyio
 import asyncpg
 import numpy as np
 import polars as pl
-from sqlalchemy.engine.url import make_url
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from credit.modules.ingest.plan import ExistingBook
 
@@ -79,15 +78,27 @@ class BookWriter(Protocol):
 
 
 @asynccontextmanager
-async def open_book(database_url: str) -> AsyncIterator[BookWriter]:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        async with _sqlite_book(url.database or ":memory:") as sqlite_book:
-            yield sqlite_book
-    else:
-        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        async with _postgres_book(dsn) as postgres_book:
-            yield postgres_book
+async def open_book(engine: AsyncEngine) -> AsyncIterator[BookWriter]:
+    async with engine.connect() as conn, conn.begin():
+        if conn.dialect.name == "sqlite":
+            # The first statement writes, so it takes SQLite's write lock at once, as the
+            # PostgreSQL table lock does.
+            await conn.execute(text(NEXT_GENERATION))
+            yield SqliteBook(conn)
+        else:
+            # Readers go on; API bookings and registrations wait until the book is in.
+            # EXCLUSIVE: it conflicts with the ROW EXCLUSIVE lock a booking's first write takes
+            # on `customers` (its claim, or the lock on its customer when it queues), and the
+            # order (`customers`, then `loans`) is a booking's order too, so a booking is either
+            # wholly before the book or wholly after it, and neither waits for the other while
+            # holding what the other needs (deadlocks that tests/integration/test_faults.py and
+            # test_booking.py found with SHARE ROW EXCLUSIVE and with a claim that took `loans`
+            # first).
+            await conn.execute(text("LOCK TABLE customers, loans IN EXCLUSIVE MODE"))
+            await conn.execute(text(NEXT_GENERATION))
+            # COPY is asyncpg's: the driver connection under this one, in its transaction.
+            raw = await conn.get_raw_connection()
+            yield PostgresBook(raw.driver_connection)
 
 
 # Both databases: the one row of `book_state`, created by the first ingestion.
@@ -463,35 +474,28 @@ async def _binary_stream(layout: _Layout, rows: pl.DataFrame) -> AsyncIterator[b
     yield BINARY_TRAILER
 
 
-@asynccontextmanager
-async def _postgres_book(dsn: str) -> AsyncIterator[PostgresBook]:
-    conn = await asyncpg.connect(dsn, timeout=10)
-    try:
-        async with conn.transaction():
-            # Readers go on; API bookings and registrations wait until the book is in.
-            # EXCLUSIVE: it conflicts with the ROW EXCLUSIVE lock a booking's first write takes
-            # on `customers` (its claim, or the lock on its customer when it queues), and the
-            # order (`customers`, then `loans`) is a booking's order too, so a booking is either
-            # wholly before the book or wholly after it, and neither waits for the other while
-            # holding what the other needs (deadlocks that tests/integration/test_faults.py and
-            # test_booking.py found with SHARE ROW EXCLUSIVE and with a claim that took `loans`
-            # first).
-            await conn.execute("LOCK TABLE customers, loans IN EXCLUSIVE MODE")
-            await conn.execute(NEXT_GENERATION)
-            yield PostgresBook(conn)
-    finally:
-        await conn.close()
-
-
 # --- SQLite ------------------------------------------------------------------------------------
 
 
 class SqliteBook:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
     async def existing_book(self) -> ExistingBook:
-        return await anyio.to_thread.run_sync(self._existing_book)
+        customers = await self.conn.execute(text("SELECT id, phone_number FROM customers"))
+        loans = await self.conn.execute(text("SELECT id, customer_id, source_loan_id FROM loans"))
+        return ExistingBook(
+            customers=pl.DataFrame(
+                [tuple(row) for row in customers],
+                schema={"id": pl.Int64, "phone_number": pl.Int64},
+                orient="row",
+            ),
+            loans=pl.DataFrame(
+                [tuple(row) for row in loans],
+                schema={"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64},
+                orient="row",
+            ),
+        )
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
         return await self._upsert("customers", CUSTOMER_FIELDS, customers)
@@ -503,51 +507,15 @@ class SqliteBook:
         # Rowid ids continue after the largest one present.
         return None
 
-    def _existing_book(self) -> ExistingBook:
-        customers = self.conn.execute("SELECT id, phone_number FROM customers").fetchall()
-        loans = self.conn.execute("SELECT id, customer_id, source_loan_id FROM loans").fetchall()
-        return ExistingBook(
-            customers=pl.DataFrame(
-                customers, schema={"id": pl.Int64, "phone_number": pl.Int64}, orient="row"
-            ),
-            loans=pl.DataFrame(
-                loans,
-                schema={"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64},
-                orient="row",
-            ),
-        )
-
     async def _upsert(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
+        if rows.height == 0:
+            return 0
         # Dates are stored as ISO text by SQLAlchemy's Date type on SQLite.
         values = rows.select(
             pl.col(f).dt.to_string("%Y-%m-%d") if rows.schema[f] == pl.Date else pl.col(f)
             for f in fields
         )
-        placeholders = ", ".join("?" for _ in fields)
+        placeholders = ", ".join(f":{f}" for f in fields)
         sql = _upsert_sql(table, fields, f"VALUES ({placeholders})", "CURRENT_TIMESTAMP")
-        return await anyio.to_thread.run_sync(partial(self._executemany, sql, values.iter_rows()))
-
-    def _executemany(self, sql: str, rows: Any) -> int:
-        cursor = self.conn.executemany(sql, rows)
-        return cursor.rowcount
-
-
-@asynccontextmanager
-async def _sqlite_book(path: str) -> AsyncIterator[SqliteBook]:
-    conn = await anyio.to_thread.run_sync(
-        partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False)
-    )
-    try:
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=10000")
-        # IMMEDIATE takes the write lock now, like the PostgreSQL table lock.
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(NEXT_GENERATION)
-            yield SqliteBook(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+        result = await self.conn.execute(text(sql), values.to_dicts())
+        return int(result.rowcount)

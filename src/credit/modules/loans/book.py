@@ -1,10 +1,15 @@
-"""The one aggregate query behind every credit decision.
+"""The customer's book: every statement that reads or writes customers and loans together.
 
-For one customer it returns, in a single statement, their income and limit, the sums over
-their loans that scoring and the policy need, and the versions a booking must find unchanged
-when it books (`BookVersion`). "Installments due so far" is month arithmetic
-done in SQL with `EXTRACT` (portable: SQLAlchemy renders it for PostgreSQL and SQLite) and
-matches `amortization.installments_due` exactly.
+The loans module owns this aggregate, and this is the one place in the service where the
+`customers` table and the `loans` table meet (the import contract in pyproject.toml allows
+this file, and no other, to import the customers module's model). Here are the aggregate
+behind every credit decision (in one statement: income and limit, the sums scoring and the
+policy need, and the `BookVersion` a booking must find unchanged), the booking's claim on that
+version, a loan with its customer, and a customer's current loans. "Installments due so far"
+is month arithmetic done in SQL with `EXTRACT` (portable: SQLAlchemy renders it for
+PostgreSQL and SQLite) and matches `amortization.installments_due` exactly. Statements are
+built once (per day where they depend on it) and selected columns are labelled: rows are read
+by name.
 """
 
 from __future__ import annotations
@@ -16,16 +21,32 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
-from sqlalchemy import Integer, and_, bindparam, case, cast, extract, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    extract,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from credit.lending.scoring import CreditHistory
 from credit.modules.customers.models import Customer
 from credit.modules.loans.models import BOOK_STATE, Loan
-from credit.plugins.sql import Database
 
 ZERO = Decimal(0)
+CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+LOANS: Table = Loan.__table__  # type: ignore[assignment]
 
 
 class BookVersion(msgspec.Struct, frozen=True):
@@ -45,8 +66,6 @@ class CustomerBook(msgspec.Struct, frozen=True):
     version: BookVersion
 
 
-CUSTOMERS = Customer.__table__
-LOANS = Loan.__table__
 # The book's generation; 0 before the first ingestion has written the row.
 BOOK_GENERATION = func.coalesce(select(BOOK_STATE.c.generation).scalar_subquery(), 0)
 
@@ -96,31 +115,27 @@ def installments_due_sql(today: date) -> Any:
 
 @lru_cache(maxsize=4)
 def book_statement(today: date) -> Any:
-    """The statement for one day, built once, with the customer as bind parameter
-    `customer_id`. Building a SQLAlchemy expression and its cache key per request cost more
-    CPU than PostgreSQL spends answering it (docs/benchmarks.md), so each day's object is
-    reused; it selects table columns, so no ORM compile step runs either."""
+    """The aggregate for one day, built once, with the customer as bind parameter
+    `customer_id`. Building a SQLAlchemy expression and its cache key per request costs more
+    CPU than PostgreSQL spends answering it, so each day's object is reused."""
     loans = LOANS.c
     current = loans.end_date > today
     with_history = loans.emis_paid_on_time.is_not(None)
+    this_year = and_(loans.start_date >= date(today.year, 1, 1), loans.start_date <= today)
     return (
         select(
-            CUSTOMERS.c.id,
+            CUSTOMERS.c.id.label("customer_id"),
             CUSTOMERS.c.monthly_income,
             CUSTOMERS.c.approved_limit,
-            func.count(loans.id),
-            func.sum(case((with_history, installments_due_sql(today)))),
-            func.sum(loans.emis_paid_on_time),
-            func.sum(
-                case(
-                    (and_(loans.start_date >= date(today.year, 1, 1), loans.start_date <= today), 1)
-                )
-            ),
-            func.sum(loans.loan_amount),
-            func.sum(case((current, loans.loan_amount))),
-            func.sum(case((current, loans.monthly_installment))),
+            func.count(loans.id).label("loans_taken"),
+            func.sum(case((with_history, installments_due_sql(today)))).label("emis_due"),
+            func.sum(loans.emis_paid_on_time).label("emis_paid_on_time"),
+            func.sum(case((this_year, 1))).label("loans_this_year"),
+            func.sum(loans.loan_amount).label("approved_volume"),
+            func.sum(case((current, loans.loan_amount))).label("current_loans_amount"),
+            func.sum(case((current, loans.monthly_installment))).label("current_emis"),
             CUSTOMERS.c.booking_version,
-            BOOK_GENERATION,
+            BOOK_GENERATION.label("book_generation"),
         )
         .select_from(CUSTOMERS)
         .outerjoin(LOANS, loans.customer_id == CUSTOMERS.c.id)
@@ -129,38 +144,120 @@ def book_statement(today: date) -> Any:
     )
 
 
-async def customer_book(database: Database, customer_id: int, today: date) -> CustomerBook | None:
-    """The customer's book, read in one statement (inside `database`'s transaction, if any)."""
-    row = await database.row(book_statement(today), {"customer_id": customer_id})
-    if row is None:
-        return None
-    (
-        cid,
-        income,
-        limit,
-        taken,
-        due,
-        paid,
-        this_year,
-        volume,
-        current_amount,
-        current_emis,
-        customer_version,
-        generation,
-    ) = row
+def customer_book(row: Row[Any]) -> CustomerBook:
+    """The aggregate's row as the book it describes."""
+    limit = row.approved_limit
     return CustomerBook(
-        customer_id=cid,
-        monthly_income=income,
+        customer_id=row.customer_id,
+        monthly_income=row.monthly_income,
         approved_limit=limit,
-        current_emis=current_emis or ZERO,
+        current_emis=row.current_emis or ZERO,
         history=CreditHistory(
             approved_limit=limit,
-            loans_taken=taken,
-            emis_due=int(due or 0),
-            emis_paid_on_time=int(paid or 0),
-            loans_this_year=int(this_year or 0),
-            approved_volume=volume or ZERO,
-            current_loans_amount=current_amount or ZERO,
+            loans_taken=row.loans_taken,
+            emis_due=int(row.emis_due or 0),
+            emis_paid_on_time=int(row.emis_paid_on_time or 0),
+            loans_this_year=int(row.loans_this_year or 0),
+            approved_volume=row.approved_volume or ZERO,
+            current_loans_amount=row.current_loans_amount or ZERO,
         ),
-        version=BookVersion(customer_version, generation),
+        version=BookVersion(row.booking_version, row.book_generation),
+    )
+
+
+# --- booking: claim the version a decision was read from, and insert the loan -----------------
+
+BOOKED_FIELDS = (
+    "loan_amount",
+    "interest_rate",
+    "tenure",
+    "monthly_installment",
+    "start_date",
+    "end_date",
+    "created_at",
+    "updated_at",
+)
+# The claim: raise the customer's booking version, only if it and the book's generation are
+# still what the decision was read from. No row back means another booking or an ingestion
+# came first. The book's generation cannot move while the claim runs: an ingestion holds
+# `customers` locked for its whole length, and a claim waiting for that lock starts reading
+# only once it has it (under READ COMMITTED each statement reads after its locks are taken).
+CLAIM_BOOKING = (
+    update(CUSTOMERS)
+    .where(CUSTOMERS.c.id == bindparam("customer_id"))
+    .where(CUSTOMERS.c.booking_version == bindparam("customer_version"))
+    .where(bindparam("book_generation", type_=BigInteger) == BOOK_GENERATION)
+    # A booking is not a change to the customer's profile: `updated_at` stays as it was.
+    .values(booking_version=CUSTOMERS.c.booking_version + 1, updated_at=CUSTOMERS.c.updated_at)
+    .returning(CUSTOMERS.c.id)
+)
+
+
+def _booked(name: str) -> Any:
+    # Not the column's own name: SQLAlchemy keeps those for INSERT ... VALUES.
+    return bindparam(f"booked_{name}", type_=LOANS.c[name].type)
+
+
+INSERT_LOAN = (
+    insert(LOANS)
+    .values(customer_id=bindparam("customer_id"), **{name: _booked(name) for name in BOOKED_FIELDS})
+    .returning(LOANS.c.id)
+)
+# PostgreSQL claims and inserts in one statement (data-modifying WITHs): one round trip. It
+# is a SELECT over two WITHs, claim first, because PostgreSQL takes the tables' locks in that
+# order (`customers`, then `loans`), as an ingestion's `LOCK TABLE customers, loans` and a
+# queued booking's lock on its customer and then its `INSERT` do. As `INSERT ... SELECT FROM
+# claimed` it took `loans` first and deadlocked with a concurrent ingestion (test_faults.py;
+# tests/integration/test_booking.py checks the order).
+_claimed = CLAIM_BOOKING.cte("claimed")
+_inserted = (
+    insert(LOANS)
+    .from_select(
+        ["customer_id", *BOOKED_FIELDS],
+        select(_claimed.c.id, *(_booked(name) for name in BOOKED_FIELDS)),
+    )
+    .returning(LOANS.c.id)
+    .cte("inserted")
+)
+CLAIM_AND_INSERT_LOAN = select(_inserted.c.id).add_cte(_claimed, _inserted)
+
+
+# --- views -------------------------------------------------------------------------------------
+
+LOAN_WITH_CUSTOMER = (
+    select(
+        LOANS.c.id,
+        LOANS.c.loan_amount,
+        LOANS.c.interest_rate,
+        LOANS.c.monthly_installment,
+        LOANS.c.tenure,
+        CUSTOMERS.c.id.label("customer_id"),
+        CUSTOMERS.c.first_name,
+        CUSTOMERS.c.last_name,
+        CUSTOMERS.c.phone_number,
+        CUSTOMERS.c.age,
+    )
+    .join(CUSTOMERS, CUSTOMERS.c.id == LOANS.c.customer_id)
+    .where(LOANS.c.id == bindparam("loan_id"))
+)
+
+
+@lru_cache(maxsize=4)
+def current_loans_statement(today: date) -> Any:
+    """A customer's current loans (bind `customer_id`), in one statement that also proves the
+    customer exists: a customer without current loans gives one row of NULL loan columns."""
+    return (
+        select(
+            CUSTOMERS.c.id.label("customer_id"),
+            LOANS.c.id.label("loan_id"),
+            LOANS.c.loan_amount,
+            LOANS.c.interest_rate,
+            LOANS.c.monthly_installment,
+            LOANS.c.tenure,
+            LOANS.c.start_date,
+        )
+        .select_from(CUSTOMERS)
+        .outerjoin(LOANS, (LOANS.c.customer_id == CUSTOMERS.c.id) & (LOANS.c.end_date > today))
+        .where(CUSTOMERS.c.id == bindparam("customer_id"))
+        .order_by(LOANS.c.id)
     )

@@ -8,8 +8,7 @@ bookings for one customer therefore cannot both pass the limit and affordability
 same book: the second finds the version moved, writes nothing and decides again on the new
 book. An ingestion raises the book's generation, so a decision read before it is not booked
 after it. That is two round trips to the database where locking the customer first took five
-(BEGIN, lock, read, insert, COMMIT): the difference is most of create-loan's cost
-(docs/benchmarks.md, API).
+(BEGIN, lock, read, insert, COMMIT).
 
 A customer whose book keeps moving (many bookings for them at once) would keep a booking
 retrying, so after `OPTIMISTIC_ATTEMPTS` it locks the customer's row and decides under the lock,
@@ -27,10 +26,10 @@ from datetime import date
 from decimal import Decimal
 
 import msgspec
+from litestar.di import NamedDependency
 
 from credit.lending.amortization import monthly_installment, plain
-from credit.lending.policy import LoanRequest
-from credit.modules.credit.service import CreditService
+from credit.lending.policy import CreditPolicy, LoanRequest
 from credit.modules.customers.service import CustomerService
 from credit.modules.loans.service import BookedLoan, LoanService
 
@@ -39,6 +38,8 @@ OPTIMISTIC_ATTEMPTS = 3
 
 
 class BookingGate:
+    """One per process (a DI dependency): queues bookings where the database cannot."""
+
     def __init__(self, serialise_in_process: bool) -> None:
         self._lock = asyncio.Lock() if serialise_in_process else None
 
@@ -61,63 +62,80 @@ class Booking(msgspec.Struct, frozen=True):
 
 
 class BookingDesk:
-    def __init__(self, credit: CreditService, gate: BookingGate) -> None:
-        self.credit = credit  # on the process's Database: where optimistic attempts run
+    """Books for one request, on that request's services (and so on its one session)."""
+
+    def __init__(
+        self,
+        loans: LoanService,
+        customers: CustomerService,
+        policy: CreditPolicy,
+        gate: BookingGate,
+    ) -> None:
+        self.loans = loans
+        self.customers = customers
+        self.policy = policy
         self.gate = gate
 
     async def book(self, customer_id: int, request: LoanRequest, today: date) -> Booking:
         installment = monthly_installment(request.amount, request.interest_rate, request.tenure)
         async with self.gate.hold(customer_id):
             for _ in range(OPTIMISTIC_ATTEMPTS):
-                booking = await _attempt(self.credit, customer_id, request, installment, today)
+                booking = await self._attempt(customer_id, request, installment, today)
                 if booking is not None:
                     return booking
             # This customer's book keeps moving under us: queue behind its row lock instead.
             # Holding it, nothing can change the version read next, so the claim succeeds.
             # Lock and read are two statements: under READ COMMITTED only a statement that
             # starts after the lock is granted sees what the previous holder committed.
-            async with self.credit.loans.database.transaction() as tx:
-                await CustomerService(tx).lock(customer_id)
-                locked = CreditService(LoanService(tx), self.credit.policy)
-                booking = await _attempt(locked, customer_id, request, installment, today)
+            async with self.loans.transaction():
+                await self.customers.lock(customer_id)
+                booking = await self._attempt(customer_id, request, installment, today)
         if booking is None:  # nothing else can move the version while the row is held
             raise RuntimeError(f"a booking for customer {customer_id} lost its claim under lock")
         return booking
 
-
-async def _attempt(
-    credit: CreditService,
-    customer_id: int,
-    request: LoanRequest,
-    installment: Decimal,
-    today: date,
-) -> Booking | None:
-    """Decide on the customer's book as read now and book if approved; None when the book
-    moved between the read and the claim (nothing was written then)."""
-    assessment = await credit.assess(customer_id, request, today)
-    decision = assessment.decision
-    if not decision.approval:
-        return Booking(None, decision.message, installment)
-    if decision.corrected_interest_rate != request.interest_rate:
-        # Never book at a rate the borrower did not ask for: say what would be accepted.
-        return Booking(
-            None,
-            f"Not approved at {plain(request.interest_rate)}% a year: credit score "
-            f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
-            f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
+    async def _attempt(
+        self,
+        customer_id: int,
+        request: LoanRequest,
+        installment: Decimal,
+        today: date,
+    ) -> Booking | None:
+        """Decide on the customer's book as read now and book if approved; None when the book
+        moved between the read and the claim (nothing was written then)."""
+        assessment = await self.loans.assess(customer_id, request, today, self.policy)
+        decision = assessment.decision
+        if not decision.approval:
+            return Booking(None, decision.message, installment)
+        if decision.corrected_interest_rate != request.interest_rate:
+            # Never book at a rate the borrower did not ask for: say what would be accepted.
+            return Booking(
+                None,
+                f"Not approved at {plain(request.interest_rate)}% a year: credit score "
+                f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
+                f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
+                installment,
+            )
+        loan = await self.loans.book_loan(
+            customer_id,
+            assessment.book.version,
+            request.amount,
+            request.interest_rate,
+            request.tenure,
             installment,
+            today,
         )
-    loan = await credit.loans.book_loan(
-        customer_id,
-        assessment.book.version,
-        request.amount,
-        request.interest_rate,
-        request.tenure,
-        installment,
-        today,
-    )
-    if loan is None:
-        return None
-    return Booking(
-        loan, f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.", installment
-    )
+        if loan is None:
+            return None
+        return Booking(
+            loan, f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.", installment
+        )
+
+
+def provide_booking_desk(
+    loans: NamedDependency[LoanService],
+    customers: NamedDependency[CustomerService],
+    policy: NamedDependency[CreditPolicy],
+    booking_gate: NamedDependency[BookingGate],
+) -> BookingDesk:
+    return BookingDesk(loans, customers, policy, booking_gate)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, LoanIdPath
+from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, LoanIdPath
 from credit.lending.amortization import monthly_installment, repayments_left, schedule
+from credit.modules.customers.service import provide_customers
+from credit.modules.loans.booking import BookingDesk, provide_booking_desk
 from credit.modules.loans.schemas import (
     CreatedLoan,
     CurrentLoan,
@@ -18,12 +23,17 @@ from credit.modules.loans.schemas import (
     LoanSchedule,
     ScheduledInstallment,
 )
-from credit.services import services
+from credit.modules.loans.service import LoanService, provide_loans
 
 
 class LoanController(Controller):
     path = "/api"
     tags = ["Loans"]
+    dependencies = {
+        "loans": Provide(provide_loans),
+        "customers": Provide(provide_customers),
+        "bookings": Provide(provide_booking_desk, sync_to_thread=False),
+    }
 
     @post(
         "/create-loan",
@@ -41,10 +51,12 @@ class LoanController(Controller):
         },
     )
     async def create_loan(
-        self, data: JSONBody[LoanApplication], request: AnyRequest
+        self,
+        data: JSONBody[LoanApplication],
+        bookings: NamedDependency[BookingDesk],
+        today: NamedDependency[date],
     ) -> Response[CreatedLoan]:
-        lender = services(request)
-        booking = await lender.bookings.book(data.customer_id, data.to_request(), lender.today())
+        booking = await bookings.book(data.customer_id, data.to_request(), today)
         return Response(
             CreatedLoan(
                 loan_id=booking.loan.id if booking.loan else None,
@@ -62,8 +74,10 @@ class LoanController(Controller):
         summary="One loan with its customer",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def view_loan(self, loan_id: LoanIdPath, request: AnyRequest) -> LoanDetail:
-        loan, customer = await services(request).loans.loan_with_customer(loan_id)
+    async def view_loan(
+        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
+    ) -> LoanDetail:
+        loan, customer = await loans.loan_with_customer(loan_id)
         return LoanDetail(
             loan_id=loan.id,
             customer=LoanCustomer(
@@ -89,10 +103,9 @@ class LoanController(Controller):
     async def view_loans(
         self,
         customer_id: CustomerIdPath,
-        request: AnyRequest,
+        loans: NamedDependency[LoanService],
+        today: NamedDependency[date],
     ) -> list[CurrentLoan]:
-        lender = services(request)
-        today = lender.today()
         return [
             CurrentLoan(
                 loan_id=row.loan_id,
@@ -101,7 +114,7 @@ class LoanController(Controller):
                 monthly_installment=float(row.monthly_installment),
                 repayments_left=repayments_left(row.start_date, row.tenure, today),
             )
-            for row in await lender.loans.current_loans(customer_id, today)
+            for row in await loans.current_loans(customer_id, today)
         ]
 
     @get(
@@ -113,8 +126,10 @@ class LoanController(Controller):
         "also shows `recorded_monthly_installment`.",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
-    async def loan_schedule(self, loan_id: LoanIdPath, request: AnyRequest) -> LoanSchedule:
-        loan = await services(request).loans.get_loan(loan_id)
+    async def loan_schedule(
+        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
+    ) -> LoanSchedule:
+        loan = await loans.get_loan(loan_id)
         rows = schedule(loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date)
         formula_emi = monthly_installment(loan.loan_amount, loan.interest_rate, loan.tenure)
         return LoanSchedule(

@@ -1,80 +1,60 @@
-"""Loans: booking, look-ups, current loans and schedules."""
+"""Loans: the customer's book and its assessment, the booking claim, look-ups and schedules.
+
+The loans module's Advanced Alchemy service. The statements over customers and loans
+together are in `book.py`; this service runs them and reads their rows by name.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any, cast
 
 import msgspec
-from litestar.exceptions import NotFoundException
-from sqlalchemy import BigInteger, Table, bindparam, insert, select, update
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from sqlalchemy import bindparam, select
 
+from credit.errors import NotFound
 from credit.lending.amortization import add_months
-from credit.modules.customers.models import Customer
-from credit.modules.loans.book import BOOK_GENERATION, BookVersion, CustomerBook, customer_book
+from credit.lending.policy import Borrower, CreditPolicy, Decision, LoanRequest, decide
+from credit.lending.scoring import CreditScore, credit_score
+from credit.modules.loans.book import (
+    CLAIM_AND_INSERT_LOAN,
+    CLAIM_BOOKING,
+    INSERT_LOAN,
+    LOAN_WITH_CUSTOMER,
+    LOANS,
+    BookVersion,
+    CustomerBook,
+    book_statement,
+    current_loans_statement,
+    customer_book,
+)
 from credit.modules.loans.models import Loan
-from credit.plugins.sql import Database
+from credit.plugins.database import Service
 
-CUSTOMERS = cast(Table, Customer.__table__)
-LOANS = cast(Table, Loan.__table__)
-
-
-# A booking claims the version it decided on and inserts the loan; nothing needs the ORM.
-BOOKED_FIELDS = (
-    "loan_amount",
-    "interest_rate",
-    "tenure",
-    "monthly_installment",
-    "start_date",
-    "end_date",
-    "created_at",
-    "updated_at",
-)
-# The claim: raise the customer's booking version, only if it and the book's generation are
-# still what the decision was read from. No row back means another booking or an ingestion
-# came first. The book's generation cannot move while the claim runs: an ingestion holds
-# `customers` locked for its whole length, and a claim waiting for that lock starts reading
-# only once it has it (under READ COMMITTED each statement reads after its locks are taken).
-CLAIM_BOOKING = (
-    update(CUSTOMERS)
-    .where(CUSTOMERS.c.id == bindparam("customer_id"))
-    .where(CUSTOMERS.c.booking_version == bindparam("customer_version"))
-    .where(bindparam("book_generation", type_=BigInteger) == BOOK_GENERATION)
-    # A booking is not a change to the customer's profile: `updated_at` stays as it was.
-    .values(booking_version=CUSTOMERS.c.booking_version + 1, updated_at=CUSTOMERS.c.updated_at)
-    .returning(CUSTOMERS.c.id)
-)
+LOAN_BY_ID = select(
+    LOANS.c.id,
+    LOANS.c.loan_amount,
+    LOANS.c.interest_rate,
+    LOANS.c.tenure,
+    LOANS.c.monthly_installment,
+    LOANS.c.start_date,
+).where(LOANS.c.id == bindparam("loan_id"))
 
 
-def _booked(name: str) -> Any:
-    # Not the column's own name: SQLAlchemy keeps those for INSERT ... VALUES.
-    return bindparam(f"booked_{name}", type_=LOANS.c[name].type)
+def customer_not_found(customer_id: int) -> NotFound:
+    return NotFound(f"Customer {customer_id} not found.")
 
 
-INSERT_LOAN = (
-    insert(LOANS)
-    .values(customer_id=bindparam("customer_id"), **{name: _booked(name) for name in BOOKED_FIELDS})
-    .returning(LOANS.c.id)
-)
-# PostgreSQL claims and inserts in one statement (data-modifying WITHs): one round trip. It
-# is a SELECT over two WITHs, claim first, because PostgreSQL takes the tables' locks in that
-# order (`customers`, then `loans`), as an ingestion's `LOCK TABLE customers, loans` and a
-# queued booking's lock on its customer and then its `INSERT` do. As `INSERT ... SELECT FROM
-# claimed` it took `loans` first and deadlocked with a concurrent ingestion (test_faults.py;
-# tests/integration/test_booking.py checks the order).
-_claimed = CLAIM_BOOKING.cte("claimed")
-_inserted = (
-    insert(LOANS)
-    .from_select(
-        ["customer_id", *BOOKED_FIELDS],
-        select(_claimed.c.id, *(_booked(name) for name in BOOKED_FIELDS)),
-    )
-    .returning(LOANS.c.id)
-    .cte("inserted")
-)
-CLAIM_AND_INSERT_LOAN = select(_inserted.c.id).add_cte(_claimed, _inserted)
+def loan_not_found(loan_id: int) -> NotFound:
+    return NotFound(f"Loan {loan_id} not found.")
+
+
+class Assessment(msgspec.Struct, frozen=True):
+    book: CustomerBook
+    score: CreditScore
+    decision: Decision
 
 
 class BookedLoan(msgspec.Struct, frozen=True):
@@ -98,58 +78,6 @@ class LoanCustomerRow(msgspec.Struct, frozen=True):
     age: int
 
 
-# Read statements are built once and executed with bind parameters: building an expression
-# and its cache key per request cost more CPU than the query (docs/benchmarks.md). They select
-# table columns into plain rows; nothing on these paths needs ORM objects.
-LOAN_WITH_CUSTOMER = (
-    select(
-        LOANS.c.id,
-        LOANS.c.loan_amount,
-        LOANS.c.interest_rate,
-        LOANS.c.monthly_installment,
-        LOANS.c.tenure,
-        CUSTOMERS.c.id,
-        CUSTOMERS.c.first_name,
-        CUSTOMERS.c.last_name,
-        CUSTOMERS.c.phone_number,
-        CUSTOMERS.c.age,
-    )
-    .join(CUSTOMERS, CUSTOMERS.c.id == LOANS.c.customer_id)
-    .where(LOANS.c.id == bindparam("loan_id"))
-)
-
-
-LOAN_BY_ID = select(
-    LOANS.c.id,
-    LOANS.c.loan_amount,
-    LOANS.c.interest_rate,
-    LOANS.c.tenure,
-    LOANS.c.monthly_installment,
-    LOANS.c.start_date,
-).where(LOANS.c.id == bindparam("loan_id"))
-
-
-@lru_cache(maxsize=4)
-def current_loans_statement(today: date) -> Any:
-    """A customer's current loans (bind `customer_id`), in one statement that also proves the
-    customer exists: a customer without current loans gives one row of NULL loan columns."""
-    return (
-        select(
-            CUSTOMERS.c.id,
-            LOANS.c.id,
-            LOANS.c.loan_amount,
-            LOANS.c.interest_rate,
-            LOANS.c.monthly_installment,
-            LOANS.c.tenure,
-            LOANS.c.start_date,
-        )
-        .select_from(CUSTOMERS)
-        .outerjoin(LOANS, (LOANS.c.customer_id == CUSTOMERS.c.id) & (LOANS.c.end_date > today))
-        .where(CUSTOMERS.c.id == bindparam("customer_id"))
-        .order_by(LOANS.c.id)
-    )
-
-
 class CurrentLoanRow(msgspec.Struct, frozen=True):
     loan_id: int
     loan_amount: Decimal
@@ -168,17 +96,44 @@ class ScheduledLoanRow(msgspec.Struct, frozen=True):
     start_date: date
 
 
-class LoanService:
-    """Loans of the book, on a `Database` (or on one of its transactions)."""
+class LoanService(Service[Loan]):
+    class Repo(SQLAlchemyAsyncRepository[Loan]):
+        model_type = Loan
 
-    def __init__(self, database: Database) -> None:
-        self.database = database
+    repository_type = Repo
+
+    @property
+    def writable_ctes(self) -> bool:
+        """Whether a WITH may hold an UPDATE (PostgreSQL): then claim and insert are one."""
+        name: str = self.repository._dialect.name
+        return name == "postgresql"
 
     async def customer_book(self, customer_id: int, today: date) -> CustomerBook:
-        book = await customer_book(self.database, customer_id, today)
-        if book is None:
-            raise NotFoundException(detail=f"Customer {customer_id} not found.")
-        return book
+        """The customer's book, read in one statement (inside a transaction, if one is open)."""
+        result = await self.execute(book_statement(today), {"customer_id": customer_id})
+        row = result.one_or_none()
+        if row is None:
+            raise customer_not_found(customer_id)
+        return customer_book(row)
+
+    async def score(
+        self, customer_id: int, today: date, policy: CreditPolicy
+    ) -> tuple[CustomerBook, CreditScore]:
+        book = await self.customer_book(customer_id, today)
+        return book, credit_score(book.history, policy)
+
+    async def assess(
+        self, customer_id: int, request: LoanRequest, today: date, policy: CreditPolicy
+    ) -> Assessment:
+        """The score and the policy's decision on the customer's book as read now."""
+        book, score = await self.score(customer_id, today, policy)
+        borrower = Borrower(
+            monthly_income=book.monthly_income,
+            approved_limit=book.approved_limit,
+            current_loans_amount=book.history.current_loans_amount,
+            current_emis=book.current_emis,
+        )
+        return Assessment(book, score, decide(score.score, borrower, request, policy))
 
     async def book_loan(
         self,
@@ -206,33 +161,60 @@ class LoanService:
             "booked_created_at": now,
             "booked_updated_at": now,
         }
-        if self.database.writable_ctes:
-            row = await self.database.row(CLAIM_AND_INSERT_LOAN, values)
+        if self.writable_ctes:  # one statement: atomic without a transaction around it
+            row = (await self.execute(CLAIM_AND_INSERT_LOAN, values)).one_or_none()
         else:
-            async with self.database.transaction() as tx:
-                if await tx.row(CLAIM_BOOKING, values) is None:
+            async with self.transaction():
+                if (await self.execute(CLAIM_BOOKING, values)).one_or_none() is None:
                     return None
-                row = await tx.row(INSERT_LOAN, values)
-        return None if row is None else BookedLoan(row[0], end)
+                row = (await self.execute(INSERT_LOAN, values)).one_or_none()
+        return None if row is None else BookedLoan(row.id, end)
 
     async def loan_with_customer(self, loan_id: int) -> tuple[LoanRow, LoanCustomerRow]:
-        row = await self.database.row(LOAN_WITH_CUSTOMER, {"loan_id": loan_id})
+        row = (await self.execute(LOAN_WITH_CUSTOMER, {"loan_id": loan_id})).one_or_none()
         if row is None:
-            raise NotFoundException(detail=f"Loan {loan_id} not found.")
-        loan = LoanRow(row[0], row[1], row[2], row[3], row[4])
-        return loan, LoanCustomerRow(row[5], row[6], row[7], row[8], row[9])
+            raise loan_not_found(loan_id)
+        loan = LoanRow(
+            id=row.id,
+            loan_amount=row.loan_amount,
+            interest_rate=row.interest_rate,
+            monthly_installment=row.monthly_installment,
+            tenure=row.tenure,
+        )
+        customer = LoanCustomerRow(
+            id=row.customer_id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            phone_number=row.phone_number,
+            age=row.age,
+        )
+        return loan, customer
 
     async def get_loan(self, loan_id: int) -> ScheduledLoanRow:
-        row = await self.database.row(LOAN_BY_ID, {"loan_id": loan_id})
+        row = (await self.execute(LOAN_BY_ID, {"loan_id": loan_id})).one_or_none()
         if row is None:
-            raise NotFoundException(detail=f"Loan {loan_id} not found.")
-        return ScheduledLoanRow(*row)
+            raise loan_not_found(loan_id)
+        return ScheduledLoanRow(**row._mapping)
 
     async def current_loans(self, customer_id: int, today: date) -> list[CurrentLoanRow]:
-        """The customer's current loans as plain rows, oldest first; 404 for no customer."""
-        rows = await self.database.rows(
-            current_loans_statement(today), {"customer_id": customer_id}
-        )
+        """The customer's current loans, oldest first; NotFound for no customer."""
+        statement = current_loans_statement(today)
+        rows = (await self.execute(statement, {"customer_id": customer_id})).all()
         if not rows:
-            raise NotFoundException(detail=f"Customer {customer_id} not found.")
-        return [CurrentLoanRow(*row[1:]) for row in rows if row[1] is not None]
+            raise customer_not_found(customer_id)
+        return [
+            CurrentLoanRow(
+                loan_id=row.loan_id,
+                loan_amount=row.loan_amount,
+                interest_rate=row.interest_rate,
+                monthly_installment=row.monthly_installment,
+                tenure=row.tenure,
+                start_date=row.start_date,
+            )
+            for row in rows
+            if row.loan_id is not None
+        ]
+
+
+# The one way a request gets this service: Litestar DI, on the request's session.
+provide_loans = create_service_provider(LoanService)
