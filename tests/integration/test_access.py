@@ -324,6 +324,9 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
     created = run("create", "branch-office", "--scope", "write")
     secret = created.strip().splitlines()[-1]
     assert secret.startswith("ck_")
+    # Refusals say why and exit non-zero; nothing is created.
+    assert "needs a name" in run("create", "  ", ok=False)
+    assert "'branch-office' already exists" in run("create", "branch-office", ok=False)
 
     async def status(key: str) -> int:
         app = create_app(Settings(database_url=url, sample_data_dir=None, auth_required=True))
@@ -333,6 +336,7 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
     assert in_own_loop(status(secret)) == 404  # authenticated; the customer does not exist
     assert run("revoke", "1").strip().splitlines()[-1] == "Revoked key 1 (branch-office)."
     assert in_own_loop(status(secret)) == 401
+    assert "Key 1 (branch-office) was already revoked." in run("revoke", "1", ok=False)
     assert "No API key with id 99" in run("revoke", "99", ok=False)
     listed = subprocess.run(
         [sys.executable, "-c", "from credit.cli import main; main()", "keys", "list"],
@@ -343,6 +347,10 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
         timeout=120,
         check=True,
     ).stdout
+    # The embedded database is migrated first: Alembic's JSON log lines come before the table.
+    header, *rows = [line for line in listed.splitlines() if not line.startswith("{")]
+    assert header.split("\t") == ["id", "prefix", "name", "scope", "state", "created"]
+    assert len(rows) == 1  # the refused names created nothing
     assert "branch-office" in listed
     assert "write" in listed
     assert "revoked" in listed
