@@ -1,15 +1,11 @@
-"""Shared bits of the HTTP layer: the request type, id path parameters and documented error
-responses."""
+"""Shared bits of the HTTP layer: id path parameters and documented error responses."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
-
-AnyRequest = Request[Any, Any, Any]
 
 MAX_ID = 2**63 - 1
 
