@@ -16,8 +16,8 @@ trips) unless a `transaction()` groups several; driver errors come out as domain
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -132,15 +132,9 @@ class Service(SQLAlchemyAsyncRepositoryService[ModelT]):
         return await session.connection(execution_options=AUTOCOMMIT)
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result[Any]:
-        try:
+        with driver_errors():
             connection = await self._connection()
             return await connection.execute(statement, dict(params or {}))
-        except IntegrityError as exc:
-            raise Conflict("The request conflicts with data already stored.") from exc
-        except (DBAPIError, OSError, PoolTimeoutError) as exc:
-            if unavailable(exc):
-                raise DatabaseUnavailable(type(exc).__name__) from exc
-            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -149,20 +143,31 @@ class Service(SQLAlchemyAsyncRepositoryService[ModelT]):
         if session.info.get(_IN_TRANSACTION):
             yield  # already inside one
             return
-        if session.in_transaction():
-            await session.commit()  # ends the autocommit reads before; nothing to commit
-        try:
+        with driver_errors():
+            if session.in_transaction():
+                await session.commit()  # ends the autocommit reads before: nothing to commit
             await session.connection()  # a connection in a real transaction from here
-            session.info[_IN_TRANSACTION] = True
+        session.info[_IN_TRANSACTION] = True
+        try:
             yield
         except BaseException:
             session.info.pop(_IN_TRANSACTION, None)
             await session.rollback()
             raise
         session.info.pop(_IN_TRANSACTION, None)
-        try:
+        with driver_errors():
             await session.commit()
-        except (DBAPIError, OSError) as exc:
-            if unavailable(exc):
-                raise DatabaseUnavailable(type(exc).__name__) from exc
-            raise
+
+
+@contextmanager
+def driver_errors() -> Iterator[None]:
+    """Driver errors as domain errors: a violated constraint is a `Conflict`, a database that
+    cannot be reached `DatabaseUnavailable`; anything else goes on as it is."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict("The request conflicts with data already stored.") from exc
+    except (DBAPIError, OSError, PoolTimeoutError) as exc:
+        if unavailable(exc):
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+        raise
