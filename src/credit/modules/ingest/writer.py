@@ -2,9 +2,10 @@
 
 `open_book(database_url)` yields a `BookWriter` working inside ONE transaction that holds a
 write lock on `customers` and `loans` for its whole length (so no API booking can take an id
-the plan chose); it commits when the block ends and rolls back on any exception. It also
-raises the book's generation, so an API booking decided on the book before this one is not
-booked after it (`credit.modules.loans.booking`).
+the plan chose); it commits when the block ends and rolls back on any exception. When it
+changed a row it also raises the book's generation, so an API booking decided on the book
+before this one is not booked after it (`credit.modules.loans.booking`); an ingestion that
+changes nothing leaves bookings alone.
 
 - PostgreSQL (asyncpg): each sheet is COPY'd as CSV into a temporary staging table, then one
   set-based `MERGE` (insert new ids; update rows whose values are distinct) moves it into the
@@ -41,10 +42,11 @@ import numpy as np
 import polars as pl
 from sqlalchemy.engine.url import make_url
 
-from credit.modules.ingest.plan import ExistingBook
+from credit.modules.ingest.plan import EXISTING_CUSTOMER_SCHEMA, ExistingBook
 
 CUSTOMER_FIELDS = (
     "id",
+    "source_customer_id",
     "first_name",
     "last_name",
     "age",
@@ -119,6 +121,7 @@ def _upsert_sql(table: str, fields: tuple[str, ...], source: str, now: str) -> s
 STAGING_TYPES = {
     "id": "bigint",
     "customer_id": "bigint",
+    "source_customer_id": "bigint",
     "source_loan_id": "bigint",
     "first_name": "text",
     "last_name": "text",
@@ -308,10 +311,11 @@ class PostgresBook:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self.row_counts: dict[str, int] = {}
+        self.changed = 0  # rows inserted or updated so far
 
     async def existing_book(self) -> ExistingBook:
         customers = await self._query_frame(
-            "SELECT id, phone_number FROM customers", {"id": pl.Int64, "phone_number": pl.Int64}
+            "SELECT id, phone_number, source_customer_id FROM customers", EXISTING_CUSTOMER_SCHEMA
         )
         loans = await self._query_frame(
             "SELECT id, customer_id, source_loan_id FROM loans",
@@ -321,10 +325,14 @@ class PostgresBook:
         return ExistingBook(customers=customers, loans=loans)
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
-        return await self._upsert("customers", CUSTOMER_FIELDS, customers)
+        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
 
     async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return await self._upsert("loans", LOAN_FIELDS, loans)
+        return self._count(await self._upsert("loans", LOAN_FIELDS, loans))
+
+    def _count(self, changed: int) -> int:
+        self.changed += changed
+        return changed
 
     async def move_id_sequences(self) -> None:
         for table in ("customers", "loans"):
@@ -477,8 +485,10 @@ async def _postgres_book(dsn: str) -> AsyncIterator[PostgresBook]:
             # test_booking.py found with SHARE ROW EXCLUSIVE and with a claim that took `loans`
             # first).
             await conn.execute("LOCK TABLE customers, loans IN EXCLUSIVE MODE")
-            await conn.execute(NEXT_GENERATION)
-            yield PostgresBook(conn)
+            book = PostgresBook(conn)
+            yield book
+            if book.changed:
+                await conn.execute(NEXT_GENERATION)
     finally:
         await conn.close()
 
@@ -489,27 +499,32 @@ async def _postgres_book(dsn: str) -> AsyncIterator[PostgresBook]:
 class SqliteBook:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.changed = 0  # rows inserted or updated so far
 
     async def existing_book(self) -> ExistingBook:
         return await anyio.to_thread.run_sync(self._existing_book)
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
-        return await self._upsert("customers", CUSTOMER_FIELDS, customers)
+        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
 
     async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return await self._upsert("loans", LOAN_FIELDS, loans)
+        return self._count(await self._upsert("loans", LOAN_FIELDS, loans))
+
+    def _count(self, changed: int) -> int:
+        self.changed += changed
+        return changed
 
     async def move_id_sequences(self) -> None:
         # Rowid ids continue after the largest one present.
         return None
 
     def _existing_book(self) -> ExistingBook:
-        customers = self.conn.execute("SELECT id, phone_number FROM customers").fetchall()
+        customers = self.conn.execute(
+            "SELECT id, phone_number, source_customer_id FROM customers"
+        ).fetchall()
         loans = self.conn.execute("SELECT id, customer_id, source_loan_id FROM loans").fetchall()
         return ExistingBook(
-            customers=pl.DataFrame(
-                customers, schema={"id": pl.Int64, "phone_number": pl.Int64}, orient="row"
-            ),
+            customers=pl.DataFrame(customers, schema=EXISTING_CUSTOMER_SCHEMA, orient="row"),
             loans=pl.DataFrame(
                 loans,
                 schema={"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64},
@@ -543,8 +558,10 @@ async def _sqlite_book(path: str) -> AsyncIterator[SqliteBook]:
         # IMMEDIATE takes the write lock now, like the PostgreSQL table lock.
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(NEXT_GENERATION)
-            yield SqliteBook(conn)
+            book = SqliteBook(conn)
+            yield book
+            if book.changed:
+                conn.execute(NEXT_GENERATION)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
