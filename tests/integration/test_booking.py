@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import polars as pl
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar import Litestar
@@ -70,6 +71,23 @@ async def book(loans: LoanService, customer_id: int, version: Any, today: date) 
     return await loans.book_loan(customer_id, version, amount, rate, 12, Decimal("8884.88"), today)
 
 
+def one_loaded_customer(customer_id: int) -> pl.DataFrame:
+    """A new customer as the ingestion plan gives it to the writer."""
+    return pl.DataFrame(
+        {
+            "id": [customer_id],
+            "source_customer_id": [customer_id],
+            "first_name": ["Loaded"],
+            "last_name": ["Customer"],
+            "age": [40],
+            "phone_number": [9_800_000_000 + customer_id],
+            "monthly_income": [5_000_000],  # paise, as the reader gives money
+            "approved_limit": [180_000_000],
+            "is_new": [True],
+        }
+    )
+
+
 async def test_a_decision_read_before_an_ingestion_is_not_booked_after_it(
     client: Client, alchemy: SQLAlchemyAsyncConfig, settings: Settings, today: date
 ) -> None:
@@ -77,15 +95,16 @@ async def test_a_decision_read_before_an_ingestion_is_not_booked_after_it(
     async with loan_service(alchemy) as loans:
         before = (await loans.customer_book(customer_id, today)).version
     async with loan_service(alchemy) as loans:
-        async with open_book(alchemy.get_engine()):
+        async with open_book(alchemy.get_engine()) as ingestion:
             # The ingestion holds the book; the claim waits for it to commit, then must read
             # the new generation (under READ COMMITTED: after its lock wait, not before).
             claim = asyncio.create_task(book(loans, customer_id, before, today))
             await asyncio.sleep(0.3)
             assert not claim.done()
+            await ingestion.upsert_customers(one_loaded_customer(customer_id + 1))
         booked = await claim
     assert booked is None
-    assert await count_rows(settings.database_url) == (1, 0)
+    assert await count_rows(settings.database_url) == (2, 0)
     async with loan_service(alchemy) as loans:
         after = (await loans.customer_book(customer_id, today)).version
         assert (after.customer, after.book) == (before.customer, before.book + 1)

@@ -14,6 +14,9 @@ from credit.plugins.db_types import Money
 class Customer(IdentityAuditBase):
     __tablename__ = "customers"
 
+    # The file's `Customer ID` for a customer loaded from the workbooks; NULL for one registered
+    # through the API, which an ingestion never overwrites (`credit.modules.ingest.plan`).
+    source_customer_id: Mapped[int | None] = mapped_column(BigInteger, default=None, unique=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     age: Mapped[int] = mapped_column(SmallInteger)

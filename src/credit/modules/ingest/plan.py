@@ -2,10 +2,15 @@
 
 Pure Polars over the validated sheets and the keys already in the database:
 
-- a customer keeps the file's `Customer ID`; one whose phone number is held by another
-  customer is rejected (the phone is unique in the book);
-- a loan of a customer that is neither in the book nor among the accepted file rows is
-  rejected;
+- a customer already ingested (same `Customer ID`, kept as `source_customer_id`) keeps its
+  id, so a re-run updates in place; a new one takes its `Customer ID` as id unless a customer
+  registered through the API holds it, in which case it gets the next free id (an ingestion
+  never overwrites a customer it did not load). Its loans follow it;
+- a customer whose phone number is held by another customer in the book is rejected (the
+  phone is unique in the book); of the remaining rows that share a phone number, the first
+  keeps it and the later ones are rejected;
+- a loan of a customer that is neither in the book (as loaded from the files) nor among the
+  accepted file rows is rejected;
 - a loan already ingested (same customer and `Loan ID`) keeps its id, so a re-run updates
   in place; a new loan takes its `Loan ID` as id unless another loan holds it (a loan in the
   book, or an earlier row of the file with the same id), in which case it gets the next free
@@ -21,16 +26,22 @@ import polars as pl
 
 from credit.modules.ingest.reader import REASON, ROW, SheetData
 
+EXISTING_CUSTOMER_SCHEMA = {
+    "id": pl.Int64,
+    "phone_number": pl.Int64,
+    "source_customer_id": pl.Int64,
+}
+
 
 @dataclass(frozen=True)
 class ExistingBook:
-    customers: pl.DataFrame  # id, phone_number
+    customers: pl.DataFrame  # id, phone_number, source_customer_id (null: registered by API)
     loans: pl.DataFrame  # id, customer_id, source_loan_id
 
     @classmethod
     def empty(cls) -> ExistingBook:
         return cls(
-            customers=pl.DataFrame(schema={"id": pl.Int64, "phone_number": pl.Int64}),
+            customers=pl.DataFrame(schema=EXISTING_CUSTOMER_SCHEMA),
             loans=pl.DataFrame(
                 schema={"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64}
             ),
@@ -39,17 +50,27 @@ class ExistingBook:
 
 @dataclass(frozen=True)
 class BookPlan:
-    customers: pl.DataFrame  # valid customer rows + `is_new`
+    customers: pl.DataFrame  # valid customer rows + `source_customer_id` + `is_new`
     loans: pl.DataFrame  # valid loan rows + `id` (the loan id to write) + `is_new`
     rejected_customers: pl.DataFrame  # excel_row, reason
     rejected_loans: pl.DataFrame  # excel_row, reason
     remappings: pl.DataFrame  # excel_row, customer_id, source_loan_id, id
+    customer_remappings: pl.DataFrame  # excel_row, source_customer_id, id
 
 
 @dataclass(frozen=True)
 class CustomersPlan:
-    customers: pl.DataFrame  # valid customer rows + `is_new`
+    customers: pl.DataFrame  # valid customer rows + `source_customer_id` + `is_new`
     rejected: pl.DataFrame  # excel_row, reason
+    remappings: pl.DataFrame  # excel_row, source_customer_id, id
+
+    def file_ids(self, existing: ExistingBook) -> pl.DataFrame:
+        """Every file `Customer ID` a loan row may name, with the book id it became."""
+        loaded = existing.customers.filter(pl.col("source_customer_id").is_not_null())
+        accepted = self.customers.select("source_customer_id", "id")
+        return pl.concat([accepted, loaded.select("source_customer_id", "id")]).unique(
+            "source_customer_id", keep="first"
+        )
 
 
 def plan_book(customers: SheetData, loans: SheetData, existing: ExistingBook) -> BookPlan:
@@ -57,13 +78,18 @@ def plan_book(customers: SheetData, loans: SheetData, existing: ExistingBook) ->
 
 
 def plan_customers(customers: SheetData, existing: ExistingBook) -> CustomersPlan:
-    planned, phone_taken = _plan_customers(customers.valid, existing.customers)
-    return CustomersPlan(planned, pl.concat([customers.rejected, phone_taken]).sort(ROW))
+    with_ids = _assign_customer_ids(customers.valid, existing.customers)
+    planned, phone_taken = _plan_phones(with_ids, existing.customers)
+    remappings = planned.filter(pl.col("id") != pl.col("source_customer_id")).select(
+        ROW, "source_customer_id", "id"
+    )
+    return CustomersPlan(
+        planned, pl.concat([customers.rejected, phone_taken]).sort(ROW), remappings.sort(ROW)
+    )
 
 
 def plan_loans(loans: SheetData, customers: CustomersPlan, existing: ExistingBook) -> BookPlan:
-    accepted_ids = pl.concat([customers.customers.select("id"), existing.customers.select("id")])
-    planned_loans, unknown = _known_customers_only(loans.valid, accepted_ids)
+    planned_loans, unknown = _known_customers_only(loans.valid, customers.file_ids(existing))
     planned_loans = _assign_loan_ids(planned_loans, existing.loans)
     remappings = planned_loans.filter(pl.col("id") != pl.col("source_loan_id")).select(
         ROW, "customer_id", "source_loan_id", "id"
@@ -74,35 +100,76 @@ def plan_loans(loans: SheetData, customers: CustomersPlan, existing: ExistingBoo
         rejected_customers=customers.rejected,
         rejected_loans=pl.concat([loans.rejected, unknown]).sort(ROW),
         remappings=remappings.sort(ROW),
+        customer_remappings=customers.remappings,
     )
 
 
-def _plan_customers(
-    valid: pl.DataFrame, existing: pl.DataFrame
+def _assign_customer_ids(valid: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:
+    """The book id of each file customer (the reader has made the file's ids unique)."""
+    loaded = existing.filter(pl.col("source_customer_id").is_not_null()).select(
+        "source_customer_id", pl.col("id").alias("_existing_id")
+    )
+    matched = valid.rename({"id": "source_customer_id"}).join(
+        loaded, on="source_customer_id", how="left"
+    )
+    is_new = pl.col("_existing_id").is_null()
+    needs_new_id = is_new & pl.col("source_customer_id").is_in(existing["id"].implode())
+    last_id = max(_max(existing["id"]), _max(matched["source_customer_id"]))
+    return (
+        matched.sort(ROW)
+        .with_columns(
+            pl.when(~is_new)
+            .then(pl.col("_existing_id"))
+            .when(~needs_new_id)
+            .then(pl.col("source_customer_id"))
+            .otherwise(pl.lit(last_id, dtype=pl.Int64) + needs_new_id.cast(pl.Int64).cum_sum())
+            .alias("id"),
+            is_new.alias("is_new"),
+        )
+        .drop("_existing_id")
+    )
+
+
+def _plan_phones(
+    customers: pl.DataFrame, existing: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A phone held in the book by another customer is refused first; only then does the
+    first of the remaining rows with one phone keep it, so a row that took another row's
+    phone cannot get that (unchanged) row rejected too."""
     holders = existing.select(pl.col("phone_number"), pl.col("id").alias("_holder"))
-    with_holder = valid.join(holders, on="phone_number", how="left")
+    with_holder = customers.join(holders, on="phone_number", how="left")
     taken = pl.col("_holder").is_not_null() & (pl.col("_holder") != pl.col("id"))
-    rejected = with_holder.filter(taken).select(
+    held = with_holder.filter(taken).select(
         ROW,
         pl.format("Phone Number: already held by customer {}", pl.col("_holder")).alias(REASON),
     )
-    accepted = with_holder.filter(~taken).drop("_holder")
-    return (
-        accepted.with_columns(is_new=~pl.col("id").is_in(existing["id"].implode())),
-        rejected,
+    free = with_holder.filter(~taken).drop("_holder")
+    free = free.with_columns(pl.col(ROW).min().over("phone_number").alias("_first"))
+    repeats = free.filter(pl.col(ROW) != pl.col("_first")).select(
+        ROW, pl.format("Phone Number: repeats row {}", pl.col("_first")).alias(REASON)
     )
+    accepted = free.filter(pl.col(ROW) == pl.col("_first")).drop("_first")
+    return accepted.sort(ROW), pl.concat([held, repeats])
 
 
 def _known_customers_only(
-    valid: pl.DataFrame, customer_ids: pl.DataFrame
+    valid: pl.DataFrame, file_ids: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    known = pl.col("customer_id").is_in(customer_ids["id"].implode())
-    rejected = valid.filter(~known).select(
-        ROW,
-        pl.format("Customer ID: no customer {} in the book", pl.col("customer_id")).alias(REASON),
+    """Loans name their customer by the file's `Customer ID`: it becomes the book id."""
+    mapped = valid.join(
+        file_ids.rename({"source_customer_id": "customer_id", "id": "_customer"}),
+        on="customer_id",
+        how="left",
     )
-    return valid.filter(known), rejected
+    known = pl.col("_customer").is_not_null()
+    rejected = mapped.filter(~known).select(
+        ROW,
+        pl.format("Customer ID: no customer {} in the files loaded", pl.col("customer_id")).alias(
+            REASON
+        ),
+    )
+    accepted = mapped.filter(known).with_columns(pl.col("_customer").alias("customer_id"))
+    return accepted.drop("_customer").sort(ROW), rejected
 
 
 def _assign_loan_ids(loans: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFrame:

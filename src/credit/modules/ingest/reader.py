@@ -90,8 +90,8 @@ def read_customers(path: Path) -> SheetData:
         (_too_long("last_name"), f"Last Name: longer than {MAX_NAME_LENGTH} characters"),
     ]
     sheet = _split(typed, problems, CUSTOMER_COLUMNS)
-    sheet = _first_wins(sheet, ["id"], "Customer ID")
-    return _first_wins(sheet, ["phone_number"], "Phone Number")
+    # Repeated phone numbers are settled by the plan, which knows who holds them in the book.
+    return _first_wins(sheet, ["id"], "Customer ID")
 
 
 def read_loans(path: Path) -> SheetData:

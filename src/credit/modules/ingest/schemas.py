@@ -1,4 +1,5 @@
-"""What an ingestion job reports: counts per sheet, rejected rows, and remapped loan ids."""
+"""What an ingestion job reports: counts per sheet, rejected rows, remapped customer and loan
+ids."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ class Remapping(msgspec.Struct, frozen=True):
     loan_id: int
 
 
+class CustomerRemapping(msgspec.Struct, frozen=True):
+    """A file `Customer ID` held by a customer registered through the API: the row (and its
+    loans) got a new `customer_id`."""
+
+    row: int
+    source_customer_id: int
+    customer_id: int
+
+
 class SheetCounts(msgspec.Struct):
     rows: int = 0
     inserted: int = 0
@@ -44,6 +54,7 @@ class IngestReport(msgspec.Struct):
     loans: SheetCounts
     rejected: list[RejectedRow]
     remappings: list[Remapping]
+    customer_remappings: list[CustomerRemapping] = msgspec.field(default_factory=list)
 
     def summary(self) -> str:
         def line(name: str, c: SheetCounts) -> str:
@@ -56,6 +67,7 @@ class IngestReport(msgspec.Struct):
             [
                 line("customers", self.customers),
                 line("loans", self.loans),
+                f"remapped customer ids: {len(self.customer_remappings)}",
                 f"remapped loan ids: {len(self.remappings)}",
             ]
         )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from credit.modules.ingest.plan import BookPlan, plan_customers, plan_loans
 from credit.modules.ingest.reader import REASON, ROW, SheetData, read_customers, read_loans
 from credit.modules.ingest.schemas import (
+    CustomerRemapping,
     IngestReport,
     RejectedRow,
     Remapping,
@@ -81,8 +82,19 @@ def build_report(plan: BookPlan, customers_changed: int, loans_changed: int) -> 
         loans=_counts(plan.loans, plan.rejected_loans, loans_changed),
         rejected=rejected,
         remappings=[
-            Remapping(row=row, customer_id=customer, source_loan_id=source, loan_id=loan_id)
-            for row, customer, source, loan_id in plan.remappings.iter_rows()
+            Remapping(
+                row=row[ROW],
+                customer_id=row["customer_id"],
+                source_loan_id=row["source_loan_id"],
+                loan_id=row["id"],
+            )
+            for row in plan.remappings.iter_rows(named=True)
+        ],
+        customer_remappings=[
+            CustomerRemapping(
+                row=row[ROW], source_customer_id=row["source_customer_id"], customer_id=row["id"]
+            )
+            for row in plan.customer_remappings.iter_rows(named=True)
         ],
     )
 
@@ -101,8 +113,8 @@ def _counts(accepted: pl.DataFrame, rejected: pl.DataFrame, changed: int) -> She
 
 def _rejected(sheet: Sheet, frame: pl.DataFrame) -> list[RejectedRow]:
     return [
-        RejectedRow(sheet=sheet, row=row, reason=reason)
-        for row, reason in frame.select(ROW, REASON).iter_rows()
+        RejectedRow(sheet=sheet, row=row[ROW], reason=row[REASON])
+        for row in frame.iter_rows(named=True)
     ]
 
 

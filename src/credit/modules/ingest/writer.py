@@ -3,8 +3,9 @@
 `open_book(engine)` yields a `BookWriter` working inside ONE transaction, on a connection of
 the process's one engine, that holds a write lock on `customers` and `loans` for its whole
 length (so no API booking can take an id the plan chose); it commits when the block ends and
-rolls back on any exception. It also raises the book's generation, so an API booking decided
-on the book before this one is not booked after it (`credit.modules.loans.booking`).
+rolls back on any exception. When it changed a row it also raises the book's generation, so
+an API booking decided on the book before this one is not booked after it
+(`credit.modules.loans.booking`); an ingestion that changes nothing leaves bookings alone.
 
 - PostgreSQL (asyncpg: the driver connection under the engine's connection): each sheet is
   COPY'd as CSV into a temporary staging table, then one set-based `MERGE` (insert new ids;
@@ -40,10 +41,11 @@ import polars as pl
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from credit.modules.ingest.plan import ExistingBook
+from credit.modules.ingest.plan import EXISTING_CUSTOMER_SCHEMA, ExistingBook
 
 CUSTOMER_FIELDS = (
     "id",
+    "source_customer_id",
     "first_name",
     "last_name",
     "age",
@@ -80,11 +82,12 @@ class BookWriter(Protocol):
 @asynccontextmanager
 async def open_book(engine: AsyncEngine) -> AsyncIterator[BookWriter]:
     async with engine.connect() as conn, conn.begin():
+        book: PostgresBook | SqliteBook
         if conn.dialect.name == "sqlite":
-            # The first statement writes, so it takes SQLite's write lock at once, as the
-            # PostgreSQL table lock does.
-            await conn.execute(text(NEXT_GENERATION))
-            yield SqliteBook(conn)
+            # A write, even of nothing, takes SQLite's write lock at once, as the PostgreSQL
+            # table lock does.
+            await conn.execute(text("UPDATE book_state SET generation = generation"))
+            book = SqliteBook(conn)
         else:
             # Readers go on; API bookings and registrations wait until the book is in.
             # EXCLUSIVE: it conflicts with the ROW EXCLUSIVE lock a booking's first write takes
@@ -95,10 +98,12 @@ async def open_book(engine: AsyncEngine) -> AsyncIterator[BookWriter]:
             # test_booking.py found with SHARE ROW EXCLUSIVE and with a claim that took `loans`
             # first).
             await conn.execute(text("LOCK TABLE customers, loans IN EXCLUSIVE MODE"))
-            await conn.execute(text(NEXT_GENERATION))
             # COPY is asyncpg's: the driver connection under this one, in its transaction.
             raw = await conn.get_raw_connection()
-            yield PostgresBook(raw.driver_connection)
+            book = PostgresBook(raw.driver_connection)
+        yield book
+        if book.changed:
+            await conn.execute(text(NEXT_GENERATION))
 
 
 # Both databases: the one row of `book_state`, created by the first ingestion.
@@ -130,6 +135,7 @@ def _upsert_sql(table: str, fields: tuple[str, ...], source: str, now: str) -> s
 STAGING_TYPES = {
     "id": "bigint",
     "customer_id": "bigint",
+    "source_customer_id": "bigint",
     "source_loan_id": "bigint",
     "first_name": "text",
     "last_name": "text",
@@ -319,10 +325,11 @@ class PostgresBook:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self.row_counts: dict[str, int] = {}
+        self.changed = 0  # rows inserted or updated so far
 
     async def existing_book(self) -> ExistingBook:
         customers = await self._query_frame(
-            "SELECT id, phone_number FROM customers", {"id": pl.Int64, "phone_number": pl.Int64}
+            "SELECT id, phone_number, source_customer_id FROM customers", EXISTING_CUSTOMER_SCHEMA
         )
         loans = await self._query_frame(
             "SELECT id, customer_id, source_loan_id FROM loans",
@@ -332,10 +339,14 @@ class PostgresBook:
         return ExistingBook(customers=customers, loans=loans)
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
-        return await self._upsert("customers", CUSTOMER_FIELDS, customers)
+        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
 
     async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return await self._upsert("loans", LOAN_FIELDS, loans)
+        return self._count(await self._upsert("loans", LOAN_FIELDS, loans))
+
+    def _count(self, changed: int) -> int:
+        self.changed += changed
+        return changed
 
     async def move_id_sequences(self) -> None:
         for table in ("customers", "loans"):
@@ -480,15 +491,16 @@ async def _binary_stream(layout: _Layout, rows: pl.DataFrame) -> AsyncIterator[b
 class SqliteBook:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.changed = 0  # rows inserted or updated so far
 
     async def existing_book(self) -> ExistingBook:
-        customers = await self.conn.execute(text("SELECT id, phone_number FROM customers"))
+        customers = await self.conn.execute(
+            text("SELECT id, phone_number, source_customer_id FROM customers")
+        )
         loans = await self.conn.execute(text("SELECT id, customer_id, source_loan_id FROM loans"))
         return ExistingBook(
             customers=pl.DataFrame(
-                [tuple(row) for row in customers],
-                schema={"id": pl.Int64, "phone_number": pl.Int64},
-                orient="row",
+                [tuple(row) for row in customers], schema=EXISTING_CUSTOMER_SCHEMA, orient="row"
             ),
             loans=pl.DataFrame(
                 [tuple(row) for row in loans],
@@ -498,10 +510,14 @@ class SqliteBook:
         )
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
-        return await self._upsert("customers", CUSTOMER_FIELDS, customers)
+        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
 
     async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return await self._upsert("loans", LOAN_FIELDS, loans)
+        return self._count(await self._upsert("loans", LOAN_FIELDS, loans))
+
+    def _count(self, changed: int) -> int:
+        self.changed += changed
+        return changed
 
     async def move_id_sequences(self) -> None:
         # Rowid ids continue after the largest one present.
