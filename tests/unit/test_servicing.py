@@ -26,6 +26,7 @@ from credit.lending.servicing import (
     loaded_state,
     planned_schedule,
     statement_figures,
+    stored_state,
 )
 
 D = Decimal
@@ -276,3 +277,23 @@ def test_the_plan_at_a_recorded_emi_below_the_formula_ends_with_a_larger_payoff(
     assert planned[-1].emi > recorded
     assert planned[-1].balance == 0
     assert planned[-1].principal == planned[-2].balance
+
+
+def test_a_stored_row_reads_as_its_state() -> None:
+    # No payment yet: B from the schedule after s, e the loan's EMI.
+    loaded = stored_state(TERMS, D("8900.00"), 4, None, None)
+    assert loaded == loaded_state(TERMS, D("8900.00"), date(2026, 5, 20))
+    assert stored_state(TERMS, EMI, 0, None, None) == booked()
+    # After payments, the stored B and e are the state.
+    _, paid = apply_payment(booked(), D("20000.00"), date(2026, 1, 20), date(2026, 1, 20))
+    stored = stored_state(
+        TERMS,
+        EMI,
+        paid.installments_settled,
+        paid.outstanding_principal,
+        paid.monthly_installment,
+        paid.last_paid_on,
+    )
+    assert stored == paid
+    # Every installment settled by the files: closed.
+    assert stored_state(TERMS, EMI, 12, None, None).closed

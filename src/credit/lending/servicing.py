@@ -180,6 +180,31 @@ def loaded_state(
     return LoanState(terms, balance, s, ZERO if balance == 0 else recorded_emi)
 
 
+def stored_state(
+    terms: LoanTerms,
+    monthly_installment: Decimal,
+    installments_settled: int,
+    outstanding_principal: Decimal | None,
+    current_emi: Decimal | None,
+    last_paid_on: date | None = None,
+) -> LoanState:
+    """The state of a stored loan row. `B` and `e` are NULL until a first payment writes them:
+    then `B` is the formula schedule's balance after the installments settled (the loan amount
+    for a booked loan, the as-loaded balance for a loaded one) and `e` the loan's EMI."""
+    if outstanding_principal is not None:
+        emi = ZERO if outstanding_principal == 0 else current_emi
+        return LoanState(
+            terms,
+            outstanding_principal,
+            installments_settled,
+            monthly_installment if emi is None else emi,
+            last_paid_on,
+        )
+    balance = balance_after(terms, installments_settled)
+    emi = ZERO if balance == 0 else monthly_installment if current_emi is None else current_emi
+    return LoanState(terms, balance, installments_settled, emi, last_paid_on)
+
+
 # --- Payments -----------------------------------------------------------------------------------
 
 
