@@ -15,9 +15,11 @@ from credit.lending.servicing import (
     LoanState,
     LoanTerms,
     PaymentRefused,
+    RecordedPayment,
     apply_payment,
     booked_state,
     loaded_state,
+    planned_schedule,
 )
 
 PROPERTY_SETTINGS = settings(
@@ -103,6 +105,8 @@ def test_any_accepted_payments_keep_the_balance_and_repay_exactly_the_loan(
     else:
         state = booked_state(terms, emi)
     repaid = principal - state.outstanding_principal
+    settled_on_loading = state.installments_settled
+    payments: list[RecordedPayment] = []
     paid_on = start
     for _ in range(3 * tenure + 3):
         if state.closed:
@@ -120,6 +124,23 @@ def test_any_accepted_payments_keep_the_balance_and_repay_exactly_the_loan(
         assert state.outstanding_principal >= 0
         assert state.installments_settled == before.installments_settled + 1
         repaid += allocation.principal
+        payments.append(
+            RecordedPayment(
+                len(payments) + 1,
+                allocation.installment,
+                paid_on,
+                amount,
+                allocation.interest,
+                allocation.principal,
+                allocation.balance,
+                allocation.on_time,
+            )
+        )
+        # The schedule from now on: one line per installment, repaying exactly the loan.
+        lines = planned_schedule(state, settled_on_loading, payments)
+        assert [line.number for line in lines] == list(range(1, len(lines) + 1))
+        assert sum(line.principal for line in lines) == principal
+        assert all(line.balance >= 0 for line in lines)
     # Every loop pays or refuses; paying the payoff is always possible, so pay it off now.
     if not state.closed:
         allocation, state = apply_payment(state, state.payoff, paid_on, date(2030, 1, 1))
