@@ -107,7 +107,7 @@ class LoanSchedule(msgspec.Struct, omit_defaults=True):
 Rupees = Annotated[float, msgspec.Meta(description="Rupees, to the paisa.")]
 
 
-class PaymentRequest(msgspec.Struct, forbid_unknown_fields=True):
+class PaymentRequest(msgspec.Struct):
     """The body of make-payment."""
 
     amount: Annotated[
