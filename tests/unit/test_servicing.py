@@ -110,6 +110,9 @@ def test_above_the_payoff_is_refused_naming_it_and_the_payoff_closes() -> None:
     assert after.next_due_date is None
     with pytest.raises(LoanClosed):
         apply_payment(after, D("1.00"), date(2026, 2, 2), date(2026, 2, 2))
+    # Closed comes first: a paid-off loan is a 409 whatever else is wrong with the request.
+    with pytest.raises(LoanClosed):
+        apply_payment(after, D("0.001"), date(2027, 1, 1), date(2026, 2, 2))
 
 
 def test_the_last_installment_must_be_the_payoff() -> None:

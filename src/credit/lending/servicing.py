@@ -269,8 +269,11 @@ def apply_payment(
     """Settle installment `s + 1` with `amount`: interest first, the rest principal.
 
     The EMI stays when the amount is the EMI, and is recalculated over the installments still
-    to come when it is not (the assignment's rule). Exactly the payoff closes the loan.
+    to come when it is not (the assignment's rule). Exactly the payoff closes the loan. A
+    closed loan is refused before anything else is looked at.
     """
+    if state.closed:
+        raise LoanClosed()
     check_paid_on(state, paid_on, today)
     interest = check_amount(state, amount)
     number = state.installments_settled + 1
