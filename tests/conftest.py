@@ -88,8 +88,14 @@ async def empty_tables(url: str) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as conn:
         if url.startswith("postgresql"):
-            await conn.execute(text("TRUNCATE loans, customers RESTART IDENTITY CASCADE"))
+            await conn.execute(
+                text(
+                    "TRUNCATE payments, idempotency_keys, loans, customers RESTART IDENTITY CASCADE"
+                )
+            )
         else:
+            await conn.execute(text("DELETE FROM payments"))
+            await conn.execute(text("DELETE FROM idempotency_keys"))
             await conn.execute(text("DELETE FROM loans"))
             await conn.execute(text("DELETE FROM customers"))
     await engine.dispose()

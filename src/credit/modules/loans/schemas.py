@@ -1,4 +1,5 @@
-"""Requests and responses of the loan endpoints (and the shared loan request)."""
+"""Requests and responses of the loan endpoints (and the shared loan request), payments and
+statements included."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ import msgspec
 
 from credit.lending.amortization import to_money, to_rate
 from credit.lending.policy import LoanRequest
+from credit.lending.servicing import (
+    Allocation,
+    AmountNotInPaise,
+    LoanState,
+    RecordedPayment,
+    StatementFigures,
+)
 
 LoanAmount = Annotated[
     float,
@@ -90,3 +98,184 @@ class LoanSchedule(msgspec.Struct, omit_defaults=True):
     monthly_installment: float
     installments: list[ScheduledInstallment]
     recorded_monthly_installment: float | None = None
+
+
+# --- Servicing: make-payment and view-statement ---------------------------------------------
+# The examples are one loan's story (docs/servicing-example.md): 1,00,000 at 12 % for 12
+# months from 15 Jan 2026, a short payment on its second installment, the statement on 1 Jun.
+
+Rupees = Annotated[float, msgspec.Meta(description="Rupees, to the paisa.")]
+
+
+class PaymentRequest(msgspec.Struct):
+    """The body of make-payment."""
+
+    amount: Annotated[
+        float,
+        msgspec.Meta(
+            gt=0,
+            le=10_000_000_000,
+            description="Rupees, more than 0 with at most 2 decimals. Under the installment's "
+            "interest or over the payoff is refused (422); exactly the payoff closes the loan.",
+            examples=[5000],
+        ),
+    ]
+    paid_on: Annotated[
+        date | None,
+        msgspec.Meta(
+            description="The day the money was received; today when left out. Not after "
+            "today, not before the loan's start, not before the loan's last payment.",
+            examples=["2026-03-15"],
+        ),
+    ] = None
+
+    def exact_amount(self) -> Decimal:
+        """The amount as an exact decimal; more than 2 decimals is refused, not rounded."""
+        amount = Decimal(str(self.amount))
+        if amount != to_money(amount):
+            raise AmountNotInPaise(amount)
+        return to_money(amount)
+
+
+class PaymentReceipt(msgspec.Struct):
+    """make-payment's answer: the installment the payment settled and the loan after it."""
+
+    payment_id: Annotated[int, msgspec.Meta(examples=[2])]
+    customer_id: Annotated[int, msgspec.Meta(examples=[1])]
+    loan_id: Annotated[int, msgspec.Meta(examples=[7])]
+    installment: Annotated[
+        int, msgspec.Meta(description="The installment settled (1 = the first).", examples=[2])
+    ]
+    paid_on: Annotated[date, msgspec.Meta(examples=["2026-03-15"])]
+    amount: Annotated[Rupees, msgspec.Meta(examples=[5000.0])]
+    interest: Annotated[
+        Rupees,
+        msgspec.Meta(description="One month on the balance before it.", examples=[921.15]),
+    ]
+    principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
+    balance: Annotated[
+        Rupees, msgspec.Meta(description="Outstanding principal after it.", examples=[88036.27])
+    ]
+    on_time: Annotated[
+        bool,
+        msgspec.Meta(description="Paid on or before the installment's due date.", examples=[True]),
+    ]
+    monthly_installment: Annotated[
+        Rupees,
+        msgspec.Meta(
+            description="The EMI from now on: recalculated over the installments left when "
+            "the amount differed from it; 0 once the loan is paid off.",
+            examples=[9295.05],
+        ),
+    ]
+    repayments_left: Annotated[int, msgspec.Meta(examples=[10])]
+
+    @classmethod
+    def of(
+        cls, payment_id: int, customer_id: int, loan_id: int, allocation: Allocation
+    ) -> PaymentReceipt:
+        return cls(
+            payment_id=payment_id,
+            customer_id=customer_id,
+            loan_id=loan_id,
+            installment=allocation.installment,
+            paid_on=allocation.paid_on,
+            amount=float(allocation.amount),
+            interest=float(allocation.interest),
+            principal=float(allocation.principal),
+            balance=float(allocation.balance),
+            on_time=allocation.on_time,
+            monthly_installment=float(allocation.monthly_installment),
+            repayments_left=allocation.repayments_left,
+        )
+
+
+class StatementPayment(msgspec.Struct):
+    payment_id: int
+    installment: int
+    paid_on: date
+    amount: Rupees
+    interest: Rupees
+    principal: Rupees
+    balance: Rupees
+    on_time: bool
+
+    @classmethod
+    def of(cls, payment: RecordedPayment) -> StatementPayment:
+        return cls(
+            payment_id=payment.payment_id,
+            installment=payment.installment,
+            paid_on=payment.paid_on,
+            amount=float(payment.amount),
+            interest=float(payment.interest),
+            principal=float(payment.principal),
+            balance=float(payment.balance),
+            on_time=payment.on_time,
+        )
+
+
+class LoanStatement(msgspec.Struct):
+    """view-statement's answer: what was lent, what has been paid, and where the loan stands."""
+
+    customer_id: Annotated[int, msgspec.Meta(examples=[1])]
+    loan_id: Annotated[int, msgspec.Meta(examples=[7])]
+    principal: Annotated[Rupees, msgspec.Meta(description="The loan amount.", examples=[100000.0])]
+    interest_rate: Annotated[float, msgspec.Meta(description="Yearly %.", examples=[12.0])]
+    amount_paid: Annotated[
+        Rupees,
+        msgspec.Meta(
+            description="Every settled installment: those settled before loading at the "
+            "recorded EMI, plus every payment.",
+            examples=[23179.93],
+        ),
+    ]
+    monthly_installment: Annotated[
+        Rupees, msgspec.Meta(description="The current EMI.", examples=[9295.05])
+    ]
+    repayments_left: Annotated[
+        int, msgspec.Meta(description="Installments not yet settled.", examples=[9])
+    ]
+    outstanding_principal: Annotated[Rupees, msgspec.Meta(examples=[79621.58])]
+    next_due_date: Annotated[
+        date | None,
+        msgspec.Meta(
+            description="Due date of the next installment; null when paid off.",
+            examples=["2026-05-15"],
+        ),
+    ]
+    overdue_installments: Annotated[
+        int,
+        msgspec.Meta(description="Unsettled installments whose due date has passed.", examples=[1]),
+    ]
+    days_past_due: Annotated[
+        int,
+        msgspec.Meta(
+            description="Days since the oldest overdue installment fell due; 0 if none.",
+            examples=[17],
+        ),
+    ]
+    payments: list[StatementPayment]
+
+    @classmethod
+    def of(
+        cls,
+        customer_id: int,
+        loan_id: int,
+        state: LoanState,
+        figures: StatementFigures,
+        payments: list[RecordedPayment],
+    ) -> LoanStatement:
+        return cls(
+            customer_id=customer_id,
+            loan_id=loan_id,
+            principal=float(state.terms.loan_amount),
+            interest_rate=float(state.terms.interest_rate),
+            amount_paid=float(figures.amount_paid),
+            monthly_installment=float(figures.monthly_installment),
+            repayments_left=figures.repayments_left,
+            outstanding_principal=float(figures.outstanding_principal),
+            next_due_date=figures.next_due_date,
+            overdue_installments=figures.overdue_installments,
+            days_past_due=figures.days_past_due,
+            payments=[StatementPayment.of(p) for p in payments],
+        )
