@@ -26,9 +26,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source_customer_id", sa.BigInteger(), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_customers_source_customer_id"), ["source_customer_id"]
-        )
+    # An index, not a constraint: SQLite adds it without rebuilding `customers`.
+    op.create_index(
+        "uq_customers_source_customer_id", "customers", ["source_customer_id"], unique=True
+    )
     customers = sa.table(
         "customers",
         sa.column("id", sa.BigInteger()),
@@ -48,6 +49,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("uq_customers_source_customer_id", table_name="customers")
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_customers_source_customer_id"), type_="unique")
         batch_op.drop_column("source_customer_id")

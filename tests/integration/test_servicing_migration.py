@@ -1,4 +1,4 @@
-"""Migration 0006 (servicing) on both databases: existing loans keep their meaning, the
+"""Migration 0007 (servicing) on both databases: existing loans keep their meaning, the
 tables match the models, and the payments table refuses a second settlement of an
 installment and a negative balance."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from advanced_alchemy.base import IdentityAuditBase
-from sqlalchemy import BigInteger, Integer, SmallInteger, String
+from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.plugins.db_types import Money
@@ -13,10 +13,13 @@ from credit.plugins.db_types import Money
 
 class Customer(IdentityAuditBase):
     __tablename__ = "customers"
+    __table_args__ = (
+        Index("uq_customers_source_customer_id", "source_customer_id", unique=True),
+    )
 
     # The file's `Customer ID` for a customer loaded from the workbooks; NULL for one registered
     # through the API, which an ingestion never overwrites (`credit.modules.ingest.plan`).
-    source_customer_id: Mapped[int | None] = mapped_column(BigInteger, default=None, unique=True)
+    source_customer_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     age: Mapped[int] = mapped_column(SmallInteger)

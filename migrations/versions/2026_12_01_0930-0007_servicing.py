@@ -11,8 +11,8 @@ on the day it was created (in the lender's time zone, `TZ_NAME`), with the insta
 then settled; a booked one starts with none settled and its whole amount outstanding (the
 column defaults).
 
-Revision ID: 0006_servicing
-Revises: 0005_booking_versions
+Revision ID: 0007_servicing
+Revises: 0006_customer_source_ids
 Create Date: 2026-12-01 09:30:00
 """
 
@@ -27,8 +27,8 @@ from alembic import op
 import credit.plugins.db_types
 from credit.lending.amortization import installments_due
 
-revision: str = "0006_servicing"
-down_revision: str | None = "0005_booking_versions"
+revision: str = "0007_servicing"
+down_revision: str | None = "0006_customer_source_ids"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
