@@ -13,9 +13,7 @@ from credit.plugins.db_types import Money
 
 class Customer(IdentityAuditBase):
     __tablename__ = "customers"
-    __table_args__ = (
-        Index("uq_customers_source_customer_id", "source_customer_id", unique=True),
-    )
+    __table_args__ = (Index("uq_customers_source_customer_id", "source_customer_id", unique=True),)
 
     # The file's `Customer ID` for a customer loaded from the workbooks; NULL for one registered
     # through the API, which an ingestion never overwrites (`credit.modules.ingest.plan`).
