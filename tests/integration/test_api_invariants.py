@@ -34,8 +34,8 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 @contextmanager
 def counting_statements() -> Iterator[list[str]]:
-    """Every statement sent, through SQLAlchemy (SQLite) or straight through asyncpg
-    (PostgreSQL), except transaction control."""
+    """Every statement sent, except transaction control: through SQLAlchemy's engine (both
+    databases), and any sent on an asyncpg connection past it (a side door would show here)."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
