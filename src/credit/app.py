@@ -20,10 +20,11 @@ from credit.plugins.database import database_plugin
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
+from credit.plugins.logs import logging_plugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
 from credit.plugins.sql import SqlPlugin
-from credit.plugins.telemetry import TelemetryPlugin, logging_plugin
+from credit.plugins.telemetry import TelemetryPlugin
 from credit.services import ServicesPlugin
 from credit.settings import Settings
 
