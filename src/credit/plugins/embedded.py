@@ -8,6 +8,7 @@ the first request, and an empty book is filled with the synthetic sample in
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 
 import anyio
@@ -21,6 +22,8 @@ from credit.modules.ingest.service import ingest_workbooks
 from credit.plugins.migrations import upgrade_database_async
 from credit.settings import Settings
 
+logger = logging.getLogger("credit.startup")
+
 
 class EmbeddedPlugin(InitPluginProtocol):
     def __init__(self, settings: Settings) -> None:
@@ -32,12 +35,23 @@ class EmbeddedPlugin(InitPluginProtocol):
 
     async def load_sample_book(self) -> None:
         sample = self.settings.sample_data_dir
-        if sample is None or not (sample / CUSTOMERS_FILE).exists():
+        if sample is None:
+            logger.info("sample book skipped: SAMPLE_DATA_DIR is empty")
+            return
+        if not (sample / CUSTOMERS_FILE).exists():
+            logger.warning("sample book skipped: no %s in %s", CUSTOMERS_FILE, sample.resolve())
             return
         if not await anyio.to_thread.run_sync(self._book_is_empty):
+            logger.info("sample book skipped: the database already holds a book")
             return
-        await ingest_workbooks(
+        report = await ingest_workbooks(
             self.settings.database_url, sample / CUSTOMERS_FILE, sample / LOANS_FILE
+        )
+        logger.info(
+            "sample book loaded from %s: %d customers, %d loans",
+            sample.resolve(),
+            report.customers.inserted,
+            report.loans.inserted,
         )
 
     def _book_is_empty(self) -> bool:
