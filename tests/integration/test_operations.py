@@ -9,13 +9,16 @@ from dataclasses import replace
 
 import pytest
 from litestar import Litestar, get
+from litestar.plugins.prometheus import PrometheusConfig
 from litestar.testing import AsyncTestClient
+from litestar.types import Receive, Scope, Send
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.plugins.metrics import RouteMetrics
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import PG_ADMIN_DSN, REDIS_URL, TODAY, _admin, _sqlalchemy_url, in_own_loop
@@ -206,6 +209,19 @@ async def test_metrics_count_requests_per_route_template(
         labels = {"method": method, "status_code": status}
         assert sample(after, unrouted, **labels) - sample(before, unrouted, **labels) == 1
     assert "credit_http_request_duration_seconds_bucket" in after
+    # Finished requests leave the in-progress gauge; the scrape itself is in progress.
+    in_progress = "credit_http_requests_in_progress"
+    assert sample(after, in_progress, path="/api/customers/{customer_id}") == 0
+    assert sample(after, in_progress, path="/metrics") >= 1
+    assert {"method", "path", "status_code", "app_name"} <= samples(after, counted)[0][0].keys()
+
+
+def test_the_lean_metrics_middleware_refuses_options_it_does_not_implement() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("never called")
+
+    with pytest.raises(ValueError, match="extra labels"):
+        RouteMetrics(app, PrometheusConfig(labels={"region": "in"}))
 
 
 @get("/boom", sync_to_thread=False, opt={"exclude_from_auth": True})

@@ -72,11 +72,12 @@ class RouteMetrics(PrometheusMiddleware):
     """The plugin's middleware and metrics, with each labelled series looked up once.
 
     The plugin's own `__call__` builds a `Request` and its URL, a label dict and four labelled
-    series (`labels()` validates and takes a lock) on every request, which more than doubled
-    the CPU of a request to `/health`. This one reads the method and route template from the
-    scope and keeps the series per (method, route, status). Same metric names, labels and
-    values (the duration ends with the response's last message); it supports the options
-    `prometheus_config` uses, and refuses the others rather than ignore them.
+    series (`labels()` validates and takes a lock) on every request, a cost every request pays
+    (docs/decisions.md). This one reads the method and route template from the scope and keeps
+    the series per (method, route, status), set through the plugin's `middleware_class`. Same
+    metric names and labels; the duration runs to the response's last message (the plugin's
+    stops at the first body message). It supports the options `prometheus_config` uses and
+    refuses the others rather than ignore them.
     """
 
     def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
