@@ -27,9 +27,10 @@ from credit.plugins.database import database_plugin, sqlalchemy_config
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
+from credit.plugins.logs import logging_plugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
-from credit.plugins.telemetry import TelemetryPlugin, logging_plugin
+from credit.plugins.telemetry import TelemetryPlugin
 from credit.settings import Settings
 
 

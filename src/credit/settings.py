@@ -1,8 +1,10 @@
 """One settings object for the whole service, read from the environment.
 
 Every field has an embedded default so `credit run` works on a fresh clone: SQLite in `var/`,
-jobs in-process, the synthetic sample in `data/` loaded on first start. The README lists every
-variable; `Settings.from_env()` is the only place that reads them.
+jobs in-process, the synthetic sample in `data/` loaded on first start. Those default paths
+are the project's own (next to `migrations/`), whichever directory `credit` starts from, so
+there is one embedded database (docs/decisions.md). The README lists every variable;
+`Settings.from_env()` is the only place that reads them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 
 from credit.lending.policy import CreditPolicy
 
-EMBEDDED_DATABASE_URL = "sqlite+aiosqlite:///var/credit.sqlite3"
+# The checkout (or the image's /app): src/credit/settings.py is two levels below it.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+EMBEDDED_DATABASE_URL = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'credit.sqlite3'}"
+SAMPLE_DATA_DIR = PROJECT_ROOT / "data"
 
 
 def _env(name: str, default: str) -> str:
@@ -44,13 +49,13 @@ class Settings:
     database_pool_size: int = 10
     database_echo: bool = False
     redis_url: str | None = None
-    upload_dir: Path = Path("var/uploads")
+    upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
     max_upload_bytes: int = 50 * 1024 * 1024
     # Access and limits (docs/reliability.md): API keys on /api, per-key rate limit, body size.
     auth_required: bool = False
     rate_limit_per_minute: int = 600
     max_request_body_bytes: int = 1024 * 1024
-    sample_data_dir: Path | None = Path("data")
+    sample_data_dir: Path | None = SAMPLE_DATA_DIR
     timezone: str = "Asia/Kolkata"
     today: date | None = None
     debug: bool = False
@@ -72,7 +77,10 @@ class Settings:
         default = cls()
         database_url = _env("DATABASE_URL", default.database_url)
         embedded = database_url.startswith("sqlite")
-        sample_dir = _env("SAMPLE_DATA_DIR", "data" if embedded else "")
+        # Unset: the project's sample on SQLite, none otherwise; set but empty: none.
+        sample_dir = os.environ.get("SAMPLE_DATA_DIR")
+        if sample_dir is None:
+            sample_dir = str(SAMPLE_DATA_DIR) if embedded else ""
         today = _env_optional("CREDIT_TODAY")
         return cls(
             database_url=database_url,
@@ -88,7 +96,7 @@ class Settings:
             max_request_body_bytes=int(
                 _env("MAX_REQUEST_BODY_BYTES", str(default.max_request_body_bytes))
             ),
-            sample_data_dir=Path(sample_dir) if sample_dir else None,
+            sample_data_dir=Path(sample_dir.strip()) if sample_dir.strip() else None,
             timezone=_env("TZ_NAME", default.timezone),
             today=date.fromisoformat(today) if today else None,
             debug=_env_bool("DEBUG", default.debug),

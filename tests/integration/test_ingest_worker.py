@@ -7,6 +7,7 @@ its own so parallel test runs never take each other's jobs.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from credit.app import create_app
 from credit.settings import Settings
 from tests.conftest import REDIS_URL, empty_tables, in_own_loop
-from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS
+from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS, small_book
 from tests.integration.book import count_rows
 from tests.integration.private_services import stop_worker, wait_for_first_sweep
 from tests.integration.test_ingest_http import upload, wait_for
@@ -72,3 +73,33 @@ async def test_saq_worker_ingests_an_upload(
     assert done["report"]["loans"]["inserted"] == 782
     assert len(done["report"]["remappings"]) == 29
     assert await count_rows(postgres_url) == (300, 782)
+
+
+async def test_a_failed_job_is_logged_under_the_api_id_and_an_idle_worker_stops_quietly(
+    worker: subprocess.Popen[bytes], postgres_url: str, queue_name: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=postgres_url,
+        redis_url=REDIS_URL,
+        queue_name=queue_name,
+        upload_dir=tmp_path / "uploads",
+        sample_data_dir=None,
+    )
+    customers, loans = small_book(tmp_path / "book", customers=[])  # no data rows: fails
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        accepted = await client.post("/api/ingest", files=upload(customers, loans))
+        assert accepted.status_code == 202
+        job_id = accepted.json()["job_id"]
+        done = await wait_for(client, job_id)
+    assert done["status"] == "failed"
+    stop_worker(worker, timeout=15)  # idle again: SIGTERM must stop it without a warning
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert worker.returncode == 0, log[-4000:]
+    lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    finished = [line for line in lines if line.get("event") == "job finished"]
+    assert [line["job_id"] for line in finished] == [job_id], finished
+    assert finished[0]["error"] == done["error"]
+    assert "no data rows" in finished[0]["error"]
+    assert finished[0]["error_type"] == "IngestError"
+    assert "saq:job:" not in json.dumps([line for line in lines if "job" in line.get("event", "")])
+    assert "did not finish" not in log, log[-4000:]

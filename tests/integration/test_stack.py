@@ -273,7 +273,7 @@ def test_compose_stack_serves_the_contract_and_stops_cleanly(stack: Stack) -> No
     with httpx.Client(base_url=base, timeout=15) as http:
         wait_for("/ready", lambda: http.get("/ready").status_code == 200, stack)
         ready = http.get("/ready").json()
-        assert ready["checks"] == {"database": "ok", "redis": "ok"}
+        assert ready["checks"] == {"database": "ok", "schema": "ok", "redis": "ok"}
         assert http.get("/health").json() == {"status": "ok"}
 
         # --- ingest the real workbooks: the command enqueues, the worker does the work.
@@ -385,11 +385,10 @@ def test_compose_stack_serves_the_contract_and_stops_cleanly(stack: Stack) -> No
             with httpx.Client(base_url=base, timeout=15) as fresh:  # new connection each
                 assert fresh.get("/health").status_code == 200
         scraped = http.get("/metrics").text
-        assert metric(scraped, "credit_http_requests_total", route="/health", status="200") == 21, (
-            "requests served by the other uvicorn process are missing from /metrics"
-        )
+        health = metric(scraped, "credit_http_requests_total", path="/health", status_code="200")
+        assert health == 21, "the other uvicorn process's requests are missing from /metrics"
         assert (
-            metric(scraped, "credit_http_requests_total", route="/api/customers/{customer_id}") >= 2
+            metric(scraped, "credit_http_requests_total", path="/api/customers/{customer_id}") >= 2
         )
         assert '/api/customers/1"' not in scraped
 

@@ -1,4 +1,4 @@
-"""Job telemetry hooks and log redaction, without a queue."""
+"""Job telemetry hooks, log filters and redaction, and the access line, without a queue."""
 
 from __future__ import annotations
 
@@ -13,30 +13,38 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from credit.plugins.telemetry import (
-    AccessLog,
-    HeartbeatShutdownFilter,
+from credit.plugins import job_telemetry
+from credit.plugins.job_telemetry import (
+    IdleWorkerShutdownFilter,
     job_counts,
-    redact_personal_data,
     saq_after_process,
     saq_before_process,
-    scrub_phone_numbers,
 )
+from credit.plugins.logs import HeartbeatShutdownFilter, redact_personal_data, scrub_phone_numbers
+from credit.plugins.request_log import AccessLog
 from credit.settings import Settings
 
 
 class FakeStatus(Enum):
     COMPLETE = "complete"
     QUEUED = "queued"
+    FAILED = "failed"
 
 
 @dataclass
 class FakeJob:
+    """SAQ's Job as the hooks read it: `key` is the id the API shows, `id` SAQ's Redis key."""
+
     function: str
-    id: str
+    key: str
     status: FakeStatus = FakeStatus.COMPLETE
     attempts: int = 1
     result: Any = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"saq:job:credit:{self.key}"
 
 
 def _sample(name: str, **labels: str) -> float:
@@ -61,6 +69,83 @@ async def test_saq_hooks_count_and_time_each_attempt() -> None:
     assert _sample("credit_jobs_total", job="telemetry_probe", status="complete") == before_ok + 1
     assert _sample("credit_jobs_total", job="telemetry_probe", status="retried") == before_retry + 1
     assert _sample("credit_job_duration_seconds_count", job="telemetry_probe") == before_time + 2
+
+
+class JobLog:
+    """structlog's `credit.jobs` logger, replaced for one test: records each call."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict[str, Any]]] = []
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.lines.append((event, {"level": "info", **fields}))
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.lines.append((event, {"level": "warning", **fields}))
+
+
+@pytest.fixture
+def job_log(monkeypatch: pytest.MonkeyPatch) -> JobLog:
+    log = JobLog()
+    monkeypatch.setattr(job_telemetry, "job_log", log)
+    return log
+
+
+async def test_worker_logs_the_job_id_the_api_shows(job_log: JobLog) -> None:
+    job = FakeJob("ingest_book", "0b6e8a2c4d1f4e3a9c8b7a6f5e4d3c2b")
+    ctx: dict[str, Any] = {"job": job}
+    await saq_before_process(ctx)
+    await saq_after_process(ctx)
+    assert [fields["job_id"] for _, fields in job_log.lines] == [job.key, job.key]
+    assert all("saq:job" not in str(fields) for _, fields in job_log.lines)
+
+
+async def test_a_failed_job_logs_its_message_and_class(job_log: JobLog) -> None:
+    class IngestError(Exception):
+        pass
+
+    message = "The customers workbook has no data rows."
+    failed = FakeJob("ingest_book", "k1", status=FakeStatus.FAILED, meta={"error": message})
+    ctx: dict[str, Any] = {"job": failed}
+    await saq_before_process(ctx)
+    ctx["exception"] = IngestError(message)
+    await saq_after_process(ctx)
+    event, fields = job_log.lines[-1]
+    assert event == "job finished"
+    assert fields["status"] == "failed"
+    assert fields["error"] == message
+    assert fields["error_type"] == "IngestError"
+    assert fields["level"] == "warning"
+
+    # Without a message in the job's meta, the exception's own words.
+    other = FakeJob("ingest_book", "k2", status=FakeStatus.FAILED)
+    ctx = {"job": other}
+    await saq_before_process(ctx)
+    ctx["exception"] = RuntimeError("the uploads directory is gone")
+    await saq_after_process(ctx)
+    assert job_log.lines[-1][1]["error"] == "the uploads directory is gone"
+    assert job_log.lines[-1][1]["error_type"] == "RuntimeError"
+
+
+async def test_an_idle_worker_stops_without_the_unfinished_tasks_warning() -> None:
+    def saq_record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("saq", logging.WARNING, __file__, 1, message, None, None)
+
+    warning = saq_record(
+        "Some tasks did not finish within the shutdown grace period, requesting cancellation"
+    )
+    keep = IdleWorkerShutdownFilter().filter
+    assert not keep(warning)  # nothing runs: the idle loops are cancelled, as they must be
+    assert keep(saq_record("Some tasks did not finish cancellation in time, they may be stuck"))
+    assert keep(saq_record("Worker starting: ..."))
+
+    ctx: dict[str, Any] = {"job": FakeJob("ingest_book", "k3")}
+    await saq_before_process(ctx)
+    try:
+        assert keep(warning)  # a job is being cancelled: that is worth a line
+    finally:
+        await saq_after_process(ctx)
+    assert not keep(warning)
 
 
 def test_job_counts_keep_numbers_and_list_sizes_never_rows() -> None:

@@ -9,6 +9,8 @@ engine (Alembic excepted: it runs on its own thread and engine). PostgreSQL depl
 
 from __future__ import annotations
 
+import logging
+
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 from litestar import Litestar
 from litestar.config.app import AppConfig
@@ -19,6 +21,8 @@ from credit.modules.ingest.sample import CUSTOMERS_FILE, LOANS_FILE
 from credit.modules.ingest.service import ingest_workbooks
 from credit.plugins.migrations import upgrade_database_async
 from credit.settings import Settings
+
+logger = logging.getLogger("credit.startup")
 
 
 class EmbeddedPlugin(InitPluginProtocol):
@@ -32,14 +36,25 @@ class EmbeddedPlugin(InitPluginProtocol):
 
     async def load_sample_book(self) -> None:
         sample = self.settings.sample_data_dir
-        if sample is None or not (sample / CUSTOMERS_FILE).exists():
+        if sample is None:
+            logger.info("sample book skipped: SAMPLE_DATA_DIR is empty")
+            return
+        if not (sample / CUSTOMERS_FILE).exists():
+            logger.warning("sample book skipped: no %s in %s", CUSTOMERS_FILE, sample.resolve())
             return
         engine = self.alchemy.get_engine()
         async with engine.connect() as conn:
             found = await conn.execute(text("SELECT 1 FROM customers LIMIT 1"))
             if found.first() is not None:
+                logger.info("sample book skipped: the database already holds a book")
                 return
-        await ingest_workbooks(engine, sample / CUSTOMERS_FILE, sample / LOANS_FILE)
+        report = await ingest_workbooks(engine, sample / CUSTOMERS_FILE, sample / LOANS_FILE)
+        logger.info(
+            "sample book loaded from %s: %d customers, %d loans",
+            sample.resolve(),
+            report.customers.inserted,
+            report.loans.inserted,
+        )
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         if self.settings.is_embedded:

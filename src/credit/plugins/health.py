@@ -2,8 +2,9 @@
 
 `/health` answers as long as the process serves HTTP; it touches nothing else, so a slow
 database never gets a healthy process restarted. `/ready` checks what a request needs: the
-database, and Redis when jobs go through it. A failed check gives 503 naming the dependency
-(its error class only: messages can carry host names and user names).
+database with its schema at the migrations' head (`credit.plugins.schema_state`), and Redis
+when jobs go through it. A failed check gives 503 naming the dependency (its error class only:
+messages can carry host names and user names), or the schema's revision and the command to run.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.api import error
+from credit.plugins.schema_state import SCHEMA_KEY, SchemaState, SchemaStatus
 from credit.settings import Settings
 
 CHECK_TIMEOUT_S = 3.0
@@ -30,10 +30,17 @@ REDIS_CLIENT_KEY = "readiness_redis"
 @dataclass
 class Readiness:
     checks: dict[str, str] = field(default_factory=dict)
+    schema: SchemaStatus | None = None
 
     @property
     def failed(self) -> list[str]:
         return [name for name, outcome in self.checks.items() if outcome not in ("ok", "skipped")]
+
+    def detail(self) -> str:
+        problems = [
+            self.checks[name] if name == "schema" else f"{name} unavailable" for name in self.failed
+        ]
+        return f"Not ready: {'; '.join(problems)}."
 
 
 async def _check(readiness: Readiness, name: str, probe: Any) -> None:
@@ -68,14 +75,17 @@ async def close_redis_client(state: State) -> None:
         state[REDIS_CLIENT_KEY] = None
 
 
-async def readiness(settings: Settings, engine: AsyncEngine, state: State) -> Readiness:
+async def readiness(settings: Settings, schema: SchemaState, state: State) -> Readiness:
     result = Readiness()
 
     async def database() -> None:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        result.schema = await schema.check()
 
     await _check(result, "database", database)
+    if result.schema is None:
+        result.checks["schema"] = "skipped"  # the database check failed and says so
+    else:
+        result.checks["schema"] = "ok" if result.schema.at_head else result.schema.problem()
     if settings.redis_url:
         client = redis_client(state, settings.redis_url)
         await _check(result, "redis", client.ping)
@@ -103,24 +113,27 @@ class HealthController(Controller):
         operation_id="ready",
         summary="Readiness",
         description="200 when the database and (when `REDIS_URL` is set) Redis answer within "
-        f"{CHECK_TIMEOUT_S:g} s each; otherwise 503 with the failed dependencies named in "
-        "`detail` and every check's outcome in `extra.checks`.",
-        responses={503: error("A dependency is unavailable; `detail` names it.")},
+        f"{CHECK_TIMEOUT_S:g} s each and the database's schema is at the migrations' head; "
+        "otherwise 503 with the failed dependencies, or the schema's revision and the command "
+        "to run, named in `detail`, and every check's outcome in `extra.checks`.",
+        responses={
+            503: error(
+                "A dependency is unavailable, or the schema is not at the migrations' head; "
+                "`detail` names it."
+            )
+        },
     )
     async def ready(
-        self,
-        settings: NamedDependency[Settings],
-        db_engine: NamedDependency[AsyncEngine],
-        state: State,
+        self, settings: NamedDependency[Settings], state: State
     ) -> Response[dict[str, Any]]:
         started = time.perf_counter()
-        result = await readiness(settings, db_engine, state)
+        result = await readiness(settings, state[SCHEMA_KEY], state)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if result.failed:
             return Response(
                 {
                     "status_code": HTTP_503_SERVICE_UNAVAILABLE,
-                    "detail": f"Not ready: {', '.join(result.failed)} unavailable.",
+                    "detail": result.detail(),
                     "extra": {"checks": result.checks},
                 },
                 status_code=HTTP_503_SERVICE_UNAVAILABLE,

@@ -1,15 +1,15 @@
-"""Prometheus metrics: HTTP requests per route template, and background jobs.
+"""Prometheus metrics: HTTP requests by route template, and background jobs.
 
-Each web process counts its own requests. With several uvicorn workers in one container a
-scrape reaches one of them at random, so production sets `PROMETHEUS_MULTIPROC_DIR` to an
-empty directory (compose mounts a tmpfs): prometheus-client then keeps every value in a
-per-process file there and `/metrics` adds all the files up. Without the variable (the
-embedded default, one process) the in-memory registry is served as is.
+HTTP requests are counted by Litestar's Prometheus plugin (`litestar.plugins.prometheus`),
+labelled by route template so ids never multiply the series. With several uvicorn processes
+production sets `PROMETHEUS_MULTIPROC_DIR` (compose mounts a tmpfs): prometheus-client keeps
+each process's values in files there and `/metrics` adds them all up. Without it (the embedded
+default, one process) the in-memory registry is served as is.
 
-Jobs are counted where they run: in the web process on the embedded default, in the SAQ worker
-otherwise. A worker has no HTTP server of its own, so `WORKER_METRICS_PORT` starts
-prometheus-client's small exporter in it (one worker process per container, scaled with
-`--scale worker=N`, each its own scrape target).
+Ours, because the plugin has no such thing: the count of requests the router refused (unknown
+path, method not allowed), which never reach a route's middleware; the job metrics; the small
+exporter that serves them from a worker, which has no HTTP server of its own; and a leaner
+`__call__` for the plugin's middleware (`RouteMetrics`), which records the plugin's own metrics.
 """
 
 from __future__ import annotations
@@ -17,16 +17,21 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
-from litestar import MediaType, Response, get
+from litestar import MediaType, get
+from litestar.plugins.prometheus import (
+    PrometheusConfig,
+    PrometheusController,
+    PrometheusMiddleware,
+)
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
-    generate_latest,
     multiprocess,
     start_http_server,
 )
@@ -34,17 +39,16 @@ from prometheus_client import (
 logger = logging.getLogger("credit.metrics")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+HTTP_PREFIX = "credit_http"
+HTTP_BUCKETS: list[str | float] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0
+]  # fmt: skip
 
-HTTP_REQUESTS = Counter(
-    "credit_http_requests_total",
-    "HTTP requests served, by method, route template and status code.",
-    ["method", "route", "status"],
-)
-HTTP_LATENCY = Histogram(
-    "credit_http_request_duration_seconds",
-    "Time from receiving a request to sending the last byte of its response.",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+HTTP_UNROUTED = Counter(
+    f"{HTTP_PREFIX}_unrouted_requests_total",
+    "HTTP requests that matched no route (404) or no method of their route (405), by method "
+    "and status code.",
+    ["method", "status_code"],
 )
 JOBS = Counter(
     "credit_jobs_total",
@@ -57,9 +61,95 @@ JOB_DURATION = Histogram(
     ["job"],
     buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0),
 )
+# A client may send any token as a method; unknown ones share one series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 
 _exporter_lock = threading.Lock()
 _exporter_started = False
+
+
+class RouteMetrics(PrometheusMiddleware):
+    """The plugin's middleware and metrics, with each labelled series looked up once.
+
+    The plugin's own `__call__` builds a `Request` and its URL, a label dict and four labelled
+    series (`labels()` validates and takes a lock) on every request, a cost every request pays
+    (docs/decisions.md). This one reads the method and route template from the scope and keeps
+    the series per (method, route, status), set through the plugin's `middleware_class`. Same
+    metric names and labels; the duration runs to the response's last message (the plugin's
+    stops at the first body message). It supports the options `prometheus_config` uses and
+    refuses the others rather than ignore them.
+    """
+
+    def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
+        if config.labels or config.exemplars or config.excluded_http_methods:
+            raise ValueError("RouteMetrics supports no extra labels, exemplars or exclusions")
+        super().__init__(app, config)
+        self._app_name = config.app_name
+        self._in_progress: dict[tuple[str, str], Any] = {}
+        self._finished: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+
+    def _labels(self, method: str, route: str, status: int) -> dict[str, str | int | float]:
+        # The plugin's label names, in its order.
+        return {"method": method, "path": route, "status_code": status, "app_name": self._app_name}
+
+    def _gauge(self, method: str, route: str) -> Any:
+        labels = self._labels(method, route, 200)  # the plugin labels it before any status
+        gauge = self._in_progress[(method, route)] = self.requests_in_progress(labels).labels(
+            *labels.values()
+        )
+        return gauge
+
+    def _series(self, method: str, route: str, status: int) -> tuple[Any, Any, Any]:
+        labels = self._labels(method, route, status)
+        values = [*labels.values()]
+        errors = self.requests_error_count(labels).labels(*values) if status >= 500 else None
+        series = self._finished[(method, route, status)] = (
+            self.request_count(labels).labels(*values),
+            self.request_time(labels).labels(*values),
+            errors,
+        )
+        return series
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = str(scope.get("method") or scope["type"])  # the plugin's label for websockets
+        route = scope["path_template"]
+        status = 500  # no response started: the client saw the connection fail
+        started = time.perf_counter()
+
+        async def send_recording_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        gauge = self._in_progress.get((method, route)) or self._gauge(method, route)
+        gauge.inc()
+        try:
+            await self.app(scope, receive, send_recording_status)
+        finally:
+            gauge.dec()
+            duration = time.perf_counter() - started
+            count, latency, errors = self._finished.get((method, route, status)) or self._series(
+                method, route, status
+            )
+            count.inc()
+            latency.observe(duration)
+            if errors is not None:
+                errors.inc()
+
+
+def prometheus_config() -> PrometheusConfig:
+    """Litestar's HTTP metrics: `credit_http_requests_total`,
+    `credit_http_request_duration_seconds`, `credit_http_requests_in_progress` and
+    `credit_http_requests_error_total` (5xx), labelled `method`, `path` (the route
+    template), `status_code` and `app_name`."""
+    return PrometheusConfig(
+        app_name="credit",
+        prefix=HTTP_PREFIX,
+        group_path=True,
+        buckets=HTTP_BUCKETS,
+        middleware_class=RouteMetrics,
+    )
 
 
 def multiprocess_dir() -> str | None:
@@ -81,24 +171,16 @@ def metrics_registry() -> CollectorRegistry:
     return REGISTRY
 
 
-def render_metrics() -> bytes:
-    return generate_latest(metrics_registry())
+# The labelled series, looked up once: `labels()` validates and locks on every call.
+_unrouted_series: dict[tuple[str, int], Any] = {}
 
 
-# The labelled series of each (method, route, status), looked up once: `labels()` validates
-# and locks on every call, and this runs on every request.
-_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-
-
-def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    series = _request_series.get((method, route, status))
+def observe_unrouted(method: str, status: int) -> None:
+    key = (method if method in KNOWN_METHODS else "OTHER", status)
+    series = _unrouted_series.get(key)
     if series is None:
-        series = _request_series[(method, route, status)] = (
-            HTTP_REQUESTS.labels(method, route, str(status)),
-            HTTP_LATENCY.labels(method, route),
-        )
-    series[0].inc()
-    series[1].observe(seconds)
+        series = _unrouted_series[key] = HTTP_UNROUTED.labels(key[0], str(status))
+    series.inc()
 
 
 def observe_job(job: str, status: str, seconds: float) -> None:
@@ -126,17 +208,19 @@ def start_worker_exporter(port: int | None) -> bool:
         return True
 
 
-@get(
-    "/metrics",
-    tags=["Operations"],
-    operation_id="metrics",
-    summary="Prometheus metrics",
-    description="Prometheus text format: `credit_http_requests_total` and "
-    "`credit_http_request_duration_seconds` per route template, `credit_jobs_total` and "
-    "`credit_job_duration_seconds` per job function. Not part of the `/api` contract.",
-    media_type=MediaType.TEXT,
-    opt={"exclude_from_auth": True},
-    sync_to_thread=False,
-)
-def metrics() -> Response[bytes]:
-    return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
+class MetricsController(PrometheusController):
+    """The plugin's `/metrics` (multiprocess-aware), documented with the operator routes."""
+
+    tags = ["Operations"]
+    opt = {"exclude_from_auth": True}
+
+    get = get(
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        description="Prometheus text format: `credit_http_requests_total`, "
+        "`credit_http_request_duration_seconds` and `credit_http_requests_in_progress` by "
+        "route template (label `path`), `credit_http_unrouted_requests_total` for requests "
+        "that matched no route, `credit_jobs_total` and `credit_job_duration_seconds` per job "
+        "function. Not part of the `/api` contract.",
+        media_type=MediaType.TEXT,
+    )(PrometheusController.get.fn)

@@ -32,7 +32,15 @@ from litestar_saq import QueueConfig, SAQConfig, SAQPlugin
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from credit.plugins.telemetry import SAQ_HOOKS, job_counts, job_finished, job_started
+from credit.plugins.job_telemetry import (
+    SAQ_HOOKS,
+    job_counts,
+    job_finished,
+    job_started,
+)
+from credit.plugins.job_telemetry import (
+    job_error as job_error,  # re-exported: jobs report failures with it
+)
 from credit.settings import Settings
 
 if TYPE_CHECKING:
@@ -72,11 +80,6 @@ class JobRunner(Protocol):
 async def report_progress(ctx: dict[str, Any], **meta: Any) -> None:
     """Publish a job's progress (kept in its `meta`) from inside the job function."""
     await ctx["job"].update(meta={**ctx["job"].meta, **meta})
-
-
-def job_error(exc: BaseException) -> str:
-    """The message a failed job shows: the exception's own words, not a traceback."""
-    return str(exc) or type(exc).__name__
 
 
 # --- in-process ---------------------------------------------------------------------------------
@@ -131,10 +134,12 @@ class InProcessRunner:
     ) -> None:
         job.status = "active"
         started = job_started(name, job.key)
+        failure: Exception | None = None
         try:
             job.result = await function({**self.context, "job": job}, **kwargs)
             job.status = "complete"
         except Exception as exc:
+            failure = exc
             job.error = job.meta.get("error") or job_error(exc)
             job.status = "failed"
             logger.debug("job %s traceback", job.key, exc_info=exc)
@@ -145,6 +150,7 @@ class InProcessRunner:
             started=started,
             counts=job_counts(job.result),
             error=job.error,
+            error_type=type(failure).__name__ if failure is not None else None,
         )
 
 
