@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from credit.app import create_app
 from credit.clock import FixedClock
 from credit.settings import Settings
-from tests.conftest import REDIS_URL, TODAY
+from tests.conftest import TODAY
 from tests.integration.private_services import free_port
 
 
@@ -31,8 +31,8 @@ async def test_ready_checks_the_database_and_skips_unconfigured_redis(
     assert response.json()["checks"] == {"database": "ok", "redis": "skipped"}
 
 
-async def test_ready_checks_redis_when_configured(settings: Settings) -> None:
-    app = create_app(replace(settings, redis_url=REDIS_URL), clock=FixedClock(TODAY))
+async def test_ready_checks_redis_when_configured(settings: Settings, redis_url: str) -> None:
+    app = create_app(replace(settings, redis_url=redis_url), clock=FixedClock(TODAY))
     async with AsyncTestClient(app=app) as client:
         response = await client.get("/ready")
     assert response.status_code == 200

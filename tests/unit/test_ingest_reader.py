@@ -12,8 +12,7 @@ from credit.modules.ingest.schemas import IngestError
 from tests.ingest_workbooks import (
     CUSTOMER_HEADERS,
     LOAN_HEADERS,
-    REAL_CUSTOMERS,
-    REAL_LOANS,
+    Book,
     customer,
     loan,
     write_workbook,
@@ -25,15 +24,17 @@ def reasons(sheet: object) -> dict[int, str]:
     return dict(zip(rejected["excel_row"], rejected["reason"], strict=True))
 
 
-def test_real_files_are_read_whole_without_rejections() -> None:
-    customers, loans = read_customers(REAL_CUSTOMERS), read_loans(REAL_LOANS)
-    assert (customers.valid.height, customers.rejected.height) == (300, 0)
-    assert (loans.valid.height, loans.rejected.height) == (782, 0)
-    first = customers.valid.row(0, named=True)
-    assert first["id"] == 1
-    assert first["first_name"] == "Aaron"
-    assert first["monthly_income"] == 50_000 * 100  # paise
-    assert loans.valid["interest_rate"].to_list()[0] == 82_000  # 8.2 % in 1/10,000 %
+def test_whole_files_are_read_without_rejections(book: Book) -> None:
+    customers, loans = read_customers(book.customers), read_loans(book.loans)
+    assert (customers.valid.height, customers.rejected.height) == (book.customer_rows, 0)
+    assert (loans.valid.height, loans.rejected.height) == (book.loan_rows, 0)
+    first, first_row = customers.valid.row(0, named=True), book.customer_frame.row(0, named=True)
+    assert first["id"] == first_row["Customer ID"]
+    assert first["first_name"] == first_row["First Name"]
+    assert first["monthly_income"] == first_row["Monthly Salary"] * 100  # paise
+    # The rate in 1/10,000 % (8.2 % is 82,000).
+    rate = round(book.first_loan()["Interest Rate"] * 10_000)
+    assert loans.valid["interest_rate"].to_list()[0] == rate
     assert loans.valid["start_date"].dtype.is_temporal()
 
 
