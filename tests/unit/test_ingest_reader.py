@@ -75,13 +75,33 @@ def test_wrong_types_and_missing_values_are_rejected_with_excel_rows(tmp_path: P
     sheet = read_customers(write_workbook(tmp_path / "c.xlsx", CUSTOMER_HEADERS, rows))
     assert sheet.valid["id"].to_list() == [1]
     assert reasons(sheet) == {
-        3: "Age: not a whole number (forty)",
+        3: "Age: not a whole number",
         4: "Monthly Salary: missing",
-        5: "Age: not a whole number (40.5)",
-        6: "Monthly Salary: not an amount with at most 2 decimals (1000.005)",
+        5: "Age: not a whole number",
+        6: "Monthly Salary: not an amount with at most 2 decimals",
         7: "Phone Number: below 1,000,000,000",
         8: "First Name: blank",
     }
+
+
+def test_a_rejection_names_the_column_and_the_problem_never_the_cell(tmp_path: Path) -> None:
+    """Cells hold personal data: a report (and any log of it) must not quote them."""
+    rows = [
+        customer(1, **{"Phone Number": "+91 9629317944"}),
+        customer(2, **{"Monthly Salary": "55,250 INR"}),
+        customer(3, **{"Monthly Salary": 1234.567}),
+        customer(4, Age="Forty-seven", **{"Approved Limit": "18 lakh"}),
+    ]
+    sheet = read_customers(write_workbook(tmp_path / "c.xlsx", CUSTOMER_HEADERS, rows))
+    assert reasons(sheet) == {
+        2: "Phone Number: not a whole number",
+        3: "Monthly Salary: not an amount with at most 2 decimals",
+        4: "Monthly Salary: not an amount with at most 2 decimals",
+        5: "Age: not a whole number; Approved Limit: not an amount with at most 2 decimals",
+    }
+    shown = " ".join(reasons(sheet).values())
+    for cell in ("9629317944", "55,250", "1234", "Forty", "18 lakh"):
+        assert cell not in shown
 
 
 def test_loan_rules_dates_and_repeats(tmp_path: Path) -> None:
@@ -99,7 +119,7 @@ def test_loan_rules_dates_and_repeats(tmp_path: Path) -> None:
     assert sheet.valid["excel_row"].to_list() == [2, 7, 8]
     assert reasons(sheet) == {
         3: "End Date: not Date of Approval + Tenure months",
-        4: "Date of Approval: not a date (soon)",
+        4: "Date of Approval: not a date",
         5: "EMIs paid on Time: more than Tenure",
         6: "Customer ID and Loan ID: repeats row 2",
     }
