@@ -84,6 +84,11 @@ def test_wrong_types_and_missing_values_are_rejected_with_excel_rows(tmp_path: P
     }
 
 
+def test_a_missing_file_says_no_such_file(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match=r"^The loans file 'gone.xlsx': no such file\.$"):
+        read_loans(tmp_path / "gone.xlsx")
+
+
 def test_a_rejection_names_the_column_and_the_problem_never_the_cell(tmp_path: Path) -> None:
     """Cells hold personal data: a report (and any log of it) must not quote them."""
     rows = [

@@ -143,6 +143,8 @@ def _check_inflated_size(path: Path, label: str) -> None:
 
 def _load_sheet(path: Path, sheet: Sheet, columns: tuple[Column, ...]) -> pl.DataFrame:
     label = f"{sheet} file {path.name!r}"
+    if not path.is_file():
+        raise IngestError(f"The {label}: no such file.")
     _check_inflated_size(path, label)
     try:
         reader = fastexcel.read_excel(str(path))
