@@ -17,8 +17,14 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from credit.cli import credit
-from credit.modules.ingest.cli import follow, print_report
-from credit.modules.ingest.schemas import IngestReport, RejectedRow, Remapping, SheetCounts
+from credit.modules.ingest.cli import closing_line, follow, print_report, progress_bar
+from credit.modules.ingest.schemas import (
+    IngestReport,
+    IngestStatus,
+    RejectedRow,
+    Remapping,
+    SheetCounts,
+)
 from credit.plugins.queue import JobState
 
 HEAVY = ("litestar", "polars", "sqlalchemy", "advanced_alchemy", "saq", "fastexcel", "asyncpg")
@@ -121,7 +127,7 @@ class ScriptedRunner:
 
 def terminal() -> tuple[Console, io.StringIO]:
     out = io.StringIO()
-    return Console(file=out, force_terminal=True, width=100, color_system=None), out
+    return Console(file=out, force_terminal=True, width=200, color_system=None), out
 
 
 def screen_lines(out: io.StringIO) -> list[str]:
@@ -132,6 +138,14 @@ def screen_lines(out: io.StringIO) -> list[str]:
 
 def stages(*names: str) -> list[tuple[JobState, str | None]]:
     return [(JobState("job-1", "active", {"stage": n, "rows_done": 0}), None) for n in names]
+
+
+async def run(runner: ScriptedRunner, console: Console) -> IngestStatus:
+    """As `credit ingest` follows a job: the bar while it runs, then the closing line."""
+    with progress_bar(console) as bar:
+        status, seconds = await follow(runner, "job-1", bar)
+    closing_line(console, status, seconds)
+    return status
 
 
 @pytest.fixture
@@ -157,7 +171,7 @@ async def test_each_stage_is_shown_and_a_run_ends_with_a_clear_line(log_to_stdou
         ]
     )
     console, out = terminal()
-    status = await follow(runner, "job-1", console)
+    status = await run(runner, console)
     assert status.status == "complete"
     lines = screen_lines(out)
     # Each stage gets a line with its duration once it is over.
@@ -183,7 +197,7 @@ async def test_a_failed_run_ends_with_the_reason_and_no_spinner() -> None:
     )
     runner = ScriptedRunner([*stages("reading"), (failed, None)])
     console, out = terminal()
-    status = await follow(runner, "job-1", console)
+    status = await run(runner, console)
     assert status.status == "failed"
     last = screen_lines(out)[-1]
     assert last.startswith("ingestion failed after ")
@@ -194,7 +208,7 @@ async def test_a_failed_run_ends_with_the_reason_and_no_spinner() -> None:
 
 def test_the_summary_lists_the_remappings_or_says_where_the_rest_is(tmp_path: Path) -> None:
     console, out = terminal()
-    print_report(console, report(remapped=2), None, "job-1")
+    print_report(console, report(remapped=2), None, None)
     text = out.getvalue()
     assert "remapped loan ids: 2" in text
     assert "remapped loan id 100 (loans row 5, customer 7) to 9000" in text
@@ -203,11 +217,18 @@ def test_the_summary_lists_the_remappings_or_says_where_the_rest_is(tmp_path: Pa
     assert "more not shown" not in text
 
     console, out = terminal()
-    print_report(console, report(remapped=25), None, "job-1")
+    print_report(console, report(remapped=25), None, None)
     text = out.getvalue()
     assert text.count("remapped loan id ") == 20
-    assert "5 more not shown; the whole report: `credit ingest ... --report FILE`" in text
+    assert text.rstrip().endswith(
+        "5 more not shown; the whole report: `credit ingest ... --report FILE`"
+    )
+
+    # A job on Redis is kept there for a while: its status route has the whole report too.
+    console, out = terminal()
+    print_report(console, report(remapped=25), None, "GET /api/ingest/job-1")
+    assert "--report FILE`, or GET /api/ingest/job-1" in out.getvalue()
 
     console, out = terminal()
-    print_report(console, report(remapped=25), tmp_path / "report.json", "job-1")
+    print_report(console, report(remapped=25), tmp_path / "report.json", None)
     assert f"the whole report: {tmp_path / 'report.json'}" in out.getvalue()

@@ -26,6 +26,7 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
     from credit.modules.ingest.schemas import IngestReport, IngestStatus
     from credit.plugins.queue import JobRunner
@@ -72,28 +73,30 @@ def ingest(customers: Path, loans: Path, no_wait: bool, report_path: Path | None
     customers, loans = _existing(customers), _existing(loans)
     from rich.console import Console
 
-    from credit.modules.ingest.jobs import ingest_book
-    from credit.plugins.queue import JobQueuePlugin
     from credit.settings import Settings
 
     settings = Settings.from_env()
-    _configure_logging(settings)
     if no_wait and settings.redis_url is None:
         raise click.UsageError("--no-wait needs REDIS_URL: in-process jobs end with the command.")
-    jobs = JobQueuePlugin(settings)
-    jobs.register(ingest_book)
-    console = Console()
-    status = asyncio.run(_ingest(settings, jobs.runner, customers, loans, no_wait, console))
-    if status is None:
+    if no_wait:
+        _configure_logging(settings)
+        click.echo(asyncio.run(_enqueue(settings, customers, loans)))
         return
+    console = Console()
+    with progress_bar(console) as bar:
+        # Configured once the bar has redirected stdout, so log lines print above the bar.
+        _configure_logging(settings)
+        status, seconds = asyncio.run(_enqueue_and_follow(settings, customers, loans, bar))
+    closing_line(console, status, seconds)
     if status.report is not None and report_path is not None:
         import msgspec
 
         report_path.write_bytes(msgspec.json.format(msgspec.json.encode(status.report)))
-    if status.status == "failed":
+    if status.status != "complete":
         raise SystemExit(1)
     if status.report is not None:
-        print_report(console, status.report, report_path, status.job_id)
+        kept = f"GET /api/ingest/{status.job_id}" if settings.redis_url else None
+        print_report(console, status.report, report_path, kept)
 
 
 @click.command(name="sample-data")
@@ -115,7 +118,7 @@ def sample_data(customers: int, loans: int, out: Path, seed: int) -> None:
 
 
 def print_report(
-    console: Console, report: IngestReport, report_path: Path | None, job_id: str
+    console: Console, report: IngestReport, report_path: Path | None, kept: str | None
 ) -> None:
     """The counts, then the first remappings and rejected rows, and where the rest is."""
     console.print(report.summary(), highlight=False)
@@ -133,11 +136,8 @@ def print_report(
     if report_path is not None:
         console.print(f"the whole report: {report_path}", highlight=False)
     elif more:
-        console.print(
-            f"  ... {more} more not shown; the whole report: `credit ingest ... --report FILE`, "
-            f"or GET /api/ingest/{job_id} while the job is kept",
-            highlight=False,
-        )
+        where = "`credit ingest ... --report FILE`" + (f", or {kept}" if kept else "")
+        console.print(f"  ... {more} more not shown; the whole report: {where}", highlight=False)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -149,17 +149,20 @@ def _configure_logging(settings: Settings) -> None:
     logging_plugin(settings).on_app_init(AppConfig())
 
 
-async def _ingest(
-    settings: Settings,
-    runner: JobRunner,
-    customers: Path,
-    loans: Path,
-    no_wait: bool,
-    console: Console,
-) -> IngestStatus | None:
+def _runner(settings: Settings) -> JobRunner:
+    from credit.modules.ingest.jobs import ingest_book
+    from credit.plugins.queue import JobQueuePlugin
+
+    jobs = JobQueuePlugin(settings)
+    jobs.register(ingest_book)
+    return jobs.runner
+
+
+async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[JobRunner, str]:
     from credit.modules.ingest.uploads import copy_to_uploads
     from credit.plugins.migrations import upgrade_database_async
 
+    runner = _runner(settings)
     if settings.redis_url:
         customers, loans = copy_to_uploads(settings.upload_dir, customers, loans)
     elif settings.is_embedded:
@@ -167,17 +170,21 @@ async def _ingest(
     job_id = await runner.enqueue(
         "ingest_book", customers_path=str(customers.resolve()), loans_path=str(loans.resolve())
     )
-    if no_wait:
-        click.echo(job_id)
-        return None
-    return await follow(runner, job_id, console)
+    return runner, job_id
 
 
-async def follow(runner: JobRunner, job_id: str, console: Console) -> IngestStatus:
-    """Show the job's stages until it ends, then one line that says how it ended."""
+async def _enqueue_and_follow(
+    settings: Settings, customers: Path, loans: Path, bar: Progress
+) -> tuple[IngestStatus, float]:
+    runner, job_id = await _enqueue(settings, customers, loans)
+    return await follow(runner, job_id, bar)
+
+
+@contextmanager
+def progress_bar(console: Console) -> Iterator[Progress]:
+    """A bar that goes away when done (the closing line takes its place); while it runs, log
+    lines print above it."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from credit.modules.ingest.controller import ingest_status
 
     columns = (
         SpinnerColumn(),
@@ -186,41 +193,46 @@ async def follow(runner: JobRunner, job_id: str, console: Console) -> IngestStat
         TextColumn("{task.fields[rows]:,} rows"),
         TimeElapsedColumn(),
     )
+    with Progress(*columns, console=console, transient=True) as bar, _logs_above():
+        yield bar
+
+
+async def follow(runner: JobRunner, job_id: str, bar: Progress) -> tuple[IngestStatus, float]:
+    """Show the job's stages until it ends: the bar, and a line for each stage once it is over.
+    Returns the job's last status and the seconds it took."""
+    from credit.modules.ingest.controller import ingest_status
+
     started = time.monotonic()
     stage, stage_started = "queued", started
-    # Transient: once the job ends the bar goes, and the closing line takes its place.
-    with Progress(*columns, console=console, transient=True) as bar, _logs_above():
-        task = bar.add_task("queued", total=100, rows=0)
-        while True:
-            state = await runner.state(job_id)
-            if state is None:
-                raise click.ClickException(f"job {job_id} disappeared")
-            status = ingest_status(state)
-            if status.progress is not None and status.progress.stage != stage:
-                if status.progress.stage != "failed":
-                    _stage_line(console, stage, time.monotonic() - stage_started)
-                stage, stage_started = status.progress.stage, time.monotonic()
-                bar.update(
-                    task,
-                    description=stage,
-                    completed=STAGE_SHARE.get(stage, 0),
-                    rows=status.progress.rows_done,
-                )
-            if state.finished:
-                break
-            await asyncio.sleep(POLL_SECONDS)
-    elapsed = time.monotonic() - started
+    task = bar.add_task("queued", total=100, rows=0)
+    while True:
+        state = await runner.state(job_id)
+        if state is None:
+            raise click.ClickException(f"job {job_id} disappeared")
+        status = ingest_status(state)
+        if status.progress is not None and status.progress.stage != stage:
+            if status.progress.stage != "failed":
+                seconds = time.monotonic() - stage_started
+                bar.console.print(f"  {stage} ({seconds:.1f} s)", highlight=False)
+            stage, stage_started = status.progress.stage, time.monotonic()
+            bar.update(
+                task,
+                description=stage,
+                completed=STAGE_SHARE.get(stage, 0),
+                rows=status.progress.rows_done,
+            )
+        if state.finished:
+            return status, time.monotonic() - started
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def closing_line(console: Console, status: IngestStatus, seconds: float) -> None:
     if status.status == "complete":
-        console.print(f"[green]ingestion complete[/] in {elapsed:.1f} s", highlight=False)
+        console.print(f"[green]ingestion complete[/] in {seconds:.1f} s", highlight=False)
     else:
         console.print(
-            f"[red]ingestion failed[/] after {elapsed:.1f} s: {status.error}", highlight=False
+            f"[red]ingestion failed[/] after {seconds:.1f} s: {status.error}", highlight=False
         )
-    return status
-
-
-def _stage_line(console: Console, stage: str, seconds: float) -> None:
-    console.print(f"  {stage} ({seconds:.1f} s)", highlight=False)
 
 
 @contextmanager
@@ -228,8 +240,8 @@ def _logs_above() -> Iterator[None]:
     """Log lines go above the bar while it runs, never onto its line.
 
     The bar redirects `sys.stdout`/`sys.stderr` to print above itself, but a logging handler
-    keeps the stream it was given when logging was configured; point it at the redirected one
-    for the while. Enter it once the bar has started."""
+    configured before keeps the stream it was given; point it at the redirected one for the
+    while. Enter it once the bar has started."""
     swapped: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
     redirected = {id(sys.__stdout__): sys.stdout, id(sys.__stderr__): sys.stderr}
     for handler in logging.getLogger().handlers:
