@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.engine import make_url
 
 from credit.app import create_app
 from credit.clock import FixedClock
@@ -54,7 +55,8 @@ async def test_ready_names_the_unreachable_dependency(settings: Settings) -> Non
 async def test_ready_is_503_when_the_database_is_down(settings: Settings) -> None:
     if not settings.database_url.startswith("postgresql"):
         return  # an SQLite file cannot be "down"; the PostgreSQL run covers this
-    url = settings.database_url.replace("127.0.0.1:5432", f"127.0.0.1:{free_port()}")
+    # The same server address with a port where nothing listens (whichever server the session uses).
+    url = make_url(settings.database_url).set(port=free_port()).render_as_string(False)
     down = replace(settings, database_url=url)
     async with AsyncTestClient(app=create_app(down, clock=FixedClock(TODAY))) as client:
         response = await client.get("/ready")

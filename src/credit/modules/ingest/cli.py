@@ -1,14 +1,14 @@
 """Operator commands: `credit ingest CUSTOMERS.xlsx LOANS.xlsx` and `credit sample-data`.
 
-`credit ingest` enqueues the ingestion job on the job runner and follows it until it ends:
+`credit ingest` runs the ingestion job and follows it until it ends:
 on a terminal a progress bar, each stage as a line once it is reached, and a closing line that
 says how the run ended; then the report's summary, the remappings and the rejected rows (the
 first few of each; `--report FILE` writes the whole report as JSON). It exits non-zero when
 the job fails. With `REDIS_URL` the SAQ worker does the work (the files are first copied into
-the shared upload directory); without it the job runs inside this command's own process.
+the shared upload directory); without it the ingestion runs right in this command's process.
 
-Neither command builds the web app: they import the settings, the job runner and the
-ingestion code only, and only once they run.
+Neither command builds the web app, and each imports what it needs only once it runs: without
+Redis, `credit ingest` imports the ingestion code and not the web framework or job runner.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ POLL_SECONDS = 0.2
 # Where each stage puts the bar (the stages are the service's progress reports).
 STAGE_SHARE = {
     "queued": 0,
+    "starting": 0,
     "reading": 5,
     "writing customers": 20,
     "reading loans": 25,
@@ -80,13 +81,17 @@ def ingest(customers: Path, loans: Path, no_wait: bool, report_path: Path | None
         raise click.UsageError("--no-wait needs REDIS_URL: in-process jobs end with the command.")
     if no_wait:
         _configure_logging(settings)
-        click.echo(asyncio.run(_enqueue(settings, customers, loans)))
+        _, job_id = asyncio.run(_enqueue(settings, customers, loans))
+        click.echo(job_id)
         return
-    console = Console()
+    console = Console(soft_wrap=True)  # long lines (paths, reasons) stay whole for grep
     with progress_bar(console) as bar:
-        # Configured once the bar has redirected stdout, so log lines print above the bar.
-        _configure_logging(settings)
-        status, seconds = asyncio.run(_enqueue_and_follow(settings, customers, loans, bar))
+        if settings.redis_url:
+            # Configured once the bar has redirected stdout, so log lines print above it.
+            _configure_logging(settings)
+            status, seconds = asyncio.run(_enqueue_and_follow(settings, customers, loans, bar))
+        else:
+            status, seconds = asyncio.run(ingest_here(settings, customers, loans, bar))
     closing_line(console, status, seconds)
     if status.report is not None and report_path is not None:
         import msgspec
@@ -159,14 +164,11 @@ def _runner(settings: Settings) -> JobRunner:
 
 
 async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[JobRunner, str]:
+    """Hand the files to the SAQ worker: copies in the shared upload directory, then the job."""
     from credit.modules.ingest.uploads import copy_to_uploads
-    from credit.plugins.migrations import upgrade_database_async
 
     runner = _runner(settings)
-    if settings.redis_url:
-        customers, loans = copy_to_uploads(settings.upload_dir, customers, loans)
-    elif settings.is_embedded:
-        await upgrade_database_async(settings)  # a fresh clone has no database yet
+    customers, loans = copy_to_uploads(settings.upload_dir, customers, loans)
     job_id = await runner.enqueue(
         "ingest_book", customers_path=str(customers.resolve()), loans_path=str(loans.resolve())
     )
@@ -197,33 +199,70 @@ def progress_bar(console: Console) -> Iterator[Progress]:
         yield bar
 
 
+class StageDisplay:
+    """The bar's task, and a line for each stage once it is over."""
+
+    def __init__(self, bar: Progress, first: str = "queued") -> None:
+        self.bar = bar
+        self.task = bar.add_task(first, total=100, rows=0)
+        self.stage = first
+        self.started = self.stage_started = time.monotonic()
+
+    def show(self, stage: str, rows_done: int) -> None:
+        if stage != self.stage:
+            if stage != "failed":
+                seconds = time.monotonic() - self.stage_started
+                self.bar.console.print(f"  {self.stage} ({seconds:.1f} s)", highlight=False)
+            self.stage, self.stage_started = stage, time.monotonic()
+        self.bar.update(
+            self.task, description=stage, completed=STAGE_SHARE.get(stage, 0), rows=rows_done
+        )
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
 async def follow(runner: JobRunner, job_id: str, bar: Progress) -> tuple[IngestStatus, float]:
-    """Show the job's stages until it ends: the bar, and a line for each stage once it is over.
-    Returns the job's last status and the seconds it took."""
+    """Show a queued job's stages until it ends. Returns its last status and the seconds it
+    took."""
     from credit.modules.ingest.controller import ingest_status
 
-    started = time.monotonic()
-    stage, stage_started = "queued", started
-    task = bar.add_task("queued", total=100, rows=0)
+    display = StageDisplay(bar)
     while True:
         state = await runner.state(job_id)
         if state is None:
             raise click.ClickException(f"job {job_id} disappeared")
         status = ingest_status(state)
-        if status.progress is not None and status.progress.stage != stage:
-            if status.progress.stage != "failed":
-                seconds = time.monotonic() - stage_started
-                bar.console.print(f"  {stage} ({seconds:.1f} s)", highlight=False)
-            stage, stage_started = status.progress.stage, time.monotonic()
-            bar.update(
-                task,
-                description=stage,
-                completed=STAGE_SHARE.get(stage, 0),
-                rows=status.progress.rows_done,
-            )
+        if status.progress is not None:
+            display.show(status.progress.stage, status.progress.rows_done)
         if state.finished:
-            return status, time.monotonic() - started
+            return status, display.seconds
         await asyncio.sleep(POLL_SECONDS)
+
+
+async def ingest_here(
+    settings: Settings, customers: Path, loans: Path, bar: Progress
+) -> tuple[IngestStatus, float]:
+    """Without Redis: the ingestion itself, in this process, showing its stages as they come.
+    Neither the job runner nor the web framework is imported for it."""
+    from credit.modules.ingest.schemas import IngestStatus
+    from credit.modules.ingest.service import ingest_workbooks
+
+    display = StageDisplay(bar, first="starting")
+
+    async def progress(stage: str, rows_done: int) -> None:
+        display.show(stage, rows_done)
+
+    try:
+        if settings.is_embedded:
+            from credit.plugins.migrations import upgrade_database_async
+
+            await upgrade_database_async(settings)  # a fresh clone has no database yet
+        report = await ingest_workbooks(settings.database_url, customers, loans, progress)
+    except Exception as exc:  # the job's way: its own words, not a traceback
+        return IngestStatus("", "failed", error=str(exc) or type(exc).__name__), display.seconds
+    return IngestStatus("", "complete", report=report), display.seconds
 
 
 def closing_line(console: Console, status: IngestStatus, seconds: float) -> None:
