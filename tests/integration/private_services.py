@@ -76,7 +76,7 @@ def _version_key(path: str) -> tuple[int, ...]:
 
 
 def wait_for_first_sweep(
-    process: subprocess.Popen[bytes], redis_url: str, queue_name: str, timeout: float = 30
+    process: subprocess.Popen[bytes], redis_url: str, queue_name: str, timeout: float = 120
 ) -> None:
     """Wait until a just-started SAQ worker has run its start-up sweep of the queue.
 
@@ -84,13 +84,19 @@ def wait_for_first_sweep(
     a job is in that list with status `queued` for a moment after a worker dequeues it: a job
     enqueued while the worker starts can be dequeued during that first sweep and then end
     `aborted` ("swept") although it ran. The sweep's lock key shows the sweep has read the
-    list; the next one is a minute away, longer than these tests wait for a job."""
+    list; the next one is a minute away, longer than these tests wait for a job. A worker
+    that has not got there by `timeout` (it builds the whole app first: slow on a busy
+    machine) is killed, so no test leaves one behind."""
     client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout
     try:
         while not client.exists(f"saq:{queue_name}:sweep"):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start (exit code {process.poll()})")
+                code = process.poll()
+                if code is None:
+                    process.kill()
+                    process.wait(timeout=20)
+                raise RuntimeError(f"the worker did not start in {timeout} s (exit code {code})")
             time.sleep(0.05)
     finally:
         client.close()
