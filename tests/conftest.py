@@ -1,14 +1,16 @@
 """Shared fixtures: the app on both databases, a pinned clock, real PostgreSQL and Redis.
 
-Every integration test that takes `client` runs twice, on SQLite and on the machine's
-PostgreSQL. PostgreSQL gets a fresh database per test session, built by the Alembic
-migrations (never `create_all`), and dropped at the end. A missing service fails the run.
+Every integration test that takes `client` runs twice, on SQLite and on PostgreSQL.
+PostgreSQL gets a fresh database per test session (per xdist worker), built by the Alembic
+migrations (never `create_all`), and dropped at the end. Where the servers are comes from
+`tests/services.py`: the configured ones, or private ones the session starts itself. The
+lender's real workbooks are read from `../shared/data`; where they are missing, the tests that
+need them skip, naming the path (under `CI=true` they fail instead).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,12 +30,78 @@ from credit.app import create_app
 from credit.clock import FixedClock
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
+from tests import services
+from tests.ingest_workbooks import REAL_BOOK, SAMPLE_BOOK, Book
 
 T = TypeVar("T")
 TODAY = date(2025, 6, 15)
-PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # an xdist worker: the controller found or started them
+        services.install(services.Services.from_dict(workerinput["credit_services"]))
+    else:
+        services.install(services.provide())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput["credit_services"] = services.current().as_dict()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None:
+        services.current().stop()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    found = services.current()
+    return [
+        f"{s.name}: {s.address or 'none'}"
+        + (" (started by this session)" if s.started else "")
+        + (f" ({s.problem})" if s.problem else "")
+        for s in (found.postgres, found.redis)
+    ]
+
+
+def _needed(service: services.Service) -> str:
+    if service.address is not None:
+        return service.address
+    if services.in_ci():
+        pytest.fail(f"{service.name} is required under CI=true: {service.problem}")
+    pytest.skip(f"no {service.name}: {service.problem}")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_dsn() -> str:
+    """libpq DSN of a PostgreSQL superuser connection (database `postgres`)."""
+    return _needed(services.current().postgres)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _needed(services.current().redis)
+
+
+@pytest.fixture(scope="session")
+def real_book() -> Book:
+    """The lender's real workbooks from `../shared/data`."""
+    for path in (REAL_BOOK.customers, REAL_BOOK.loans):
+        if not path.is_file():
+            if services.in_ci():
+                pytest.fail(f"the real workbook {path} is missing (required under CI=true)")
+            pytest.skip(f"needs the real workbook {path} (missing)")
+    return REAL_BOOK
+
+
+@pytest.fixture(scope="session", params=["real", "sample"])
+def book(request: pytest.FixtureRequest) -> Book:
+    """Each test on a whole book runs on the real one and on its committed synthetic twin."""
+    if request.param == "real":
+        real: Book = request.getfixturevalue("real_book")
+        return real
+    return SAMPLE_BOOK
 
 
 def _sqlalchemy_url(dsn: str) -> str:
@@ -46,8 +114,8 @@ def in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+async def _admin(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn, timeout=5)
     try:
         await conn.execute(sql)
     finally:
@@ -55,17 +123,17 @@ async def _admin(sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(pg_admin_dsn: str) -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
     name = f"credit_test_{uuid.uuid4().hex[:10]}"
     try:
-        in_own_loop(_admin(f'CREATE DATABASE "{name}"'))
+        in_own_loop(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:  # pragma: no cover - environment failure
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_DSN} is required: {exc}")
-    url = _sqlalchemy_url(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}")
+        pytest.fail(f"PostgreSQL at {pg_admin_dsn} is required: {exc}")
+    url = _sqlalchemy_url(pg_admin_dsn.rsplit("/", 1)[0] + f"/{name}")
     upgrade_database(Settings(database_url=url, sample_data_dir=None))
     yield url
-    in_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    in_own_loop(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

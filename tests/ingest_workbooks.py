@@ -1,23 +1,90 @@
-"""Workbooks for ingestion tests: the real files, and small ones with chosen defects.
+"""Workbooks for ingestion tests: the real files, the committed sample, small ones with defects.
 
-The real files are read from `../shared/data` and never copied into the repository; variants
-are written to a test's temporary directory.
+The real files are read from `../shared/data` and never copied into the repository. The
+committed synthetic book in `data/` has the same quirks (reused Loan IDs across customers,
+recorded EMIs that differ from the formula, loans ended in the past), so every test on the
+real book has a twin that runs where those files are missing. What a test expects of a book is
+read from the file itself here, independently of the ingestion code. Variants are written to a
+test's temporary directory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import xlsxwriter
 
-from tests.conftest import SHARED_DATA
+from credit.modules.ingest.sample import emi
 
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
 REAL_CUSTOMERS = SHARED_DATA / "customer_data.xlsx"
 REAL_LOANS = SHARED_DATA / "loan_data.xlsx"
+SAMPLE_CUSTOMERS = REPO / "data" / "customer_data.xlsx"
+SAMPLE_LOANS = REPO / "data" / "loan_data.xlsx"
+
+
+@dataclass(frozen=True)
+class Book:
+    """A pair of workbooks in the original format, and what is in them."""
+
+    name: str
+    customers: Path
+    loans: Path
+
+    @cached_property
+    def customer_frame(self) -> pl.DataFrame:
+        return pl.read_excel(self.customers, engine="calamine")
+
+    @cached_property
+    def loan_frame(self) -> pl.DataFrame:
+        return pl.read_excel(self.loans, engine="calamine")
+
+    @property
+    def customer_rows(self) -> int:
+        return self.customer_frame.height
+
+    @property
+    def loan_rows(self) -> int:
+        return self.loan_frame.height
+
+    def duplicated_loan_ids(self) -> set[int]:
+        frame = self.loan_frame.filter(pl.col("Loan ID").is_duplicated())
+        return set(frame["Loan ID"].cast(pl.Int64))
+
+    def remapped_rows(self) -> int:
+        """Rows whose Loan ID an earlier row already used (a customer never repeats one)."""
+        return self.loan_rows - self.loan_frame["Loan ID"].n_unique()
+
+    def first_loan(self) -> dict[str, Any]:
+        """The first data row: its Loan ID is the file's first use of that id."""
+        return self.loan_frame.row(0, named=True)
+
+    def loan_with_an_off_formula_emi(self) -> dict[str, Any]:
+        """A loan, its Loan ID used once, whose recorded EMI is not the formula's."""
+        once = self.loan_frame.filter(~pl.col("Loan ID").is_duplicated())
+        for row in once.iter_rows(named=True):
+            formula = emi(int(row["Loan Amount"]), float(row["Interest Rate"]), int(row["Tenure"]))
+            if abs(int(row["Monthly payment"]) - formula) > 1:
+                return row
+        raise AssertionError(f"{self.name}: every recorded EMI is the formula's")
+
+    def loan_ended_before(self, day: date) -> dict[str, Any]:
+        once = self.loan_frame.filter(
+            ~pl.col("Loan ID").is_duplicated() & (pl.col("End Date") < day)
+        )
+        assert once.height, f"{self.name}: no loan ended before {day}"
+        return once.row(0, named=True)
+
+
+SAMPLE_BOOK = Book("sample", SAMPLE_CUSTOMERS, SAMPLE_LOANS)
+REAL_BOOK = Book("real", REAL_CUSTOMERS, REAL_LOANS)
 
 CUSTOMER_HEADERS = [
     "Customer ID",
@@ -109,8 +176,3 @@ def real_rows(path: Path) -> list[list[Any]]:
     """The real file's rows as Python values (whole numbers as ints, dates as dates)."""
     frame = pl.read_excel(path, engine="calamine")
     return [list(row) for row in frame.iter_rows()]
-
-
-def duplicated_loan_ids() -> set[int]:
-    frame = pl.read_excel(REAL_LOANS, engine="calamine")
-    return set(frame.filter(pl.col("Loan ID").is_duplicated())["Loan ID"].cast(pl.Int64))

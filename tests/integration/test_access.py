@@ -33,7 +33,7 @@ from credit.modules.access.plugin import OPEN_WARNING
 from credit.modules.access.service import ApiKeyService
 from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
-from tests.conftest import REDIS_URL, TODAY, in_own_loop
+from tests.conftest import TODAY, in_own_loop
 
 Client = AsyncTestClient[Litestar]
 REPO = Path(__file__).resolve().parents[2]
@@ -210,12 +210,13 @@ async def test_rate_limit_counts_per_key(secured: Settings) -> None:
         assert (await client.get("/health")).status_code == 200
 
 
-async def test_rate_limit_is_shared_through_redis(secured: Settings) -> None:
+@pytest.mark.xdist_group("redis-rate-limit")  # see tests/integration/test_stack.py
+async def test_rate_limit_is_shared_through_redis(secured: Settings, redis_url: str) -> None:
     """Two app instances (two web processes) with REDIS_URL count one budget per key."""
-    limited = replace(secured, rate_limit_per_minute=4, redis_url=REDIS_URL)
+    limited = replace(secured, rate_limit_per_minute=4, redis_url=redis_url)
     key_id, key = await _issue(secured.database_url, f"shared-{uuid.uuid4().hex}", "read")
     # Key ids restart after this suite empties the table; forget counts of an earlier run.
-    redis = Redis.from_url(REDIS_URL)
+    redis = Redis.from_url(redis_url)
     await redis.delete(f"credit_rate_limit:key:{key_id}")
     await redis.aclose()
     apps = [create_app(limited, clock=FixedClock(TODAY)) for _ in range(2)]

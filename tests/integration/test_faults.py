@@ -50,6 +50,8 @@ from tests.integration.private_services import (
 )
 from tests.integration.test_ingest_http import upload, wait_for
 
+# One xdist worker runs them all: they add to one figures file.
+pytestmark = pytest.mark.xdist_group("faults")
 Client = AsyncTestClient[Litestar]
 CREDIT_CLI = [sys.executable, "-c", "from credit.cli import main; main()"]
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "test-figures" / "faults.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,8 @@ from credit.modules.ingest.schemas import IngestError, RejectedRow
 from credit.settings import Settings
 from tests.conftest import empty_tables
 from tests.ingest_workbooks import (
-    REAL_CUSTOMERS,
-    REAL_LOANS,
+    Book,
     customer,
-    duplicated_loan_ids,
     loan,
     small_book,
     write_workbook,
@@ -32,31 +31,51 @@ from tests.integration.book import count_rows, ingest
 Client = AsyncTestClient[Litestar]
 
 
-async def test_real_book_loads_every_row_and_a_rerun_changes_nothing(
-    client: Client, settings: Settings
+async def test_whole_book_loads_every_row_and_a_rerun_changes_nothing(
+    client: Client, settings: Settings, book: Book, today: date
 ) -> None:
-    first = await ingest(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
-    assert (first.customers.inserted, first.loans.inserted) == (300, 782)
+    rows = (book.customer_rows, book.loan_rows)
+    first = await ingest(settings.database_url, book.customers, book.loans)
+    assert (first.customers.inserted, first.loans.inserted) == rows
     assert first.rejected == []
-    assert len(first.remappings) == 29
-    assert {r.source_loan_id for r in first.remappings} == duplicated_loan_ids()
-    assert await count_rows(settings.database_url) == (300, 782)
+    assert len(first.remappings) == book.remapped_rows() > 0
+    assert {r.source_loan_id for r in first.remappings} == book.duplicated_loan_ids()
+    assert await count_rows(settings.database_url) == rows
 
-    again = await ingest(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+    again = await ingest(settings.database_url, book.customers, book.loans)
     assert (again.customers.inserted, again.customers.updated, again.customers.unchanged) == (
         0,
         0,
-        300,
+        book.customer_rows,
     )
-    assert (again.loans.inserted, again.loans.updated, again.loans.unchanged) == (0, 0, 782)
+    assert (again.loans.inserted, again.loans.updated, again.loans.unchanged) == (
+        0,
+        0,
+        book.loan_rows,
+    )
     assert again.remappings == first.remappings
-    assert await count_rows(settings.database_url) == (300, 782)
+    assert await count_rows(settings.database_url) == rows
 
-    # Values are kept exactly as the file gives them (first data row: customer 14, loan 5930).
-    loan_5930 = (await client.get("/api/view-loan/5930")).json()
-    assert loan_5930["customer"]["id"] == 14
-    assert (loan_5930["loan_amount"], loan_5930["interest_rate"]) == (900_000, 8.2)
-    assert (loan_5930["monthly_installment"], loan_5930["tenure"]) == (15_344, 129)
+    # Values are kept exactly as the file gives them: the first data row, a recorded EMI that
+    # is not the formula's, a loan that ended in the past.
+    for row in (
+        book.first_loan(),
+        book.loan_with_an_off_formula_emi(),
+        book.loan_ended_before(today),
+    ):
+        stored = (await client.get(f"/api/view-loan/{row['Loan ID']}")).json()
+        assert stored["customer"]["id"] == row["Customer ID"]
+        assert (stored["loan_amount"], stored["interest_rate"]) == (
+            row["Loan Amount"],
+            row["Interest Rate"],
+        )
+        assert (stored["monthly_installment"], stored["tenure"]) == (
+            row["Monthly payment"],
+            row["Tenure"],
+        )
+    ended = book.loan_ended_before(today)
+    current = (await client.get(f"/api/view-loans/{ended['Customer ID']}")).json()
+    assert ended["Loan ID"] not in {loan["loan_id"] for loan in current}
     remapped = first.remappings[0]
     moved = (await client.get(f"/api/view-loan/{remapped.loan_id}")).json()
     assert moved["customer"]["id"] == remapped.customer_id
@@ -72,7 +91,7 @@ async def test_real_book_loads_every_row_and_a_rerun_changes_nothing(
         },
     )
     assert registered.status_code == 201
-    assert registered.json()["customer_id"] == 301
+    assert registered.json()["customer_id"] == book.customer_frame["Customer ID"].max() + 1
 
 
 async def test_a_changed_row_updates_its_record(settings: Settings, tmp_path: Path) -> None:
@@ -97,10 +116,10 @@ async def test_bad_rows_are_rejected_with_row_and_reason_and_the_rest_loads(
     )
     report = await ingest(settings.database_url, *paths)
     assert report.rejected == [
-        RejectedRow("customers", 3, "Age: not a whole number (old)"),
+        RejectedRow("customers", 3, "Age: not a whole number"),
         RejectedRow("loans", 3, "Customer ID: no customer 9 in the files loaded"),
         RejectedRow("loans", 4, "Customer ID: no customer 2 in the files loaded"),
-        RejectedRow("loans", 5, "Tenure: not a whole number (2.5)"),
+        RejectedRow("loans", 5, "Tenure: not a whole number"),
     ]
     assert (report.customers.rejected, report.loans.rejected) == (1, 3)
     assert await count_rows(settings.database_url) == (1, 1)
@@ -124,7 +143,7 @@ async def test_a_broken_file_fails_and_writes_nothing(
 
 
 async def test_a_crash_mid_write_leaves_the_database_as_it_was(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def crash(*_: object) -> int:
         raise RuntimeError("disk on fire")
@@ -133,29 +152,42 @@ async def test_a_crash_mid_write_leaves_the_database_as_it_was(
     monkeypatch.setattr(writer.PostgresBook, "upsert_loans", crash)
     monkeypatch.setattr(writer.SqliteBook, "upsert_loans", crash)
     with pytest.raises(RuntimeError, match="disk on fire"):
-        await ingest(settings.database_url, REAL_CUSTOMERS, REAL_LOANS)
+        await ingest(settings.database_url, book.customers, book.loans)
     assert await count_rows(settings.database_url) == (0, 0)
 
 
 async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL only: a big first load drops and re-creates the secondary structures."""
     monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
     try:
         # Both tables are empty: each goes straight in by COPY, without staging or MERGE.
-        report = await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
-        assert (report.customers.inserted, report.loans.inserted) == (300, 782)
+        report = await ingest(postgres_url, book.customers, book.loans)
+        assert (report.customers.inserted, report.loans.inserted) == (
+            book.customer_rows,
+            book.loan_rows,
+        )
         indexes, foreign_keys = await loan_indexes_and_foreign_keys(postgres_url)
-        stored = await stored_loan(postgres_url, 5930)
+        first = book.first_loan()
+        stored = await stored_loan(postgres_url, first["Loan ID"])
         # A rerun goes through staging and MERGE: it finds every value already as it would
         # have written it.
-        again = await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        again = await ingest(postgres_url, book.customers, book.loans)
     finally:
         await empty_tables(postgres_url)
-    assert stored == (Decimal("900000.00"), Decimal("8.2000"), Decimal("15344.00"), 14)
+    assert stored == (
+        Decimal(first["Loan Amount"]).quantize(Decimal("0.01")),
+        Decimal(str(first["Interest Rate"])).quantize(Decimal("0.0001")),
+        Decimal(first["Monthly payment"]).quantize(Decimal("0.01")),
+        first["Customer ID"],
+    )
     assert (again.customers.inserted, again.customers.updated) == (0, 0)
-    assert (again.loans.inserted, again.loans.updated, again.loans.unchanged) == (0, 0, 782)
+    assert (again.loans.inserted, again.loans.updated, again.loans.unchanged) == (
+        0,
+        0,
+        book.loan_rows,
+    )
     assert indexes == {"pk_loans", "uq_loans_customer_id_source_loan_id"}
     assert foreign_keys == ["fk_loans_customer_id_customers"]
 
@@ -195,12 +227,12 @@ async def loan_indexes_and_foreign_keys(url: str) -> tuple[set[str], list[str]]:
 
 
 async def test_a_binary_first_load_stores_exactly_what_the_text_path_stores(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    postgres_url: str, book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL only: the loans of a big first load go in by binary COPY; every stored value,
     as PostgreSQL prints it, is the one the CSV path stores."""
     monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
-    monkeypatch.setattr(writer, "BINARY_CHUNK_ROWS", 100)  # several chunks of the 782 loans
+    monkeypatch.setattr(writer, "BINARY_CHUNK_ROWS", 100)  # several chunks of the loans
     formats: list[tuple[str, str]] = []
     copy = writer.asyncpg.Connection.copy_to_table
 
@@ -210,7 +242,7 @@ async def test_a_binary_first_load_stores_exactly_what_the_text_path_stores(
 
     monkeypatch.setattr(writer.asyncpg.Connection, "copy_to_table", recording_copy)
     try:
-        await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        await ingest(postgres_url, book.customers, book.loans)
         binary = await loans_as_text(postgres_url)
         await empty_tables(postgres_url)
 
@@ -218,14 +250,14 @@ async def test_a_binary_first_load_stores_exactly_what_the_text_path_stores(
             return None
 
         monkeypatch.setattr(writer.PostgresBook, "_binary_layout", no_binary)
-        await ingest(postgres_url, REAL_CUSTOMERS, REAL_LOANS)
+        await ingest(postgres_url, book.customers, book.loans)
         text_path = await loans_as_text(postgres_url)
     finally:
         await empty_tables(postgres_url)
     binary_run, text_run = formats[:2], formats[2:]
     assert binary_run == [("customers", "csv"), ("loans", "binary")]
     assert text_run == [("customers", "csv"), ("loans", "csv")]
-    assert len(binary) == 782
+    assert len(binary) == book.loan_rows
     assert binary == text_path
 
 

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from credit.app import create_app
 from credit.modules.ingest.sample import write_sample_book
 from credit.settings import Settings
-from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS, small_book
+from tests.ingest_workbooks import Book, small_book
 from tests.integration.book import count_rows
 
 Client = AsyncTestClient[Litestar]
@@ -38,19 +38,22 @@ async def wait_for(client: Client, job_id: str) -> dict[str, Any]:
     raise AssertionError(f"job {job_id} did not finish in {TIMEOUT_SECONDS} s")
 
 
-async def test_upload_is_ingested_in_the_background(client: Client, settings: Settings) -> None:
-    accepted = await client.post("/api/ingest", files=upload(REAL_CUSTOMERS, REAL_LOANS))
+async def test_upload_is_ingested_in_the_background(
+    client: Client, settings: Settings, book: Book
+) -> None:
+    accepted = await client.post("/api/ingest", files=upload(book.customers, book.loans))
     assert accepted.status_code == 202
     job_id = accepted.json()["job_id"]
 
     done = await wait_for(client, job_id)
     assert done["status"] == "complete"
-    assert done["progress"] == {"stage": "done", "rows_done": 1082}
+    rows = book.customer_rows + book.loan_rows
+    assert done["progress"] == {"stage": "done", "rows_done": rows}
     report = done["report"]
-    assert report["customers"]["inserted"] == 300
-    assert report["loans"]["inserted"] == 782
-    assert len(report["remappings"]) == 29
-    assert await count_rows(settings.database_url) == (300, 782)
+    assert report["customers"]["inserted"] == book.customer_rows
+    assert report["loans"]["inserted"] == book.loan_rows
+    assert len(report["remappings"]) == book.remapped_rows()
+    assert await count_rows(settings.database_url) == (book.customer_rows, book.loan_rows)
     # The uploaded copies are removed once read.
     assert not any(p.is_file() for p in settings.upload_dir.rglob("*"))
 
@@ -76,9 +79,13 @@ async def test_unknown_job_is_404(client: Client) -> None:
 
 
 async def test_upload_over_the_limit_is_413(settings: Settings, tmp_path: Path) -> None:
+    # Over the limit even with the room left for the multipart framing.
+    book = write_sample_book(tmp_path / "book", customers=300, loans=3_000, seed=2)
     app = create_app(replace(settings, max_upload_bytes=10_000))
     async with AsyncTestClient(app=app) as client:
-        response = await client.post("/api/ingest", files=upload(REAL_CUSTOMERS, REAL_LOANS))
+        response = await client.post(
+            "/api/ingest", files=upload(book.customers_path, book.loans_path)
+        )
     assert response.status_code == 413
     assert response.json()["status_code"] == 413
     assert not settings.upload_dir.exists() or not any(settings.upload_dir.iterdir())

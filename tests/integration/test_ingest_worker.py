@@ -20,8 +20,8 @@ from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
 from credit.settings import Settings
-from tests.conftest import REDIS_URL, empty_tables, in_own_loop
-from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS, small_book
+from tests.conftest import empty_tables, in_own_loop
+from tests.ingest_workbooks import Book, small_book
 from tests.integration.book import count_rows
 from tests.integration.private_services import stop_worker, wait_for_first_sweep
 from tests.integration.test_ingest_http import upload, wait_for
@@ -33,10 +33,12 @@ def queue_name() -> str:
 
 
 @pytest.fixture
-def worker(postgres_url: str, queue_name: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    postgres_url: str, redis_url: str, queue_name: str, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     env = os.environ | {
         "DATABASE_URL": postgres_url,
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "QUEUE_NAME": queue_name,
         "UPLOAD_DIR": str(tmp_path / "uploads"),
     }
@@ -45,7 +47,7 @@ def worker(postgres_url: str, queue_name: str, tmp_path: Path) -> Iterator[subpr
     process = subprocess.Popen(
         [str(credit), "workers", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    wait_for_first_sweep(process, REDIS_URL, queue_name)
+    wait_for_first_sweep(process, redis_url, queue_name)
     yield process
     stop_worker(process, timeout=15)
     log.close()
@@ -53,34 +55,43 @@ def worker(postgres_url: str, queue_name: str, tmp_path: Path) -> Iterator[subpr
 
 
 async def test_saq_worker_ingests_an_upload(
-    worker: subprocess.Popen[bytes], postgres_url: str, queue_name: str, tmp_path: Path
+    worker: subprocess.Popen[bytes],
+    postgres_url: str,
+    redis_url: str,
+    queue_name: str,
+    book: Book,
+    tmp_path: Path,
 ) -> None:
     settings = Settings(
         database_url=postgres_url,
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         queue_name=queue_name,
         upload_dir=tmp_path / "uploads",
         sample_data_dir=None,
     )
     async with AsyncTestClient(app=create_app(settings)) as client:
-        accepted = await client.post("/api/ingest", files=upload(REAL_CUSTOMERS, REAL_LOANS))
+        accepted = await client.post("/api/ingest", files=upload(book.customers, book.loans))
         assert accepted.status_code == 202
         done = await wait_for(client, accepted.json()["job_id"])
     log = (tmp_path / "worker.log").read_text(errors="replace")
     assert worker.poll() is None, log
     # The job's error first: pytest shortens long messages, and the log is long.
     assert done["status"] == "complete", (done.get("error"), done, log[-4000:])
-    assert done["report"]["loans"]["inserted"] == 782
-    assert len(done["report"]["remappings"]) == 29
-    assert await count_rows(postgres_url) == (300, 782)
+    assert done["report"]["loans"]["inserted"] == book.loan_rows
+    assert len(done["report"]["remappings"]) == book.remapped_rows()
+    assert await count_rows(postgres_url) == (book.customer_rows, book.loan_rows)
 
 
 async def test_a_failed_job_is_logged_under_the_api_id_and_an_idle_worker_stops_quietly(
-    worker: subprocess.Popen[bytes], postgres_url: str, queue_name: str, tmp_path: Path
+    worker: subprocess.Popen[bytes],
+    postgres_url: str,
+    redis_url: str,
+    queue_name: str,
+    tmp_path: Path,
 ) -> None:
     settings = Settings(
         database_url=postgres_url,
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         queue_name=queue_name,
         upload_dir=tmp_path / "uploads",
         sample_data_dir=None,

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from litestar.types import Receive, Scope, Send
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
@@ -21,7 +22,7 @@ from credit.clock import FixedClock
 from credit.plugins.metrics import RouteMetrics
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
-from tests.conftest import PG_ADMIN_DSN, REDIS_URL, TODAY, _admin, _sqlalchemy_url, in_own_loop
+from tests.conftest import TODAY, _admin, _sqlalchemy_url, in_own_loop
 from tests.integration.private_services import free_port
 
 # The revision before the head: a database that `credit database upgrade` has not caught up.
@@ -44,8 +45,8 @@ async def test_ready_checks_the_database_and_skips_unconfigured_redis(
     assert response.json()["checks"] == {"database": "ok", "schema": "ok", "redis": "skipped"}
 
 
-async def test_ready_checks_redis_when_configured(settings: Settings) -> None:
-    app = create_app(replace(settings, redis_url=REDIS_URL), clock=FixedClock(TODAY))
+async def test_ready_checks_redis_when_configured(settings: Settings, redis_url: str) -> None:
+    app = create_app(replace(settings, redis_url=redis_url), clock=FixedClock(TODAY))
     async with AsyncTestClient(app=app) as client:
         response = await client.get("/ready")
     assert response.status_code == 200
@@ -67,7 +68,8 @@ async def test_ready_names_the_unreachable_dependency(settings: Settings) -> Non
 async def test_ready_is_503_when_the_database_is_down(settings: Settings) -> None:
     if not settings.database_url.startswith("postgresql"):
         return  # an SQLite file cannot be "down"; the PostgreSQL run covers this
-    url = settings.database_url.replace("127.0.0.1:5432", f"127.0.0.1:{free_port()}")
+    # The same server address with a port where nothing listens (whichever server the session uses).
+    url = make_url(settings.database_url).set(port=free_port()).render_as_string(False)
     down = replace(settings, database_url=url)
     async with AsyncTestClient(app=create_app(down, clock=FixedClock(TODAY))) as client:
         response = await client.get("/ready")
@@ -80,16 +82,16 @@ async def test_ready_is_503_when_the_database_is_down(settings: Settings) -> Non
 
 
 @pytest.fixture
-def postgres_behind_head() -> Iterator[str]:
+def postgres_behind_head(pg_admin_dsn: str) -> Iterator[str]:
     """A fresh PostgreSQL database migrated to the revision before the head."""
     name = f"credit_test_behind_{uuid.uuid4().hex[:8]}"
-    in_own_loop(_admin(f'CREATE DATABASE "{name}"'))
-    url = _sqlalchemy_url(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}")
+    in_own_loop(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}"'))
+    url = _sqlalchemy_url(pg_admin_dsn.rsplit("/", 1)[0] + f"/{name}")
     try:
         upgrade_database(Settings(database_url=url, sample_data_dir=None), BEHIND_HEAD)
         yield url
     finally:
-        in_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        in_own_loop(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def test_ready_is_503_while_postgresql_is_behind_the_migrations(

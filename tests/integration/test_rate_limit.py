@@ -15,7 +15,6 @@ from credit.modules.access.rate_limit import (
     RedisCounter,
     shared_counter,
 )
-from tests.conftest import REDIS_URL
 
 
 async def test_memory_window_counts_then_starts_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,9 +29,9 @@ async def test_memory_window_counts_then_starts_again(monkeypatch: pytest.Monkey
     assert await counter.hit("a") == (1, 60)
 
 
-async def test_redis_counts_are_atomic_across_processes() -> None:
+async def test_redis_counts_are_atomic_across_processes(redis_url: str) -> None:
     key = f"test:{uuid.uuid4().hex}"
-    clients = [Redis.from_url(REDIS_URL) for _ in range(2)]
+    clients = [Redis.from_url(redis_url) for _ in range(2)]
     counters = [RedisCounter(client, window_s=60) for client in clients]
     try:
         hits = await asyncio.gather(*(counters[i % 2].hit(key) for i in range(40)))

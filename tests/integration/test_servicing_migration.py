@@ -23,7 +23,7 @@ from credit.modules.customers.models import Customer
 from credit.modules.loans.models import IDEMPOTENCY_KEYS, Loan, Payment
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
-from tests.conftest import PG_ADMIN_DSN, _admin, _sqlalchemy_url, in_own_loop
+from tests.conftest import _admin, _sqlalchemy_url, in_own_loop
 
 CUSTOMERS = Customer.__table__
 LOANS = Loan.__table__
@@ -36,15 +36,15 @@ LOADED_ON = date(2026, 7, 1)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path, pg_admin_dsn: str) -> Any:
     """An empty database of each kind, not yet migrated."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'servicing.sqlite3'}"
         return
     name = f"credit_mig_{uuid.uuid4().hex[:10]}"
-    in_own_loop(_admin(f'CREATE DATABASE "{name}"'))
-    yield _sqlalchemy_url(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}")
-    in_own_loop(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    in_own_loop(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}"'))
+    yield _sqlalchemy_url(pg_admin_dsn.rsplit("/", 1)[0] + f"/{name}")
+    in_own_loop(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

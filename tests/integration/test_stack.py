@@ -1,8 +1,8 @@
 """The production stack, run the way docker-compose.yml runs it, as local processes.
 
 The `migrate`, `web` and `worker` commands are read from docker-compose.yml itself and run
-against this machine's PostgreSQL (a fresh database, dropped afterwards) and Redis (a queue
-name of its own, its keys deleted afterwards). The real workbooks go in through
+against the test session's PostgreSQL (a fresh database, dropped afterwards) and Redis (a queue
+name of its own, its keys deleted afterwards). The committed sample book goes in through
 `credit ingest`, which hands the job to the worker over Redis; the contract endpoints are
 called over real HTTP; then every process gets SIGTERM and must exit cleanly.
 
@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,14 +28,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import polars as pl
 import pytest
 import redis
 import yaml
 
-from tests.conftest import PG_ADMIN_DSN, REDIS_URL, SHARED_DATA, _admin, _sqlalchemy_url
-from tests.integration.private_services import free_port, wait_for_first_sweep
+from tests.conftest import _admin, _sqlalchemy_url
+from tests.integration.private_services import free_port, postgres_bin_dir, wait_for_first_sweep
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+# One xdist worker runs these and the other test that counts API-key requests in the shared
+# Redis: key ids restart in every database, so two such tests at once would count each other.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("redis-rate-limit")]
 
 # API keys (`credit keys`, the access module) are used as compose would once the module exists.
 API_KEYS_EXIST = importlib.util.find_spec("credit.modules.access") is not None
@@ -45,8 +49,11 @@ MIGRATE_TIMEOUT_S = 120
 READY_TIMEOUT_S = 90
 INGEST_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 45
-CUSTOMER_ROWS = 300
-LOAN_ROWS = 782
+# The committed synthetic book (the same format and quirks as the lender's files).
+BOOK = ROOT / "data"
+CUSTOMER_ROWS = pl.read_excel(BOOK / "customer_data.xlsx", engine="calamine").height
+LOAN_ROWS = pl.read_excel(BOOK / "loan_data.xlsx", engine="calamine").height
+PSQL = shutil.which("psql") or str(postgres_bin_dir() / "psql")
 # A phone number and an income that must never reach a log line.
 PHONE = 9012345678
 INCOME = 87654
@@ -158,22 +165,22 @@ class Stack:
 
 
 @pytest.fixture
-async def stack_database() -> AsyncIterator[str]:
+async def stack_database(pg_admin_dsn: str) -> AsyncIterator[str]:
     name = f"credit_stack_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _admin(pg_admin_dsn, f'CREATE DATABASE "{name}"')
+    yield pg_admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    await _admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def stack(stack_database: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(stack_database: str, redis_url: str, tmp_path: Path) -> Iterator[Stack]:
     queue = f"credit-stack-{uuid.uuid4().hex[:10]}"
     logs = tmp_path / "logs"
     logs.mkdir()
     env = {key: value for key, value in os.environ.items() if key not in _INHERITED_NOISE}
     env.update(
         DATABASE_URL=_sqlalchemy_url(stack_database),
-        REDIS_URL=REDIS_URL,
+        REDIS_URL=redis_url,
         QUEUE_NAME=queue,
         UPLOAD_DIR=str(tmp_path / "uploads"),
         AUTH_REQUIRED="true",
@@ -194,7 +201,7 @@ def stack(stack_database: str, tmp_path: Path) -> Iterator[Stack]:
         yield running
     finally:
         running.kill_all()
-        client = redis.Redis.from_url(REDIS_URL)
+        client = redis.Redis.from_url(redis_url)
         try:
             keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
             if keys:
@@ -267,7 +274,7 @@ def test_compose_stack_serves_the_contract_and_stops_cleanly(stack: Stack) -> No
     worker = stack.start(
         "worker", compose_command("worker"), WORKER_METRICS_PORT=str(worker_metrics_port)
     )
-    wait_for_first_sweep(worker.process, REDIS_URL, stack.queue)
+    wait_for_first_sweep(worker.process, stack.env["REDIS_URL"], stack.queue)
     base = f"http://127.0.0.1:{web_port}"
 
     with httpx.Client(base_url=base, timeout=15) as http:
@@ -276,14 +283,14 @@ def test_compose_stack_serves_the_contract_and_stops_cleanly(stack: Stack) -> No
         assert ready["checks"] == {"database": "ok", "schema": "ok", "redis": "ok"}
         assert http.get("/health").json() == {"status": "ok"}
 
-        # --- ingest the real workbooks: the command enqueues, the worker does the work.
+        # --- ingest the sample book: the command enqueues, the worker does the work.
         ingest = stack.run(
             "ingest",
             [
                 str(BIN / "credit"),
                 "ingest",
-                str(SHARED_DATA / "customer_data.xlsx"),
-                str(SHARED_DATA / "loan_data.xlsx"),
+                str(BOOK / "customer_data.xlsx"),
+                str(BOOK / "loan_data.xlsx"),
             ],
             INGEST_TIMEOUT_S,
         )
@@ -343,7 +350,7 @@ def test_compose_stack_serves_the_contract_and_stops_cleanly(stack: Stack) -> No
         assert profile.status_code == 200, profile.text
         assert profile.json()["current_debt"] == 0
 
-        # Customer 1 of the real file, with whatever history the file gives them.
+        # Customer 1 of the book, with whatever history the file gives them.
         request = {"customer_id": 1, "loan_amount": 100_000, "interest_rate": 14, "tenure": 12}
         eligibility = http.post("/api/check-eligibility", headers=auth, json=request)
         assert eligibility.status_code == 200, eligibility.text
@@ -430,7 +437,7 @@ CREATE TRIGGER stack_test_pause BEFORE INSERT ON loans
 
 def sql(stack: Stack, query: str) -> str:
     result = subprocess.run(
-        ["psql", stack.libpq_dsn, "-v", "ON_ERROR_STOP=1", "-qAtc", query],
+        [PSQL, stack.libpq_dsn, "-v", "ON_ERROR_STOP=1", "-qAtc", query],
         capture_output=True,
         text=True,
         timeout=30,
@@ -450,20 +457,20 @@ def test_worker_stopped_mid_ingestion_loses_and_duplicates_nothing(stack: Stack)
     sql(stack, PAUSE_TRIGGER)
     holder = stack.start(
         "lock-holder",
-        ["psql", stack.libpq_dsn, "-qc", f"SELECT pg_advisory_lock({PAUSE_LOCK}), pg_sleep(600)"],
+        [PSQL, stack.libpq_dsn, "-qc", f"SELECT pg_advisory_lock({PAUSE_LOCK}), pg_sleep(600)"],
     )
     held = f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = {PAUSE_LOCK}"
     wait_for("the pause lock", lambda: sql(stack, held) == "1", stack)
 
     worker = stack.start("worker", compose_command("worker"))
-    wait_for_first_sweep(worker.process, REDIS_URL, stack.queue)
+    wait_for_first_sweep(worker.process, stack.env["REDIS_URL"], stack.queue)
     follower = stack.start(
         "ingest",
         [
             str(BIN / "credit"),
             "ingest",
-            str(SHARED_DATA / "customer_data.xlsx"),
-            str(SHARED_DATA / "loan_data.xlsx"),
+            str(BOOK / "customer_data.xlsx"),
+            str(BOOK / "loan_data.xlsx"),
         ],
     )
     paused = (

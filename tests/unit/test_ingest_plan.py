@@ -15,10 +15,8 @@ from credit.modules.ingest.plan import (
 )
 from credit.modules.ingest.reader import read_customers, read_loans
 from tests.ingest_workbooks import (
-    REAL_CUSTOMERS,
-    REAL_LOANS,
+    Book,
     customer,
-    duplicated_loan_ids,
     loan,
     small_book,
 )
@@ -31,17 +29,19 @@ def book_after(plan_customers: pl.DataFrame, plan_loans: pl.DataFrame) -> Existi
     )
 
 
-def test_real_book_keeps_every_loan_and_remaps_the_29_reused_ids() -> None:
-    customers, loans = read_customers(REAL_CUSTOMERS), read_loans(REAL_LOANS)
+def test_whole_book_keeps_every_loan_and_remaps_the_reused_ids(book: Book) -> None:
+    customers, loans = read_customers(book.customers), read_loans(book.loans)
     plan = plan_book(customers, loans, ExistingBook.empty())
-    assert plan.loans.height == 782
-    assert plan.loans["id"].n_unique() == 782
-    assert plan.remappings.height == 29
-    assert set(plan.remappings["source_loan_id"]) == duplicated_loan_ids()
+    assert plan.loans.height == book.loan_rows
+    assert plan.loans["id"].n_unique() == book.loan_rows
+    assert plan.remappings.height == book.remapped_rows() > 0
+    assert set(plan.remappings["source_loan_id"]) == book.duplicated_loan_ids()
     # The first row with an id keeps it; the later one gets an id above every file id.
     assert plan.remappings["id"].min() > loans.valid["source_loan_id"].max()
-    kept = plan.loans.filter(pl.col("source_loan_id").is_in(list(duplicated_loan_ids())))
-    assert kept.filter(pl.col("id") == pl.col("source_loan_id")).height == 29
+    kept = plan.loans.filter(pl.col("source_loan_id").is_in(list(book.duplicated_loan_ids())))
+    assert kept.filter(pl.col("id") == pl.col("source_loan_id")).height == len(
+        book.duplicated_loan_ids()
+    )
 
     again = plan_book(customers, loans, book_after(plan.customers, plan.loans))
     assert again.loans.select("excel_row", "id").equals(plan.loans.select("excel_row", "id"))

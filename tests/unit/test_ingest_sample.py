@@ -10,8 +10,8 @@ import polars as pl
 
 from credit.modules.ingest.plan import ExistingBook, plan_book
 from credit.modules.ingest.reader import read_customers, read_loans
-from credit.modules.ingest.sample import add_months, write_sample_book
-from tests.ingest_workbooks import REAL_CUSTOMERS, REAL_LOANS
+from credit.modules.ingest.sample import add_months, emi, write_sample_book
+from tests.ingest_workbooks import SAMPLE_BOOK, Book
 
 
 def column_types(path: Path) -> list[tuple[str, str]]:
@@ -19,11 +19,39 @@ def column_types(path: Path) -> list[tuple[str, str]]:
     return [(c.name, c.dtype) for c in sheet.available_columns()]
 
 
-def test_same_sheet_headers_and_cell_types_as_the_real_files(tmp_path: Path) -> None:
+def test_same_sheet_headers_and_cell_types_as_the_real_files(
+    tmp_path: Path, real_book: Book
+) -> None:
     book = write_sample_book(tmp_path, customers=30, loans=90, seed=1)
     assert fastexcel.read_excel(str(book.loans_path)).sheet_names == ["Sheet1"]
-    assert column_types(book.customers_path) == column_types(REAL_CUSTOMERS)
-    assert column_types(book.loans_path) == column_types(REAL_LOANS)
+    assert column_types(book.customers_path) == column_types(real_book.customers)
+    assert column_types(book.loans_path) == column_types(real_book.loans)
+
+
+def test_the_committed_sample_is_what_the_generator_writes(tmp_path: Path) -> None:
+    """`data/` is `credit sample-data` with its defaults, so it has every quirk it promises."""
+    book = write_sample_book(tmp_path, customers=200, loans=600, seed=42)
+    assert book.customers_path.read_bytes() == SAMPLE_BOOK.customers.read_bytes()
+    assert book.loans_path.read_bytes() == SAMPLE_BOOK.loans.read_bytes()
+
+
+def test_the_sample_has_the_real_books_quirks() -> None:
+    """Reused Loan IDs across customers, recorded EMIs off the formula, loans ended long ago."""
+    loans = SAMPLE_BOOK.loan_frame
+    reused = loans.filter(pl.col("Loan ID").is_duplicated())
+    assert reused.height > 0
+    assert reused.group_by("Loan ID").agg(pl.col("Customer ID").n_unique() > 1)["Customer ID"].all()
+    off = [
+        row
+        for row in loans.iter_rows(named=True)
+        if abs(
+            row["Monthly payment"]
+            - emi(int(row["Loan Amount"]), float(row["Interest Rate"]), int(row["Tenure"]))
+        )
+        > 1
+    ]
+    assert 0.2 < len(off) / loans.height < 0.5
+    assert loans.filter(pl.col("End Date") < date(2024, 1, 1)).height > loans.height / 4
 
 
 def test_generated_book_loads_without_rejections_and_exercises_remapping(tmp_path: Path) -> None:

@@ -1,33 +1,42 @@
 """Operator commands: `credit ingest CUSTOMERS.xlsx LOANS.xlsx` and `credit sample-data`.
 
-`credit ingest` enqueues the ingestion job on the app's job runner and follows it with a
-progress bar until it ends, then prints the report's summary; it exits non-zero when the job
-fails. With `REDIS_URL` the SAQ worker does the work (the files are first copied into the
-shared upload directory); without it the job runs inside this command's own process.
+`credit ingest` runs the ingestion job and follows it until it ends:
+on a terminal a progress bar, each stage as a line once it is reached, and a closing line that
+says how the run ended; then the report's summary, the remappings and the rejected rows (the
+first few of each; `--report FILE` writes the whole report as JSON). It exits non-zero when
+the job fails. With `REDIS_URL` the SAQ worker does the work (the files are first copied into
+the shared upload directory); without it the ingestion runs right in this command's process.
+
+Neither command builds the web app, and each imports what it needs only once it runs: without
+Redis, `credit ingest` imports the ingestion code and not the web framework or job runner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
-from litestar import Litestar
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from credit.modules.ingest.controller import ingest_status
-from credit.modules.ingest.sample import write_sample_book
-from credit.modules.ingest.schemas import IngestStatus
-from credit.modules.ingest.uploads import copy_to_uploads
-from credit.plugins.migrations import upgrade_database_async
-from credit.plugins.queue import JobQueuePlugin, JobRunner
-from credit.settings import Settings
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
 
-POLL_SECONDS = 0.5
+    from credit.modules.ingest.schemas import IngestReport, IngestStatus
+    from credit.plugins.queue import JobRunner
+    from credit.settings import Settings
+
+POLL_SECONDS = 0.2
 # Where each stage puts the bar (the stages are the service's progress reports).
 STAGE_SHARE = {
     "queued": 0,
+    "starting": 0,
     "reading": 5,
     "writing customers": 20,
     "reading loans": 25,
@@ -35,94 +44,257 @@ STAGE_SHARE = {
     "committing": 95,
     "done": 100,
 }
+# How many remappings and rejected rows the summary lists before pointing at the report.
+LISTED = 20
 
-WorkbookPath = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def register_commands(cli: click.Group) -> None:
-    @cli.command(name="ingest")
-    @click.argument("customers", type=WorkbookPath)
-    @click.argument("loans", type=WorkbookPath)
-    @click.option("--no-wait", is_flag=True, help="Print the job id and return at once.")
-    def ingest(app: Litestar, customers: Path, loans: Path, no_wait: bool) -> None:
-        """Load a customers workbook and a loans workbook into the book."""
-        settings: Settings = app.state.settings
-        runner = app.plugins.get(JobQueuePlugin).runner
-        if no_wait and settings.redis_url is None:
-            raise click.UsageError(
-                "--no-wait needs REDIS_URL: in-process jobs end with the command."
-            )
-        status = asyncio.run(_ingest(settings, runner, customers, loans, no_wait))
-        if status is None:
-            return
-        console = Console()
-        if status.status == "failed":
-            console.print(f"[red]Ingestion failed:[/] {status.error}")
-            raise SystemExit(1)
-        if status.report is not None:
-            console.print(status.report.summary())
-            for rejected in status.report.rejected[:20]:
-                console.print(f"  rejected {rejected.sheet} row {rejected.row}: {rejected.reason}")
-            if len(status.report.rejected) > 20:
-                console.print(f"  ... and {len(status.report.rejected) - 20} more rejected rows")
-
-    @cli.command(name="sample-data")
-    @click.option("--customers", type=click.IntRange(min=1), default=200, show_default=True)
-    @click.option("--loans", type=click.IntRange(min=1), default=600, show_default=True)
-    @click.option(
-        "--out",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("data"),
-        show_default=True,
-    )
-    @click.option("--seed", type=int, default=42, show_default=True)
-    def sample_data(customers: int, loans: int, out: Path, seed: int) -> None:
-        """Write synthetic customer_data.xlsx and loan_data.xlsx in the original format."""
-        book = write_sample_book(out, customers, loans, seed)
-        click.echo(f"wrote {book.customers_path} and {book.loans_path}")
+WorkbookPath = click.Path(dir_okay=False, path_type=Path)
 
 
-async def _ingest(
-    settings: Settings, runner: JobRunner, customers: Path, loans: Path, no_wait: bool
-) -> IngestStatus | None:
-    if settings.redis_url:
-        customers, loans = copy_to_uploads(settings.upload_dir, customers, loans)
-    elif settings.is_embedded:
-        await upgrade_database_async(settings)  # a fresh clone has no database yet
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise click.BadParameter(f"{path}: no such file")
+    return path
+
+
+@click.command(name="ingest")
+@click.argument("customers", type=WorkbookPath)
+@click.argument("loans", type=WorkbookPath)
+@click.option("--no-wait", is_flag=True, help="Print the job id and return at once.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write the whole report (every remapping and rejected row) to this JSON file.",
+)
+def ingest(customers: Path, loans: Path, no_wait: bool, report_path: Path | None) -> None:
+    """Load customer_data.xlsx and loan_data.xlsx into the book.
+
+    Every row is checked; bad rows are rejected and listed, the rest loads in one
+    transaction. Re-running the same files changes nothing."""
+    customers, loans = _existing(customers), _existing(loans)
+    from rich.console import Console
+
+    from credit.settings import Settings
+
+    settings = Settings.from_env()
+    if no_wait and settings.redis_url is None:
+        raise click.UsageError("--no-wait needs REDIS_URL: in-process jobs end with the command.")
+    if no_wait:
+        _configure_logging(settings)
+        _, job_id = asyncio.run(_enqueue(settings, customers, loans))
+        click.echo(job_id)
+        return
+    console = Console(soft_wrap=True)  # long lines (paths, reasons) stay whole for grep
+    with progress_bar(console) as bar:
+        if settings.redis_url:
+            # Configured once the bar has redirected stdout, so log lines print above it.
+            _configure_logging(settings)
+            status, seconds = asyncio.run(_enqueue_and_follow(settings, customers, loans, bar))
+        else:
+            status, seconds = asyncio.run(ingest_here(settings, customers, loans, bar))
+    closing_line(console, status, seconds)
+    if status.report is not None and report_path is not None:
+        import msgspec
+
+        report_path.write_bytes(msgspec.json.format(msgspec.json.encode(status.report)))
+    if status.status != "complete":
+        raise SystemExit(1)
+    if status.report is not None:
+        kept = f"GET /api/ingest/{status.job_id}" if settings.redis_url else None
+        print_report(console, status.report, report_path, kept)
+
+
+@click.command(name="sample-data")
+@click.option("--customers", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--loans", type=click.IntRange(min=1), default=600, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("data"),
+    show_default=True,
+)
+@click.option("--seed", type=int, default=42, show_default=True)
+def sample_data(customers: int, loans: int, out: Path, seed: int) -> None:
+    """Write synthetic customer_data.xlsx and loan_data.xlsx in the original format."""
+    from credit.modules.ingest.sample import write_sample_book
+
+    book = write_sample_book(out, customers, loans, seed)
+    click.echo(f"wrote {book.customers_path} and {book.loans_path}")
+
+
+def print_report(
+    console: Console, report: IngestReport, report_path: Path | None, kept: str | None
+) -> None:
+    """The counts, then the first remappings and rejected rows, and where the rest is."""
+    console.print(report.summary(), highlight=False)
+    for remapped in report.remappings[:LISTED]:
+        console.print(
+            f"  remapped loan id {remapped.source_loan_id} (loans row {remapped.row}, "
+            f"customer {remapped.customer_id}) to {remapped.loan_id}",
+            highlight=False,
+        )
+    for rejected in report.rejected[:LISTED]:
+        console.print(
+            f"  rejected {rejected.sheet} row {rejected.row}: {rejected.reason}", highlight=False
+        )
+    more = max(0, len(report.remappings) - LISTED) + max(0, len(report.rejected) - LISTED)
+    if report_path is not None:
+        console.print(f"the whole report: {report_path}", highlight=False)
+    elif more:
+        where = "`credit ingest ... --report FILE`" + (f", or {kept}" if kept else "")
+        console.print(f"  ... {more} more not shown; the whole report: {where}", highlight=False)
+
+
+def _configure_logging(settings: Settings) -> None:
+    """The app's logging (JSON lines, or readable ones on a terminal), without the app."""
+    from litestar.config.app import AppConfig
+
+    from credit.plugins.logs import logging_plugin
+
+    logging_plugin(settings).on_app_init(AppConfig())
+
+
+def _runner(settings: Settings) -> JobRunner:
+    from credit.modules.ingest.jobs import ingest_book
+    from credit.plugins.queue import JobQueuePlugin
+
+    jobs = JobQueuePlugin(settings)
+    jobs.register(ingest_book)
+    return jobs.runner
+
+
+async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[JobRunner, str]:
+    """Hand the files to the SAQ worker: copies in the shared upload directory, then the job."""
+    from credit.modules.ingest.uploads import copy_to_uploads
+
+    runner = _runner(settings)
+    customers, loans = copy_to_uploads(settings.upload_dir, customers, loans)
     job_id = await runner.enqueue(
         "ingest_book", customers_path=str(customers.resolve()), loans_path=str(loans.resolve())
     )
-    if no_wait:
-        click.echo(job_id)
-        return None
-    return await _follow(runner, job_id)
+    return runner, job_id
 
 
-async def _follow(runner: JobRunner, job_id: str) -> IngestStatus:
+async def _enqueue_and_follow(
+    settings: Settings, customers: Path, loans: Path, bar: Progress
+) -> tuple[IngestStatus, float]:
+    runner, job_id = await _enqueue(settings, customers, loans)
+    return await follow(runner, job_id, bar)
+
+
+@contextmanager
+def progress_bar(console: Console) -> Iterator[Progress]:
+    """A bar that goes away when done (the closing line takes its place); while it runs, log
+    lines print above it."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[rows]} rows"),
+        TextColumn("{task.fields[rows]:,} rows"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("queued", total=100, rows=0)
-        while True:
-            state = await runner.state(job_id)
-            if state is None:
-                raise click.ClickException(f"job {job_id} disappeared")
-            status = ingest_status(state)
-            if status.progress is not None:
-                stage = status.progress.stage
-                bar.update(
-                    task,
-                    description=stage,
-                    completed=STAGE_SHARE.get(stage, 0),
-                    rows=status.progress.rows_done,
-                )
-            if state.finished:
-                if status.status == "complete":
-                    bar.update(task, description="done", completed=100)
-                return status
-            await asyncio.sleep(POLL_SECONDS)
+    with Progress(*columns, console=console, transient=True) as bar, _logs_above():
+        yield bar
+
+
+class StageDisplay:
+    """The bar's task, and a line for each stage once it is over."""
+
+    def __init__(self, bar: Progress, first: str = "queued") -> None:
+        self.bar = bar
+        self.task = bar.add_task(first, total=100, rows=0)
+        self.stage = first
+        self.started = self.stage_started = time.monotonic()
+
+    def show(self, stage: str, rows_done: int) -> None:
+        if stage != self.stage:
+            if stage != "failed":
+                seconds = time.monotonic() - self.stage_started
+                self.bar.console.print(f"  {self.stage} ({seconds:.1f} s)", highlight=False)
+            self.stage, self.stage_started = stage, time.monotonic()
+        self.bar.update(
+            self.task, description=stage, completed=STAGE_SHARE.get(stage, 0), rows=rows_done
+        )
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+async def follow(runner: JobRunner, job_id: str, bar: Progress) -> tuple[IngestStatus, float]:
+    """Show a queued job's stages until it ends. Returns its last status and the seconds it
+    took."""
+    from credit.modules.ingest.controller import ingest_status
+
+    display = StageDisplay(bar)
+    while True:
+        state = await runner.state(job_id)
+        if state is None:
+            raise click.ClickException(f"job {job_id} disappeared")
+        status = ingest_status(state)
+        if status.progress is not None:
+            display.show(status.progress.stage, status.progress.rows_done)
+        if state.finished:
+            return status, display.seconds
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def ingest_here(
+    settings: Settings, customers: Path, loans: Path, bar: Progress
+) -> tuple[IngestStatus, float]:
+    """Without Redis: the ingestion itself, in this process, showing its stages as they come,
+    on the engine of the process's one database config. The job runner is not imported."""
+    from credit.modules.ingest.schemas import IngestStatus
+    from credit.modules.ingest.service import ingest_workbooks
+    from credit.plugins.database import sqlalchemy_config
+
+    display = StageDisplay(bar, first="starting")
+
+    async def progress(stage: str, rows_done: int) -> None:
+        display.show(stage, rows_done)
+
+    try:
+        if settings.is_embedded:
+            from credit.plugins.migrations import upgrade_database_async
+
+            await upgrade_database_async(settings)  # a fresh clone has no database yet
+        engine = sqlalchemy_config(settings).get_engine()
+        try:
+            report = await ingest_workbooks(engine, customers, loans, progress)
+        finally:
+            await engine.dispose()
+    except Exception as exc:  # the job's way: its own words, not a traceback
+        return IngestStatus("", "failed", error=str(exc) or type(exc).__name__), display.seconds
+    return IngestStatus("", "complete", report=report), display.seconds
+
+
+def closing_line(console: Console, status: IngestStatus, seconds: float) -> None:
+    if status.status == "complete":
+        console.print(f"[green]ingestion complete[/] in {seconds:.1f} s", highlight=False)
+    else:
+        console.print(
+            f"[red]ingestion failed[/] after {seconds:.1f} s: {status.error}", highlight=False
+        )
+
+
+@contextmanager
+def _logs_above() -> Iterator[None]:
+    """Log lines go above the bar while it runs, never onto its line.
+
+    The bar redirects `sys.stdout`/`sys.stderr` to print above itself, but a logging handler
+    configured before keeps the stream it was given; point it at the redirected one for the
+    while. Enter it once the bar has started."""
+    swapped: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
+    redirected = {id(sys.__stdout__): sys.stdout, id(sys.__stderr__): sys.stderr}
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and id(handler.stream) in redirected:
+            previous = handler.setStream(redirected[id(handler.stream)])
+            if previous is not None:
+                swapped.append((handler, previous))
+    try:
+        yield
+    finally:
+        for handler, stream in swapped:
+            handler.setStream(stream)

@@ -1,19 +1,17 @@
-"""Registers ingestion: the HTTP controller, the `ingest_book` job and the CLI commands."""
+"""Registers ingestion: the HTTP controller and the `ingest_book` job (the CLI is `cli.py`)."""
 
 from __future__ import annotations
 
-from click import Group
 from litestar.config.app import AppConfig
-from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
+from litestar.plugins import InitPluginProtocol
 
-from credit.modules.ingest.cli import register_commands
 from credit.modules.ingest.controller import ingest_controller
 from credit.modules.ingest.jobs import ingest_book
 from credit.plugins.queue import JobQueuePlugin
 from credit.settings import Settings
 
 
-class IngestPlugin(InitPluginProtocol, CLIPluginProtocol):
+class IngestPlugin(InitPluginProtocol):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
@@ -21,6 +19,3 @@ class IngestPlugin(InitPluginProtocol, CLIPluginProtocol):
         app_config.route_handlers.append(ingest_controller(self.settings))
         JobQueuePlugin.of(app_config).register(ingest_book)
         return app_config
-
-    def on_cli_init(self, cli: Group) -> None:
-        register_commands(cli)

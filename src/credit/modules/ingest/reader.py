@@ -28,7 +28,8 @@ TOLERANCE = 1e-6
 
 
 class Kind(Enum):
-    # The value reads "<header>: not <value>" in a rejection.
+    # The value reads "<header>: not <value>" in a rejection. A rejection names the column
+    # and the problem, never the cell: cells hold phone numbers and salaries.
     INTEGER = "a whole number"
     MONEY = "an amount with at most 2 decimals"  # rupees -> integer paise
     RATE = "a rate with at most 4 decimals"  # percent -> integer 1/10,000 %
@@ -142,6 +143,8 @@ def _check_inflated_size(path: Path, label: str) -> None:
 
 def _load_sheet(path: Path, sheet: Sheet, columns: tuple[Column, ...]) -> pl.DataFrame:
     label = f"{sheet} file {path.name!r}"
+    if not path.is_file():
+        raise IngestError(f"The {label}: no such file.")
     _check_inflated_size(path, label)
     try:
         reader = fastexcel.read_excel(str(path))
@@ -179,7 +182,7 @@ Problem = tuple[pl.Expr, str | pl.Expr]
 
 def _coerce(frame: pl.DataFrame, columns: tuple[Column, ...]) -> tuple[pl.DataFrame, list[Problem]]:
     """Cast each column to its kind; report missing, mistyped and out-of-range values."""
-    # The values as read stay beside the typed ones (as `<name>__raw`) for the messages.
+    # The values as read stay beside the typed ones (as `<name>__raw`) for the checks.
     frame = frame.with_columns(pl.col(c.name).alias(_raw(c.name)) for c in columns)
     typed: list[pl.Expr] = []
     problems: list[Problem] = []
@@ -188,9 +191,8 @@ def _coerce(frame: pl.DataFrame, columns: tuple[Column, ...]) -> tuple[pl.DataFr
         typed.append(_as_kind(raw, frame.schema[column.name], column.kind).alias(column.name))
         value = pl.col(column.name)
         problems.append((raw.is_null(), f"{column.header}: missing"))
-        not_a = f"{column.header}: not {column.kind.value}"
         problems.append(
-            (raw.is_not_null() & value.is_null(), pl.format(f"{not_a} ({{}})", _shown(raw)))
+            (raw.is_not_null() & value.is_null(), f"{column.header}: not {column.kind.value}")
         )
         problems += _range_problems(column)
     return frame.with_columns(typed), problems
@@ -291,10 +293,6 @@ def _blank(name: str) -> pl.Expr:
 
 def _too_long(name: str) -> pl.Expr:
     return pl.col(name).str.len_chars() > MAX_NAME_LENGTH
-
-
-def _shown(raw: pl.Expr) -> pl.Expr:
-    return raw.cast(pl.String).str.slice(0, 40)
 
 
 def _number(value: float) -> str:

@@ -3,10 +3,11 @@
 Same sheet name, headers and cell types as `customer_data.xlsx` and `loan_data.xlsx`: numbers
 as numeric cells, names as text, dates as date-formatted numeric cells (m/d/yyyy). Values stay
 in the originals' ranges; a loan's end date is its approval date plus its tenure in months
-(same day, clamped to the month's end) and its monthly payment is the compound-interest EMI,
-rounded to the rupee as in the originals. A few `Loan ID`s are reused for another customer's
-loan, as in the real file, so the remapping path is exercised. The same seed gives the same
-files.
+(same day, clamped to the month's end). The originals' quirks are there too: a few `Loan ID`s
+are reused for another customer's loan (so the remapping path runs), about a third of the
+recorded monthly payments differ from the compound-interest EMI (as every one in the real file
+does; the rest are that EMI rounded to the rupee), and most loans ended in the past. The same
+seed gives the same files.
 """
 
 from __future__ import annotations
@@ -123,6 +124,11 @@ def emi(principal: int, yearly_rate: float, tenure: int) -> int:
     return round(principal * r * growth / (growth - 1))
 
 
+# Share of loans whose recorded monthly payment is not the formula's, and how far off it is.
+RECORDED_EMI_DRIFT_SHARE = 1 / 3
+RECORDED_EMI_DRIFT = (0.5, 2.1)
+
+
 def write_sample_book(
     out_dir: Path, customers: int, loans: int, seed: int, duplicated_ids: int | None = None
 ) -> SampleBook:
@@ -133,7 +139,9 @@ def write_sample_book(
     salaries = _write_customers(book.customers_path, customers, rng)
     if duplicated_ids is None:
         duplicated_ids = max(1, loans // 27) if customers > 1 and loans > 1 else 0
-    _write_loans(book.loans_path, loans, salaries, duplicated_ids, rng)
+    # Its own stream, so the drift leaves every other value of a seed's book as it was.
+    drift = random.Random(f"{seed}:recorded-emi")
+    _write_loans(book.loans_path, loans, salaries, duplicated_ids, rng, drift)
     return book
 
 
@@ -165,8 +173,23 @@ def _write_customers(path: Path, count: int, rng: random.Random) -> list[int]:
     return salaries
 
 
+def recorded_emi(principal: int, yearly_rate: float, tenure: int, drift: random.Random) -> int:
+    """The monthly payment as the book records it: mostly the EMI, sometimes not."""
+    formula = emi(principal, yearly_rate, tenure)
+    if drift.random() >= RECORDED_EMI_DRIFT_SHARE:
+        return formula
+    factor = drift.uniform(*RECORDED_EMI_DRIFT)
+    off = round(formula * factor)
+    return off if abs(off - formula) > 1 else formula + 2
+
+
 def _write_loans(
-    path: Path, count: int, salaries: list[int], duplicated: int, rng: random.Random
+    path: Path,
+    count: int,
+    salaries: list[int],
+    duplicated: int,
+    rng: random.Random,
+    drift: random.Random,
 ) -> None:
     workbook = _workbook(path)
     sheet = workbook.add_worksheet(SHEET)
@@ -195,7 +218,7 @@ def _write_loans(
         sheet.write_number(row, 2, amount)
         sheet.write_number(row, 3, tenure)
         sheet.write_number(row, 4, rate)
-        sheet.write_number(row, 5, emi(amount, rate, tenure))
+        sheet.write_number(row, 5, recorded_emi(amount, rate, tenure, drift))
         sheet.write_number(row, 6, rng.randint(0, tenure))
         sheet.write_datetime(row, 7, approved, date_cell)
         sheet.write_datetime(row, 8, add_months(approved, tenure), date_cell)
