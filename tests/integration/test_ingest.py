@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -275,19 +277,15 @@ async def test_binary_numerics_are_exact_at_every_digit_group(
 ) -> None:
     scale = 2 if column == "loan_amount" else 4
     frame = pl.DataFrame({column: values}, schema={column: pl.Int64})
-    conn = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
-    try:
-        async with conn.transaction():
-            await conn.execute(f"CREATE TEMPORARY TABLE t AS SELECT {column} FROM loans LIMIT 0")
-            layout = await writer.PostgresBook(conn)._binary_layout("t", (column,), frame)
-            assert layout is not None
-            await conn.copy_to_table(
-                "t", source=writer._binary_stream(layout, frame), format="binary"
-            )
-            stored = [r[0] for r in await conn.fetch(f"SELECT {column}::text FROM t")]
-            await conn.execute("DROP TABLE t")
-    finally:
-        await conn.close()
+    async with postgres_book(postgres_url) as (book, copier):
+        await copier.execute(f"CREATE TEMPORARY TABLE t AS SELECT {column} FROM loans LIMIT 0")
+        layout = await book._binary_layout("t", (column,), frame)
+        assert layout is not None
+        await copier.copy_to_table(
+            "t", source=writer._binary_stream(layout, frame), format="binary"
+        )
+        stored = [r[0] for r in await copier.fetch(f"SELECT {column}::text FROM t")]
+        await copier.execute("DROP TABLE t")
     assert stored == [str(Decimal(v).scaleb(-scale)) for v in values]
 
 
@@ -307,13 +305,22 @@ async def test_what_binary_copy_cannot_carry_goes_as_text(
 ) -> None:
     """A null, a value the column would refuse or a text column: the CSV path takes the load,
     so PostgreSQL reports out-of-range values itself."""
-    conn = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
-    try:
-        table = "customers" if "first_name" in frame.columns else "loans"
-        layout = await writer.PostgresBook(conn)._binary_layout(table, tuple(frame.columns), frame)
-    finally:
-        await conn.close()
+    table = "customers" if "first_name" in frame.columns else "loans"
+    async with postgres_book(postgres_url) as (book, _):
+        layout = await book._binary_layout(table, tuple(frame.columns), frame)
     assert layout is None
+
+
+@asynccontextmanager
+async def postgres_book(url: str) -> AsyncIterator[tuple[writer.PostgresBook, asyncpg.Connection]]:
+    """A writer on an engine connection in a transaction, with its driver connection."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn, conn.begin():
+            raw = await conn.get_raw_connection()
+            yield writer.PostgresBook(conn, raw.driver_connection), raw.driver_connection
+    finally:
+        await engine.dispose()
 
 
 async def loans_as_text(url: str) -> list[tuple[str, ...]]:

@@ -100,7 +100,7 @@ async def open_book(engine: AsyncEngine) -> AsyncIterator[BookWriter]:
             await conn.execute(text("LOCK TABLE customers, loans IN EXCLUSIVE MODE"))
             # COPY is asyncpg's: the driver connection under this one, in its transaction.
             raw = await conn.get_raw_connection()
-            book = PostgresBook(raw.driver_connection)
+            book = PostgresBook(conn, raw.driver_connection)
         yield book
         if book.changed:
             await conn.execute(text(NEXT_GENERATION))
@@ -322,8 +322,13 @@ FIRST_LOAD_ORDER = {"customers": ["id"], "loans": ["customer_id", "source_loan_i
 
 
 class PostgresBook:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
+    """Statements go through the engine's connection; its asyncpg driver connection (the same
+    session, in the same transaction) is used only for COPY in and out and for the MERGE from
+    a staging table, whose row count SQLAlchemy does not report."""
+
+    def __init__(self, connection: AsyncConnection, copier: asyncpg.Connection) -> None:
+        self.connection = connection
+        self.copier = copier
         self.row_counts: dict[str, int] = {}
         self.changed = 0  # rows inserted or updated so far
 
@@ -350,14 +355,17 @@ class PostgresBook:
 
     async def move_id_sequences(self) -> None:
         for table in ("customers", "loans"):
-            await self.conn.execute(
+            await self._run(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"coalesce(max(id), 0) + 1, false) FROM {table}"
             )
 
+    async def _run(self, sql: str, **params: Any) -> Any:
+        return await self.connection.execute(text(sql), params)
+
     async def _query_frame(self, query: str, schema: dict[str, Any]) -> pl.DataFrame:
         buffer = io.BytesIO()
-        await self.conn.copy_from_query(query, output=buffer, format="csv")
+        await self.copier.copy_from_query(query, output=buffer, format="csv")
         if buffer.tell() == 0:
             return pl.DataFrame(schema=schema)
         buffer.seek(0)
@@ -370,19 +378,19 @@ class PostgresBook:
             return await self._first_load(table, fields, rows)
         staging = f"ingest_{table}"
         columns = ", ".join(f"{f} {STAGING_TYPES[f]}" for f in fields)
-        await self.conn.execute(f"CREATE TEMPORARY TABLE {staging} ({columns}) ON COMMIT DROP")
+        await self._run(f"CREATE TEMPORARY TABLE {staging} ({columns}) ON COMMIT DROP")
         csv = io.BytesIO()
         # In id order the primary key index is appended to rather than split all over.
         rows.select(fields).sort("id").write_csv(csv, include_header=False)
         del rows  # the CSV is what travels; let the frame go early on big books
         csv.seek(0)
-        await self.conn.copy_to_table(staging, source=csv, columns=list(fields), format="csv")
+        await self.copier.copy_to_table(staging, source=csv, columns=list(fields), format="csv")
         del csv
         deferred = await self._drop_secondary_structures(table) if rebuild else []
-        status = await self.conn.execute(_merge_sql(table, fields, staging))
+        status = await self.copier.execute(_merge_sql(table, fields, staging))
         if deferred:
             await self._rebuild(deferred)
-        await self.conn.execute(f"DROP TABLE {staging}")
+        await self._run(f"DROP TABLE {staging}")
         return int(status.rsplit(" ", 1)[-1])  # "MERGE <rows inserted or updated>"
 
     async def _first_load(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
@@ -395,14 +403,14 @@ class PostgresBook:
         rows = rows.sort(FIRST_LOAD_ORDER.get(table, ["id"]))
         layout = await self._binary_layout(table, fields, rows)
         if layout is not None:
-            await self.conn.copy_to_table(
+            await self.copier.copy_to_table(
                 table, source=_binary_stream(layout, rows), columns=list(fields), format="binary"
             )
         else:
             csv = io.BytesIO()
             rows.select(_as_stored_text(f) for f in fields).write_csv(csv, include_header=False)
             csv.seek(0)
-            await self.conn.copy_to_table(table, source=csv, columns=list(fields), format="csv")
+            await self.copier.copy_to_table(table, source=csv, columns=list(fields), format="csv")
         del rows
         await self._rebuild(deferred)
         return count
@@ -412,13 +420,12 @@ class PostgresBook:
     ) -> _Layout | None:
         """The binary layout of `fields` in `table`, from the catalog; None when a column is not
         a fixed-width number or date, or a value is null or does not fit it."""
-        types = dict(
-            await self.conn.fetch(
-                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-                "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-                table,
-            )
+        columns = await self._run(
+            "SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute "
+            "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped",
+            table=table,
         )
+        types = {column.attname: column.type for column in columns}
         layout: _Layout = []
         for field in fields:
             kind, numeric = types[field], NUMERIC_TYPE.fullmatch(types[field])
@@ -435,43 +442,52 @@ class PostgresBook:
         return None
 
     async def _rebuild(self, statements: list[str]) -> None:
-        await self.conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        await self._run("SET LOCAL maintenance_work_mem = '256MB'")
         for statement in statements:
-            await self.conn.execute(statement)
+            await self._run(statement)
 
     async def _drop_secondary_structures(self, table: str) -> list[str]:
         """Drop the table's indexes and foreign keys (and its primary key when no other table
         refers to it); return the statements that re-create them. Re-created constraints check
         every row again, so nothing goes unchecked."""
-        referenced = await self.conn.fetchval(
-            "SELECT count(*) > 0 FROM pg_constraint WHERE confrelid = $1::regclass", table
+        relation = "CAST(:table AS regclass)"
+        referenced = (
+            await self._run(
+                f"SELECT count(*) > 0 FROM pg_constraint WHERE confrelid = {relation}", table=table
+            )
+        ).scalar()
+        keys = list(
+            await self._run(
+                "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+                f"WHERE conrelid = {relation} AND contype = 'p' AND NOT :referenced",
+                table=table,
+                referenced=referenced,
+            )
         )
-        keys = await self.conn.fetch(
-            "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
-            "WHERE conrelid = $1::regclass AND contype = 'p' AND NOT $2",
-            table,
-            referenced,
+        indexes = list(
+            await self._run(
+                "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS ddl "
+                f"FROM pg_index i WHERE i.indrelid = {relation} AND NOT i.indisprimary "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+                table=table,
+            )
         )
-        indexes = await self.conn.fetch(
-            "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS ddl "
-            "FROM pg_index i WHERE i.indrelid = $1::regclass AND NOT i.indisprimary "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-            table,
-        )
-        foreign_keys = await self.conn.fetch(
-            "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
-            "WHERE conrelid = $1::regclass AND contype = 'f'",
-            table,
+        foreign_keys = list(
+            await self._run(
+                "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+                f"WHERE conrelid = {relation} AND contype = 'f'",
+                table=table,
+            )
         )
         for constraint in [*foreign_keys, *keys]:
-            await self.conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint["name"]}"')
+            await self._run(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint.name}"')
         for index in indexes:
-            await self.conn.execute(f"DROP INDEX {index['name']}")
-        add = [f'ALTER TABLE {table} ADD CONSTRAINT "{c["name"]}" {c["ddl"]}' for c in keys]
+            await self._run(f"DROP INDEX {index.name}")
+        add = [f'ALTER TABLE {table} ADD CONSTRAINT "{c.name}" {c.ddl}' for c in keys]
         return (
             add
-            + [index["ddl"] for index in indexes]
-            + [f'ALTER TABLE {table} ADD CONSTRAINT "{c["name"]}" {c["ddl"]}' for c in foreign_keys]
+            + [index.ddl for index in indexes]
+            + [f'ALTER TABLE {table} ADD CONSTRAINT "{c.name}" {c.ddl}' for c in foreign_keys]
         )
 
 
