@@ -23,6 +23,7 @@ from credit.plugins.heap import HeapPlugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
 from credit.plugins.sql import SqlPlugin
+from credit.plugins.strict_input import StrictInputPlugin
 from credit.plugins.telemetry import TelemetryPlugin, logging_plugin
 from credit.services import ServicesPlugin
 from credit.settings import Settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ServicesPlugin(settings, clock),
             EmbeddedPlugin(settings),
             ErrorsPlugin(),
+            StrictInputPlugin(),
             OpenAPIPlugin(version("credit")),
             TelemetryPlugin(settings),
             CustomersPlugin(),

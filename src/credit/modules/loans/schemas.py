@@ -17,8 +17,15 @@ LoanAmount = Annotated[
         ge=0.01, le=10_000_000_000, description="Rupees (paise allowed).", examples=[500000]
     ),
 ]
+RATE_PLACES = 4  # rates are stored as NUMERIC(7,4): to 1/10,000 %
 InterestRate = Annotated[
-    float, msgspec.Meta(ge=0, le=100, description="Yearly percentage.", examples=[10.5])
+    float,
+    msgspec.Meta(
+        ge=0,
+        le=100,
+        description=f"Yearly percentage, at most {RATE_PLACES} decimal places (as stored).",
+        examples=[10.5],
+    ),
 ]
 Tenure = Annotated[
     int, msgspec.Meta(ge=1, le=600, description="Monthly installments.", examples=[24])
@@ -33,6 +40,14 @@ class LoanApplication(msgspec.Struct):
     loan_amount: LoanAmount
     interest_rate: InterestRate
     tenure: Tenure
+
+    def __post_init__(self) -> None:
+        # A rate is accepted only as it will be stored, so it is echoed exactly (never
+        # rounded without a word); -0.0 is 0.
+        if Decimal(repr(self.interest_rate)).as_tuple().exponent < -RATE_PLACES:  # type: ignore[operator]
+            # msgspec's own path suffix, so the error names the field like any other.
+            raise ValueError(f"At most {RATE_PLACES} decimal places - at `$.interest_rate`")
+        self.interest_rate += 0.0
 
     def to_request(self) -> LoanRequest:
         """Requests arrive as JSON numbers; money and rates become exact decimals here, once."""
