@@ -32,6 +32,8 @@ API_KEY_HEADER = "X-API-Key"
 SECURITY_SCHEME = "apiKey"
 # POST routes that only read (see the module docstring).
 READ_ONLY_OPERATIONS = frozenset({"checkEligibility"})
+# Every 401 says how to authenticate (RFC 9110 requires the header on 401).
+CHALLENGE = {"WWW-Authenticate": f'ApiKey realm="credit", header="{API_KEY_HEADER}"'}
 
 
 def is_api_path(path: str) -> bool:
@@ -58,11 +60,15 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
             return AuthenticationResult(user=None, auth=None)
         presented = connection.headers.get(API_KEY_HEADER)
         if not presented:
-            raise NotAuthorizedException(detail=f"An API key is required in {API_KEY_HEADER}.")
+            raise NotAuthorizedException(
+                detail=f"An API key is required in {API_KEY_HEADER}.", headers=CHALLENGE
+            )
         principal = await find_active(database_of(connection.app), presented.strip())
         if principal is None:
             # Never echo the presented key: it may be a real key with a typo.
-            raise NotAuthorizedException(detail="The API key is unknown or revoked.")
+            raise NotAuthorizedException(
+                detail="The API key is unknown or revoked.", headers=CHALLENGE
+            )
         return AuthenticationResult(user=principal, auth=principal)
 
 

@@ -99,11 +99,13 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
     def _document(self, handler: HTTPRouteHandler) -> None:
         extra = {}
         if "POST" in handler.http_methods or "PUT" in handler.http_methods:
-            extra[413] = error("The request body is larger than allowed.")
+            extra[413] = error("The request body is larger than allowed.", 413)
         if self.settings.auth_required:
-            extra[401] = error(f"No API key in `{API_KEY_HEADER}`, or it is unknown or revoked.")
-            extra[403] = error("The API key's scope does not allow this operation.")
+            extra[401] = error(
+                f"No API key in `{API_KEY_HEADER}`, or it is unknown or revoked.", 401
+            )
+            extra[403] = error("The API key's scope does not allow this operation.", 403)
             handler.security = [*(handler.security or []), {SECURITY_SCHEME: []}]
         if self.settings.rate_limit_per_minute > 0:
-            extra[429] = error("Too many requests for this key; see the RateLimit-* headers.")
+            extra[429] = error("Too many requests for this key; see the RateLimit-* headers.", 429)
         handler.responses = {**extra, **(handler.responses or {})}

@@ -6,9 +6,22 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath
+from credit.api import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    AnyRequest,
+    CustomerIdPath,
+    ok,
+)
 from credit.lending.policy import slab_for
-from credit.modules.credit.schemas import CreditScoreReport, Eligibility, ScoreComponent
+from credit.modules.credit.schemas import (
+    CREDIT_SCORE_EXAMPLE,
+    ELIGIBILITY_EXAMPLE,
+    CreditScoreReport,
+    Eligibility,
+    ScoreComponent,
+)
 from credit.modules.loans.schemas import LoanApplication
 from credit.services import services
 
@@ -24,7 +37,14 @@ class CreditController(Controller):
         summary="Would this loan be approved, and at what rate?",
         description="Scores the customer, applies the rate slabs, the affordability rule (all "
         "EMIs including this one within 50% of income) and the approved limit. Writes nothing.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(
+                Eligibility, "The decision, with the rate the slab needs.", ELIGIBILITY_EXAMPLE
+            ),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
     )
     async def check_eligibility(
         self,
@@ -51,7 +71,11 @@ class CreditController(Controller):
         summary="A customer's credit score, explained",
         description="The score with each component's measured value and the points it earned, "
         "the slab it falls in, and the date it was computed for.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(CreditScoreReport, "The score and its parts.", CREDIT_SCORE_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def credit_score(
         self,

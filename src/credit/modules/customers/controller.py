@@ -8,9 +8,23 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, error
+from credit.api import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    AnyRequest,
+    CustomerIdPath,
+    error,
+    ok,
+)
 from credit.lending.amortization import outstanding_principal
-from credit.modules.customers.schemas import CustomerProfile, RegisterCustomer, RegisteredCustomer
+from credit.modules.customers.schemas import (
+    PROFILE_EXAMPLE,
+    REGISTERED_EXAMPLE,
+    CustomerProfile,
+    RegisterCustomer,
+    RegisteredCustomer,
+)
 from credit.services import services
 
 
@@ -25,7 +39,12 @@ class CustomerController(Controller):
         summary="Register a customer",
         description="Creates a customer with an approved limit of 36 x monthly income, rounded to "
         "the nearest lakh (ties up). A phone number already registered gives 409.",
-        responses={**BAD_REQUEST, 409: error("The phone number is already registered.")},
+        responses={
+            201: ok(RegisteredCustomer, "The customer, registered.", REGISTERED_EXAMPLE),
+            **BAD_REQUEST,
+            409: error("The phone number is already registered.", 409),
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
     )
     async def register(
         self,
@@ -49,7 +68,11 @@ class CustomerController(Controller):
         summary="A customer's profile",
         description="Profile with the approved limit, the outstanding principal of current loans "
         "after the installments already due, and the sum of their EMIs.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(CustomerProfile, "The customer's profile.", PROFILE_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def profile(
         self,

@@ -62,3 +62,25 @@ class CustomerProfile(msgspec.Struct):
     approved_limit: float
     current_debt: float
     current_emis: float
+
+
+# Realistic examples for the OpenAPI document (answers of the real service).
+REGISTERED_EXAMPLE = {
+    "customer_id": 301,
+    "name": "Aarav Sharma",
+    "age": 34,
+    "monthly_income": 75000,
+    "approved_limit": 2700000,
+    "phone_number": 9876543210,
+}
+PROFILE_EXAMPLE = {
+    "customer_id": 301,
+    "first_name": "Aarav",
+    "last_name": "Sharma",
+    "age": 34,
+    "phone_number": 9876543210,
+    "monthly_income": 75000.0,
+    "approved_limit": 2700000.0,
+    "current_debt": 481186.98,
+    "current_emis": 23188.02,
+}

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get, post
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, AnyRequest, CustomerIdPath, LoanIdPath
+from credit.api import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    AnyRequest,
+    CustomerIdPath,
+    LoanIdPath,
+    ok,
+)
 from credit.lending.amortization import monthly_installment, repayments_left, schedule
 from credit.modules.loans.schemas import (
+    BOOKED_EXAMPLE,
+    CURRENT_LOANS_EXAMPLE,
+    LOAN_DETAIL_EXAMPLE,
+    NOT_APPROVED_EXAMPLE,
+    SCHEDULE_EXAMPLE,
     CreatedLoan,
     CurrentLoan,
     LoanApplication,
@@ -35,9 +47,11 @@ class LoanController(Controller):
         "the book with every earlier booking (and ingestion) in it.",
         status_code=HTTP_201_CREATED,
         responses={
-            200: ResponseSpec(CreatedLoan, description="Not approved; nothing was booked."),
+            201: ok(CreatedLoan, "Approved and booked.", BOOKED_EXAMPLE),
+            200: ok(CreatedLoan, "Not approved; nothing was booked.", NOT_APPROVED_EXAMPLE),
             **BAD_REQUEST,
             **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
         },
     )
     async def create_loan(
@@ -60,7 +74,11 @@ class LoanController(Controller):
         "/view-loan/{loan_id:int}",
         operation_id="viewLoan",
         summary="One loan with its customer",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(LoanDetail, "The loan and its customer.", LOAN_DETAIL_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def view_loan(self, loan_id: LoanIdPath, request: AnyRequest) -> LoanDetail:
         loan, customer = await services(request).loans.loan_with_customer(loan_id)
@@ -84,7 +102,11 @@ class LoanController(Controller):
         operation_id="viewCustomerLoans",
         summary="A customer's current loans",
         description="Loans with at least one installment still to fall due; `[]` when none.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(list[CurrentLoan], "The current loans.", CURRENT_LOANS_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def view_loans(
         self,
@@ -111,7 +133,11 @@ class LoanController(Controller):
         description="Every installment at the compound-interest EMI; the last one absorbs "
         "rounding. An ingested loan whose recorded monthly payment differs from the formula "
         "also shows `recorded_monthly_installment`.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(LoanSchedule, "Every installment, first to last.", SCHEDULE_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def loan_schedule(self, loan_id: LoanIdPath, request: AnyRequest) -> LoanSchedule:
         loan = await services(request).loans.get_loan(loan_id)

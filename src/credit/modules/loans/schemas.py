@@ -105,3 +105,66 @@ class LoanSchedule(msgspec.Struct, omit_defaults=True):
     monthly_installment: float
     installments: list[ScheduledInstallment]
     recorded_monthly_installment: float | None = None
+
+
+# Realistic examples for the OpenAPI document (answers of the real service).
+BOOKED_EXAMPLE = {
+    "loan_id": 7801,
+    "customer_id": 301,
+    "loan_approved": True,
+    "message": "Loan approved and booked; it ends on 2027-06-15.",
+    "monthly_installment": 23188.02,
+}
+NOT_APPROVED_EXAMPLE = {
+    "loan_id": None,
+    "customer_id": 301,
+    "loan_approved": False,
+    "message": "Monthly installments would come to 102521.76 (current 23188.02 + this loan "
+    "79333.74), above the 37500.00 allowed (50% of monthly income).",
+    "monthly_installment": 79333.74,
+}
+LOAN_DETAIL_EXAMPLE = {
+    "loan_id": 7801,
+    "customer": {
+        "id": 301,
+        "first_name": "Aarav",
+        "last_name": "Sharma",
+        "phone_number": 9876543210,
+        "age": 34,
+    },
+    "loan_amount": 500000.0,
+    "interest_rate": 10.5,
+    "monthly_installment": 23188.02,
+    "tenure": 24,
+}
+CURRENT_LOANS_EXAMPLE = [
+    {
+        "loan_id": 7801,
+        "loan_amount": 500000.0,
+        "interest_rate": 10.5,
+        "monthly_installment": 23188.02,
+        "repayments_left": 23,
+    }
+]
+SCHEDULE_EXAMPLE = {
+    "loan_id": 7801,
+    "monthly_installment": 23188.02,
+    "installments": [
+        {
+            "number": 1,
+            "due_date": "2025-07-15",
+            "emi": 23188.02,
+            "interest": 4375.0,
+            "principal": 18813.02,
+            "balance": 481186.98,
+        },
+        {
+            "number": 2,
+            "due_date": "2025-08-15",
+            "emi": 23188.02,
+            "interest": 4210.39,
+            "principal": 18977.63,
+            "balance": 462209.35,
+        },
+    ],
+}
