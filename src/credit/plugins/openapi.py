@@ -73,7 +73,11 @@ def asset_directory(name: str) -> Any:
 def render_plugins() -> list[Any]:
     return [
         ScalarRenderPlugin(
-            js_url=f"{ASSETS}/scalar/js/scalar.standalone.js", css_url=NO_STYLESHEET, favicon=ICON
+            js_url=f"{ASSETS}/scalar/js/scalar.standalone.js",
+            css_url=NO_STYLESHEET,
+            favicon=ICON,
+            # A dozen operations: list them all, rather than only the first tag's.
+            options={"defaultOpenAllTags": True},
         ),
         SwaggerRenderPlugin(
             js_url=f"{ASSETS}/swagger/js/swagger-ui-bundle.js",
