@@ -16,6 +16,12 @@ AnyRequest = Request[Any, Any, Any]
 
 MAX_ID = 2**63 - 1
 
+
+def is_api_path(path: str) -> bool:
+    """The contract's routes (keys, limits); probes, metrics and docs are outside it."""
+    return path == "/api" or path.startswith("/api/")
+
+
 CustomerIdPath = Annotated[
     int, Parameter(ge=1, le=MAX_ID, description="The customer's id.", examples=[Example(value=1)])
 ]

@@ -120,7 +120,9 @@ async def test_created_responses_describe_what_was_created(
 
 
 async def test_401_carries_www_authenticate(settings: Settings) -> None:
-    secured = replace(settings, auth_required=True, rate_limit_per_minute=0)
+    secured = replace(
+        settings, auth_required=True, rate_limit_per_second=0, rate_limit_anonymous_per_second=0
+    )
     async with AsyncTestClient(app=create_app(secured, clock=FixedClock(TODAY))) as client:
         document = (await client.get("/schema/openapi.json")).json()
         for where, operation in _operations(document):

@@ -109,7 +109,7 @@ async def test_numbers_sent_as_strings_are_refused_on_register(
     [
         ("loan_amount", "1e5"),
         ("tenure", "12.0"),
-        ("tenure", 12.0),
+        ("tenure", 12.5),
         ("interest_rate", "14"),
         ("customer_id", "1"),
         ("customer_id", True),
@@ -226,6 +226,17 @@ async def test_minus_zero_rate_comes_back_as_zero(client: Client) -> None:
     assert response.status_code == 200, response.text
     assert '"interest_rate":0.0' in response.text
     assert "-0.0" not in response.text
+
+
+async def test_whole_numbers_in_any_spelling_are_integers(client: Client) -> None:
+    """JSON Schema's `integer` (the OpenAPI document's) includes 12.0 and 1.2e1."""
+    customer_id = await register(client)
+    content = (
+        f'{{"customer_id":{customer_id}.0,"loan_amount":1e5,"interest_rate":14,"tenure":1.2e1}}'
+    )
+    response = await client.post("/api/check-eligibility", content=content, headers=JSON)
+    assert response.status_code == 200, response.text
+    assert response.json()["tenure"] == 12
 
 
 async def test_a_missing_field_is_named(client: Client) -> None:

@@ -3,7 +3,8 @@
 - A JSON body must come as `application/json` (UTF-8; another content type is 415, another
   charset 400), be valid UTF-8, and decode **strictly** into the handler's `data` type: a
   number sent as a string (`"age": "30"`) is refused, where Litestar's own conversion would
-  coerce it. It is decoded once here, and the handler receives that struct.
+  coerce it (a number without a fraction, `30.0`, is an integer, as in JSON Schema). It is
+  decoded once here, and the handler receives that struct.
 - Every refusal is a 400 of Litestar's validation shape whose `extra` names the field
   (`key`): a missing field, a wrong type, a literal JSON cannot carry (`NaN`, `1e400`), a
   string holding U+0000 (PostgreSQL cannot store it), and a body nested too deeply to decode.
@@ -100,6 +101,31 @@ def _nul_field(value: Any, path: str = "") -> str | None:
     return None
 
 
+def _integral_floats_as_ints(value: Any) -> Any:
+    """JSON Schema's `integer` includes `30.0` and `1e5`: numbers with no fraction."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    return value
+
+
+def decode_strictly(body: bytes, body_type: Any) -> Any:
+    """JSON -> `body_type` with no coercion but one: a number without a fraction is an
+    integer whatever its spelling (`30.0`, `1e5`), as in JSON Schema. A string is never a
+    number and a number never a string."""
+    try:
+        raw = msgspec.json.decode(body)
+    except (RecursionError, msgspec.ValidationError):
+        # Too deep to read as a whole, or a number out of range, whose place an untyped
+        # decode cannot name: decoding straight into the type stops at the first field that
+        # cannot hold what it got (`{"customer_id": [[[...]]]}`, `1e400`), naming it.
+        return msgspec.json.decode(body, type=body_type, strict=True)
+    return msgspec.convert(_integral_floats_as_ints(raw), body_type, strict=True)
+
+
 def json_body_type(request: Request[Any, Any, Any]) -> Any | None:
     """The type of the handler's `data` when it is a JSON body, else None."""
     field = request.route_handler.parsed_fn_signature.parameters.get("data")
@@ -140,7 +166,7 @@ async def decode_json_body(request: Request[Any, Any, Any]) -> None:
             request, "body", f"The body is not valid UTF-8 (byte {exc.start}).", "body"
         ) from None
     try:
-        data = msgspec.json.decode(body, type=body_type, strict=True)
+        data = decode_strictly(body, body_type)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
         raise _body_error(request, exc, text) from None
     if nul := _nul_field(data):
