@@ -8,15 +8,20 @@ scope layers are fuzzed too (rate limiting is off: a fuzzer is a flood).
 
 Every check schemathesis has (`--checks all`) runs on every response: no 5xx, documented
 status codes, headers, content types and bodies, invalid input rejected and valid input
-accepted, auth not ignored, methods and headers handled. Then the stateful phase chains
-operations through the document's links (register -> profile, book -> view). The number of
-cases per operation is printed and written to `var/test-figures/fuzz-<db>.json` for
-docs/reliability.md.
+accepted, auth not ignored, methods and headers handled. Then `schemathesis run` itself, over
+HTTP, runs every phase including the stateful one, which chains operations through the
+document's links (register -> profile, book -> view). The number of cases per operation is
+printed and written to `var/test-figures/fuzz-<db>.json` for docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import socket
+import subprocess
+import sys
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +31,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import schemathesis
+import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from litestar import Litestar
@@ -44,7 +50,7 @@ from tests.conftest import PG_ADMIN_DSN, TODAY, in_own_loop
 from tests.integration.book import PastLoan, seed_loans
 
 MAX_EXAMPLES = 60
-STATEFUL_EXAMPLES = 40
+CLI_EXAMPLES = 30
 load_all_checks()
 CHECKS = REGISTERED_CHECKS.get_all()  # `--checks all`
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "test-figures"
@@ -206,33 +212,67 @@ def test_every_operation_survives_fuzzing(
     assert any(path.startswith("/api/") for path in (op.path for op in operations))
 
 
-def test_stateful_sequences_survive_fuzzing(api_schema: schemathesis.BaseSchema) -> None:
-    """Chains of calls through the document's links, every check on every response."""
-    key = API_KEY["write"]
-    steps: Counter[str] = Counter()
+# The multipart upload exemption above, for the command line.
+CLI_CONFIG = """
+[[operations]]
+include-name = "POST /api/ingest"
+checks.negative_data_rejection.enabled = false
+"""
 
-    class Machine(api_schema.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
-            return {"headers": {"X-API-Key": key}}
 
-        def validate_response(
-            self, response: object, case: schemathesis.Case, **kwargs: object
-        ) -> None:
-            steps[f"{case.method.upper()} {case.path}"] += 1
-            checks = CHECKS
-            if case.path == "/api/ingest":
-                checks = [check for check in CHECKS if check is not negative_data_rejection]
-            case.validate_response(response, checks=checks, headers={"X-API-Key": key})
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    Machine.run(
-        settings=settings(
-            max_examples=STATEFUL_EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-            stateful_step_count=6,
+
+def test_schemathesis_run_passes_every_phase_and_check(
+    fuzz_app: Litestar, api_schema: schemathesis.BaseSchema, tmp_path: Path
+) -> None:
+    """`schemathesis run --checks all` against the service over HTTP: examples, coverage,
+    fuzzing and the stateful phase, which chains operations through the document's links
+    (register -> profile, book -> view)."""
+    app = create_app(fuzz_app.state.settings, clock=FixedClock(TODAY))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CLI_CONFIG)
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the service did not start"
+            threading.Event().wait(0.1)
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("schemathesis")),
+                "--config-file",
+                str(config),
+                "run",
+                f"http://127.0.0.1:{port}/schema/openapi.json",
+                "--checks",
+                "all",
+                "--header",
+                f"X-API-Key: {API_KEY['write']}",
+                "--max-examples",
+                str(CLI_EXAMPLES),
+                "--seed",
+                "1",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
         )
-    )
-    print(f"\nstateful: {sum(steps.values())} calls over {len(steps)} operations")
-    assert len(steps) >= 5, steps
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    report = result.stdout[result.stdout.find("Schemathesis v") :]
+    print(report)
+    assert result.returncode == 0, report
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in report, phase
+    links = re.search(r"API Links:\s+(\d+) covered", report)
+    assert links is not None
+    assert int(links.group(1)) >= 3, report  # the stateful phase really chained calls

@@ -4,8 +4,9 @@
   `star-openapi-swagger`, `-redoc` and `-scalar` wheels, so the docs work on a network that
   cannot reach a CDN (docs/decisions.md says why these packages).
 - The document is finished once at start-up: 64-bit id maxima are written as the integer
-  they are (Litestar writes every bound as a float: 9.223372036854776e+18), and 401 and 429
-  answers document the headers they carry.
+  they are (Litestar writes every bound as a float: 9.223372036854776e+18), 401 and 429
+  answers document the headers they carry, and the ids operations answer with are linked to
+  the operations that take them (OpenAPI links).
 - Unknown paths under /schema answer a JSON 404 like everywhere else (Litestar's is HTML).
 """
 
@@ -18,7 +19,7 @@ from litestar import Litestar, MediaType, Request, Response, Router
 from litestar.config.app import AppConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, Reference, Schema, Tag
+from litestar.openapi.spec import Link, OpenAPIHeader, OpenAPIResponse, Reference, Schema, Tag
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
@@ -61,6 +62,29 @@ RESPONSE_HEADERS = {
             description="Seconds until a request may succeed again.",
             required=True,
         )
+    },
+}
+
+
+# OpenAPI links: where the id an operation answers with can be used next (clients and the
+# stateful fuzzing follow them).
+CUSTOMER_ID = {"customer_id": "$response.body#/customer_id"}
+LOAN_ID = {"loan_id": "$response.body#/loan_id"}
+LINKS: dict[tuple[str, str], dict[str, Link]] = {
+    ("registerCustomer", "201"): {
+        "profile": Link(operation_id="getCustomer", parameters=CUSTOMER_ID),
+        "creditScore": Link(operation_id="getCreditScore", parameters=CUSTOMER_ID),
+        "currentLoans": Link(operation_id="viewCustomerLoans", parameters=CUSTOMER_ID),
+    },
+    ("createLoan", "201"): {
+        "loan": Link(operation_id="viewLoan", parameters=LOAN_ID),
+        "schedule": Link(operation_id="loanSchedule", parameters=LOAN_ID),
+        "currentLoans": Link(operation_id="viewCustomerLoans", parameters=CUSTOMER_ID),
+    },
+    ("startIngestion", "202"): {
+        "status": Link(
+            operation_id="getIngestion", parameters={"job_id": "$response.body#/job_id"}
+        ),
     },
 }
 
@@ -141,8 +165,12 @@ def finish_document(app: Litestar) -> None:
                 if not isinstance(parameter, Reference):
                     _integer_bounds(parameter.schema)
             for code, response in (operation.responses or {}).items():
-                if isinstance(response, OpenAPIResponse) and code in RESPONSE_HEADERS:
+                if not isinstance(response, OpenAPIResponse):
+                    continue
+                if code in RESPONSE_HEADERS:
                     response.headers = {**(response.headers or {}), **RESPONSE_HEADERS[code]}
+                if links := LINKS.get((operation.operation_id or "", code)):
+                    response.links = {**(response.links or {}), **links}
 
 
 class OpenAPIPlugin(InitPluginProtocol):

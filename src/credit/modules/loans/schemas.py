@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
 import msgspec
@@ -18,6 +18,10 @@ LoanAmount = Annotated[
     ),
 ]
 RATE_PLACES = 4  # rates are stored as NUMERIC(7,4): to 1/10,000 %
+RATE_STEP = Decimal(1).scaleb(-RATE_PLACES)
+# How far a JSON number may be from a 4-place rate and still be that rate: binary floating
+# point's noise (123457 * 0.0001 is 12.345700000000001), never a digit that was sent.
+RATE_NOISE = 1e-9
 InterestRate = Annotated[
     float,
     msgspec.Meta(
@@ -25,6 +29,7 @@ InterestRate = Annotated[
         le=100,
         description=f"Yearly percentage, at most {RATE_PLACES} decimal places (as stored).",
         examples=[10.5],
+        extra_json_schema={"extra": {"multiple_of": float(RATE_STEP)}},
     ),
 ]
 Tenure = Annotated[
@@ -44,10 +49,11 @@ class LoanApplication(msgspec.Struct):
     def __post_init__(self) -> None:
         # A rate is accepted only as it will be stored, so it is echoed exactly (never
         # rounded without a word); -0.0 is 0.
-        if Decimal(repr(self.interest_rate)).as_tuple().exponent < -RATE_PLACES:  # type: ignore[operator]
+        stored = Decimal(repr(self.interest_rate)).quantize(RATE_STEP, rounding=ROUND_HALF_UP)
+        if abs(float(stored) - self.interest_rate) > RATE_NOISE * max(1.0, self.interest_rate):
             # msgspec's own path suffix, so the error names the field like any other.
             raise ValueError(f"At most {RATE_PLACES} decimal places - at `$.interest_rate`")
-        self.interest_rate += 0.0
+        self.interest_rate = float(stored) + 0.0
 
     def to_request(self) -> LoanRequest:
         """Requests arrive as JSON numbers; money and rates become exact decimals here, once."""
