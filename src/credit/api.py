@@ -1,22 +1,100 @@
-"""Shared bits of the HTTP layer: id path parameters and documented error responses."""
+"""Shared bits of the HTTP layer: id path parameters, and documented responses (one typed
+error model, `ApiError`, for every error; realistic examples)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
 MAX_ID = 2**63 - 1
 
-CustomerIdPath = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The customer's id.")]
-LoanIdPath = Annotated[int, Parameter(ge=1, le=MAX_ID, description="The loan's id.")]
+
+def is_api_path(path: str) -> bool:
+    """The contract's routes (keys, limits); probes, metrics and docs are outside it."""
+    return path == "/api" or path.startswith("/api/")
 
 
-def error(description: str) -> ResponseSpec:
-    """A documented error of Litestar's shape `{"status_code", "detail", "extra"}`."""
-    return ResponseSpec(data_container=dict, description=description, generate_examples=False)
+CustomerIdPath = Annotated[
+    int, Parameter(ge=1, le=MAX_ID, description="The customer's id.", examples=[Example(value=1)])
+]
+LoanIdPath = Annotated[
+    int, Parameter(ge=1, le=MAX_ID, description="The loan's id.", examples=[Example(value=1)])
+]
 
 
-BAD_REQUEST = {400: error("The request is malformed or a field is out of range; `extra` names it.")}
-NOT_FOUND = {404: error("No such customer or loan.")}
+class FieldError(msgspec.Struct, omit_defaults=True):
+    """What was wrong, and with which field (`key`) of which part of the request."""
+
+    message: str
+    key: str | None = None
+    source: str | None = None
+
+
+class ApiError(msgspec.Struct, omit_defaults=True):
+    """Every error: Litestar's shape. `extra` lists the fields refused (400, 415); /ready's
+    503 gives its checks there instead."""
+
+    status_code: int
+    detail: str
+    extra: list[FieldError] | dict[str, Any] | None = None
+
+
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {
+        "status_code": 400,
+        "detail": "Validation failed for POST /api/register",
+        "extra": [{"message": "Expected `int`, got `str`", "key": "age", "source": "body"}],
+    },
+    401: {"status_code": 401, "detail": "The API key is unknown or revoked."},
+    403: {
+        "status_code": 403,
+        "detail": "This API key has read scope; this operation needs write.",
+    },
+    404: {"status_code": 404, "detail": "Customer 42 not found."},
+    409: {"status_code": 409, "detail": "A customer with this phone number is already registered."},
+    413: {"status_code": 413, "detail": "Request Entity Too Large"},
+    415: {
+        "status_code": 415,
+        "detail": "The body must be JSON, sent with `Content-Type: application/json`.",
+        "extra": [{"message": "Got text/plain.", "key": "Content-Type"}],
+    },
+    429: {
+        "status_code": 429,
+        "detail": "Too many requests for this key; see the RateLimit-* headers.",
+    },
+    503: {"status_code": 503, "detail": "The job queue is unavailable; try again shortly."},
+}
+
+
+def error(description: str, status_code: int | None = None) -> ResponseSpec:
+    """A documented error: the shared `ApiError` model with a typical example."""
+    example = ERROR_EXAMPLES.get(status_code) if status_code else None
+    return ResponseSpec(
+        data_container=ApiError,
+        description=description,
+        generate_examples=False,
+        examples=[Example(summary=description, value=example)] if example else None,
+    )
+
+
+def ok(model: Any, description: str, example: Any) -> ResponseSpec:
+    """A documented success response with a realistic example."""
+    return ResponseSpec(
+        data_container=model,
+        description=description,
+        generate_examples=False,
+        examples=[Example(summary=description, value=example)],
+    )
+
+
+BAD_REQUEST = {
+    400: error("The request is malformed or a field is out of range; `extra` names it.", 400)
+}
+NOT_FOUND = {404: error("No such customer or loan.", 404)}
+UNSUPPORTED_MEDIA_TYPE = {
+    415: error("The body is not sent as `application/json`.", 415),
+}

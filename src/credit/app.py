@@ -30,6 +30,7 @@ from credit.plugins.heap import HeapPlugin
 from credit.plugins.logs import logging_plugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
+from credit.plugins.strict_input import StrictInputPlugin
 from credit.plugins.telemetry import TelemetryPlugin
 from credit.settings import Settings
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             database_plugin(alchemy),
             EmbeddedPlugin(settings, alchemy),
             ErrorsPlugin(),
+            StrictInputPlugin(),
             OpenAPIPlugin(version("credit")),
             TelemetryPlugin(settings),
             CustomersPlugin(),

@@ -51,9 +51,15 @@ class Settings:
     redis_url: str | None = None
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
     max_upload_bytes: int = 50 * 1024 * 1024
-    # Access and limits (docs/reliability.md): API keys on /api, per-key rate limit, body size.
+    # Access and limits (docs/reliability.md): API keys on /api, rate limits, body size.
+    # Per key (per address while open): a burst, then a rate a second, far above what any
+    # legitimate integration sends; `from_env` turns it off on the embedded quick start.
     auth_required: bool = False
-    rate_limit_per_minute: int = 600
+    rate_limit_per_second: float = 500
+    rate_limit_burst: int = 1000
+    # Requests without a valid key, per client address (only with AUTH_REQUIRED).
+    rate_limit_anonymous_per_second: float = 5
+    rate_limit_anonymous_burst: int = 20
     max_request_body_bytes: int = 1024 * 1024
     sample_data_dir: Path | None = SAMPLE_DATA_DIR
     timezone: str = "Asia/Kolkata"
@@ -90,8 +96,22 @@ class Settings:
             upload_dir=Path(_env("UPLOAD_DIR", str(default.upload_dir))),
             max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(default.max_upload_bytes))),
             auth_required=_env_bool("AUTH_REQUIRED", default.auth_required),
-            rate_limit_per_minute=int(
-                _env("RATE_LIMIT_PER_MINUTE", str(default.rate_limit_per_minute))
+            rate_limit_per_second=float(
+                _env(
+                    "RATE_LIMIT_PER_SECOND",
+                    # One person's local service: nothing to protect it from.
+                    "0" if embedded else str(default.rate_limit_per_second),
+                )
+            ),
+            rate_limit_burst=int(_env("RATE_LIMIT_BURST", str(default.rate_limit_burst))),
+            rate_limit_anonymous_per_second=float(
+                _env(
+                    "RATE_LIMIT_ANONYMOUS_PER_SECOND",
+                    str(default.rate_limit_anonymous_per_second),
+                )
+            ),
+            rate_limit_anonymous_burst=int(
+                _env("RATE_LIMIT_ANONYMOUS_BURST", str(default.rate_limit_anonymous_burst))
             ),
             max_request_body_bytes=int(
                 _env("MAX_REQUEST_BODY_BYTES", str(default.max_request_body_bytes))

@@ -93,7 +93,9 @@ async def _delete_keys(url: str) -> None:
 
 @pytest.fixture
 def secured(settings: Settings) -> Iterator[Settings]:
-    yield replace(settings, auth_required=True, rate_limit_per_minute=0)
+    yield replace(
+        settings, auth_required=True, rate_limit_per_second=0, rate_limit_anonymous_per_second=0
+    )
     in_own_loop(_delete_keys(settings.database_url))
 
 
@@ -192,7 +194,8 @@ async def test_open_mode_warns_at_start_up(
 
 
 async def test_rate_limit_counts_per_key(secured: Settings) -> None:
-    limited = replace(secured, rate_limit_per_minute=3)
+    # A burst of 3, then one request every 1,000 s: the 4th is refused however slow the test.
+    limited = replace(secured, rate_limit_per_second=0.001, rate_limit_burst=3)
     _, first = await _issue(secured.database_url, "a", "read")
     _, second = await _issue(secured.database_url, "b", "read")
     async with AsyncTestClient(app=create_app(limited, clock=FixedClock(TODAY))) as client:
@@ -213,7 +216,7 @@ async def test_rate_limit_counts_per_key(secured: Settings) -> None:
 @pytest.mark.xdist_group("redis-rate-limit")  # see tests/integration/test_stack.py
 async def test_rate_limit_is_shared_through_redis(secured: Settings, redis_url: str) -> None:
     """Two app instances (two web processes) with REDIS_URL count one budget per key."""
-    limited = replace(secured, rate_limit_per_minute=4, redis_url=redis_url)
+    limited = replace(secured, rate_limit_per_second=0.001, rate_limit_burst=4, redis_url=redis_url)
     key_id, key = await _issue(secured.database_url, f"shared-{uuid.uuid4().hex}", "read")
     # Key ids restart after this suite empties the table; forget counts of an earlier run.
     redis = Redis.from_url(redis_url)
@@ -357,3 +360,44 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
     assert "revoked" in listed
     assert secret not in listed
     assert secret[:10] in listed
+
+
+async def test_bad_keys_are_limited_per_address_without_lookups(
+    secured: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guessing keys: past the anonymous burst an address gets 429, and its requests no
+    longer reach the database (the old code looked up every guess and never limited it)."""
+    from credit.modules.access.service import ApiKeyService
+
+    lookups: list[str] = []
+    real_find_active = ApiKeyService.find_active
+
+    async def counting_find_active(service: ApiKeyService, presented: str) -> Any:
+        lookups.append(presented)
+        return await real_find_active(service, presented)
+
+    monkeypatch.setattr(ApiKeyService, "find_active", counting_find_active)
+    guarded = replace(
+        secured,
+        rate_limit_per_second=0.001,
+        rate_limit_burst=1000,
+        rate_limit_anonymous_per_second=0.001,  # no refill during the test
+        rate_limit_anonymous_burst=5,
+    )
+    _, good = await _issue(secured.database_url, "good", "read")
+    async with AsyncTestClient(app=create_app(guarded, clock=FixedClock(TODAY))) as client:
+        codes = [
+            (await _call(client, "GET", "/api/view-loans/1", None, f"ck_guess{n}")).status_code
+            for n in range(12)
+        ]
+        assert codes == [401] * 5 + [429] * 7
+        assert len(lookups) == 6  # five refused guesses, and the one that went over
+        throttled = await _call(client, "GET", "/api/view-loans/1", None, "ck_guess")
+        assert throttled.headers["Retry-After"]
+        assert throttled.json()["status_code"] == 429
+        no_key = await _call(client, "GET", "/api/view-loans/1", None, None)
+        assert no_key.status_code == 429  # no key at all counts the same
+        assert len(lookups) == 6
+    # A valid key is served by a process that has not refused this address.
+    async with AsyncTestClient(app=create_app(guarded, clock=FixedClock(TODAY))) as other:
+        assert (await _call(other, "GET", "/api/view-loans/1", None, good)).status_code == 404

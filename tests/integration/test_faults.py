@@ -108,7 +108,7 @@ async def test_postgres_outage_gives_503_then_recovers_by_itself(
 ) -> None:
     url = await _create_database(private_postgres)
     settings = Settings(
-        database_url=url, sample_data_dir=None, upload_dir=tmp_path, rate_limit_per_minute=0
+        database_url=url, sample_data_dir=None, upload_dir=tmp_path, rate_limit_per_second=0
     )
     await anyio.to_thread.run_sync(upgrade_database, settings)
     answers: list[tuple[int, float, str]] = []
@@ -203,7 +203,7 @@ async def test_redis_outage_fails_ingestion_fast_and_the_api_keeps_serving(
         upload_dir=tmp_path / "uploads",
         redis_url=private_redis.url,
         queue_name=f"fault-{uuid.uuid4().hex[:8]}",
-        rate_limit_per_minute=1000,  # counted in this Redis: must degrade, not fail
+        rate_limit_per_second=1000,  # counted in this Redis: must degrade, not fail
     )
     await anyio.to_thread.run_sync(upgrade_database, settings)
     customers, loans = small_book(tmp_path)
@@ -319,7 +319,7 @@ async def test_worker_killed_mid_ingestion_leaves_nothing_partial_and_rerun_is_e
         upload_dir=tmp_path / "uploads",
         redis_url=private_redis.url,
         queue_name=f"kill-{uuid.uuid4().hex[:8]}",
-        rate_limit_per_minute=0,
+        rate_limit_per_second=0,
     )
     await anyio.to_thread.run_sync(upgrade_database, settings)
     log = tmp_path / "worker.log"
@@ -437,7 +437,7 @@ async def test_concurrent_bookings_and_ingestion_keep_the_invariants(
     (before_customers, before_loans), (after_customers, after_loans) = _books(tmp_path)
     url = await _create_database(private_postgres)
     settings = Settings(
-        database_url=url, sample_data_dir=None, upload_dir=tmp_path / "up", rate_limit_per_minute=0
+        database_url=url, sample_data_dir=None, upload_dir=tmp_path / "up", rate_limit_per_second=0
     )
     await anyio.to_thread.run_sync(upgrade_database, settings)
     request = {"customer_id": TARGET, "loan_amount": 200_000, "interest_rate": 14, "tenure": 24}

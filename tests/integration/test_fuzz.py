@@ -1,37 +1,43 @@
 """Property-based fuzzing of every operation in the app's own OpenAPI document (schemathesis).
 
-The app runs in-process (ASGI) on a fresh SQLite database seeded with customers and loans
-whose ids are the small integers hypothesis tries first, so the fuzzer reaches the found
-paths as well as the 404s. Access control is on and every case carries a write key, so the
-authentication and scope layers are fuzzed too (rate limiting is off: a fuzzer is a flood).
+The app runs in-process (ASGI) on a fresh database of each kind, SQLite and PostgreSQL
+(which refuses text SQLite stores, U+0000), seeded with customers and loans whose ids are
+the small integers hypothesis tries first, so the fuzzer reaches the found paths as well as
+the 404s. Access control is on and every case carries a write key, so the authentication and
+scope layers are fuzzed too (rate limiting is off: a fuzzer is a flood).
 
-Checks on every response: no 5xx, the status code is documented for the operation, the
-content type and the body conform to the documented schema, and (negative cases) invalid
-input is rejected with a 4xx. The number of cases per operation is printed and written to
-`var/test-figures/fuzz.json` for docs/reliability.md.
+Every check schemathesis has (`--checks all`) runs on every response: no 5xx, documented
+status codes, headers, content types and bodies, invalid input rejected and valid input
+accepted, auth not ignored, methods and headers handled. Then `schemathesis run` itself, over
+HTTP, runs every phase including the stateful one, which chains operations through the
+document's links (register -> profile, book -> view). The number of cases per operation is
+printed and written to `var/test-figures/fuzz-<db>.json` for docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import socket
+import subprocess
+import sys
+import threading
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 import schemathesis
+import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from litestar import Litestar
 from schemathesis import APIOperation, GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS as REGISTERED_CHECKS
+from schemathesis.checks import load_all_checks
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from credit.app import create_app
 from credit.clock import FixedClock
@@ -39,19 +45,14 @@ from credit.modules.access.service import ApiKeyService
 from credit.plugins.database import sqlalchemy_config
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
-from tests.conftest import TODAY, in_own_loop
+from tests.conftest import TODAY, _admin, in_own_loop
 from tests.integration.book import PastLoan, seed_loans
 
 MAX_EXAMPLES = 60
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-    negative_data_rejection,
-]
-FIGURES = Path(__file__).resolve().parents[2] / "var" / "test-figures" / "fuzz.json"
+CLI_EXAMPLES = 30
+load_all_checks()
+CHECKS = REGISTERED_CHECKS.get_all()  # `--checks all`
+FIGURES = Path(__file__).resolve().parents[2] / "var" / "test-figures"
 CASES: Counter[str] = Counter()
 STATUSES: Counter[str] = Counter()
 API_KEY: dict[str, str] = {}
@@ -65,14 +66,14 @@ async def _seed(url: str) -> str:
     return secret
 
 
-def _fuzz_app(tmp: Path) -> Litestar:
-    url = f"sqlite+aiosqlite:///{tmp / 'fuzz.sqlite3'}"
+def _fuzz_app(tmp: Path, url: str) -> Litestar:
     settings = Settings(
         database_url=url,
         sample_data_dir=None,
         upload_dir=tmp / "uploads",
         auth_required=True,
-        rate_limit_per_minute=0,
+        rate_limit_per_second=0,
+        rate_limit_anonymous_per_second=0,
         max_upload_bytes=256 * 1024,
     )
     upgrade_database(settings)
@@ -80,9 +81,21 @@ def _fuzz_app(tmp: Path) -> Litestar:
     return create_app(settings, clock=FixedClock(TODAY))
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Litestar:
-    return _fuzz_app(tmp_path_factory.mktemp("fuzz"))
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def fuzz_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_admin_dsn: str
+) -> Iterator[Litestar]:
+    tmp = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    if request.param == "sqlite":
+        yield _fuzz_app(tmp, f"sqlite+aiosqlite:///{tmp / 'fuzz.sqlite3'}")
+        return
+    name = f"credit_fuzz_{uuid.uuid4().hex[:10]}"
+    in_own_loop(_admin(pg_admin_dsn, f'CREATE DATABASE "{name}"'))
+    base = pg_admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield _fuzz_app(tmp, f"{base}/{name}")
+    finally:
+        in_own_loop(_admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +149,8 @@ def _fuzz(operation: APIOperation, mode: GenerationMode, key: str) -> None:
         CASES[name] += 1
         # The documented security scheme makes schemathesis generate its own X-API-Key values;
         # every case carries the real key instead, so the fuzzing reaches the handlers.
-        case.headers = {**(case.headers or {}), "X-API-Key": key}
-        response = case.call()
+        headers = {"X-API-Key": key}
+        response = case.call(headers=headers)
         STATUSES[str(response.status_code)] += 1
         checks = CHECKS
         if name == "POST /api/ingest":
@@ -145,13 +158,21 @@ def _fuzz(operation: APIOperation, mode: GenerationMode, key: str) -> None:
             # is accepted (202) and fails its job with a clear message, as the contract says
             # (tests/integration/test_bad_workbooks.py covers those).
             checks = [check for check in CHECKS if check is not negative_data_rejection]
-        case.validate_response(response, checks=checks)
+        case.validate_response(response, checks=checks, headers=headers)
 
     run()
 
 
-def test_every_operation_survives_fuzzing(api_schema: schemathesis.BaseSchema) -> None:
+def _database(request: pytest.FixtureRequest) -> str:
+    return str(request.node.callspec.params["fuzz_app"])
+
+
+def test_every_operation_survives_fuzzing(
+    api_schema: schemathesis.BaseSchema, request: pytest.FixtureRequest
+) -> None:
     """Each operation, positive and negative data; a failure is reported with its case."""
+    CASES.clear()
+    STATUSES.clear()
     operations = [result.ok() for result in api_schema.get_all_operations()]
     failures: list[str] = []
     for operation in operations:
@@ -164,16 +185,88 @@ def test_every_operation_survives_fuzzing(api_schema: schemathesis.BaseSchema) -
             except (Exception, BaseExceptionGroup) as exc:  # one finding must not hide others
                 failures.append(f"{operation.method.upper()} {operation.path} [{mode}]: {exc}")
     figures = {
+        "database": _database(request),
+        "checks": sorted(check.__name__ for check in CHECKS),
         "cases": sum(CASES.values()),
         "operations": len(operations),
         "max_examples_per_operation_and_mode": MAX_EXAMPLES,
         "per_operation": dict(sorted(CASES.items())),
         "statuses": dict(sorted(STATUSES.items())),
     }
-    FIGURES.parent.mkdir(parents=True, exist_ok=True)
-    FIGURES.write_text(json.dumps(figures, indent=2))
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    (FIGURES / f"fuzz-{_database(request)}.json").write_text(json.dumps(figures, indent=2))
     print(f"\nfuzzed {figures['cases']} cases over {len(operations)} operations")
     assert not failures, "\n\n".join(failures)
     names = {f"{op.method.upper()} {op.path}" for op in operations}
     assert set(CASES) == names, f"operations never fuzzed: {names - set(CASES)}"
     assert any(path.startswith("/api/") for path in (op.path for op in operations))
+
+
+# `--checks all`, written as configuration so that the multipart upload exemption above can
+# apply to one operation (a `--checks` flag would override it).
+CLI_CONFIG = "\n".join(
+    [
+        "[checks]",
+        *(f"{check.__name__}.enabled = true" for check in CHECKS),
+        "",
+        "[[operations]]",
+        'include-name = "POST /api/ingest"',
+        "checks.negative_data_rejection.enabled = false",
+    ]
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_schemathesis_run_passes_every_phase_and_check(
+    fuzz_app: Litestar, api_schema: schemathesis.BaseSchema, tmp_path: Path
+) -> None:
+    """`schemathesis run --checks all` against the service over HTTP: examples, coverage,
+    fuzzing and the stateful phase, which chains operations through the document's links
+    (register -> profile, book -> view)."""
+    app = create_app(fuzz_app.state.settings, clock=FixedClock(TODAY))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CLI_CONFIG)
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the service did not start"
+            threading.Event().wait(0.1)
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("schemathesis")),
+                "--config-file",
+                str(config),
+                "run",
+                f"http://127.0.0.1:{port}/schema/openapi.json",
+                "--header",
+                f"X-API-Key: {API_KEY['write']}",
+                "--max-examples",
+                str(CLI_EXAMPLES),
+                "--seed",
+                "1",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    report = result.stdout[result.stdout.find("Schemathesis v") :]
+    print(report)
+    assert result.returncode == 0, report
+    for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in report, phase
+    links = re.search(r"API Links:\s+(\d+) covered", report)
+    assert links is not None
+    assert int(links.group(1)) >= 3, report  # the stateful phase really chained calls

@@ -76,7 +76,7 @@ def transaction_control() -> Iterator[list[str]]:
 
 
 async def test_single_statement_requests_send_no_begin_or_commit(postgres_url: str) -> None:
-    settings = Settings(database_url=postgres_url, sample_data_dir=None, rate_limit_per_minute=0)
+    settings = Settings(database_url=postgres_url, sample_data_dir=None, rate_limit_per_second=0)
     app = create_app(settings, clock=FixedClock(TODAY))
     try:
         async with AsyncTestClient(app=app) as client:

@@ -7,12 +7,16 @@
   ingest). `check-eligibility` is a POST but writes nothing, so `read` is enough: a read key
   can ask "would this be approved?" but cannot book it. A handler can say otherwise with
   `opt={"scope": "read" | "write"}`.
-- Rate limits: `credit.modules.access.rate_limit`, counted per key.
+- Rate limits: `credit.modules.access.rate_limit`, counted per key. A request without a
+  valid key is counted per client address against a small limit (`anonymous`); once an
+  address is over it, its requests get 429 here without a database lookup, so guessing keys
+  costs the database nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -25,6 +29,8 @@ from litestar.middleware.authentication import (
 )
 from litestar.types import ASGIApp
 
+from credit.api import is_api_path
+from credit.modules.access.rate_limit import Limit, Limiter, Verdict, address_of, too_many
 from credit.modules.access.service import ApiKeyService, Principal, Scope
 
 logger = logging.getLogger("credit.security")
@@ -33,10 +39,9 @@ API_KEY_HEADER = "X-API-Key"
 SECURITY_SCHEME = "apiKey"
 # POST routes that only read (see the module docstring).
 READ_ONLY_OPERATIONS = frozenset({"checkEligibility"})
-
-
-def is_api_path(path: str) -> bool:
-    return path == "/api" or path.startswith("/api/")
+# Every 401 says how to authenticate (RFC 9110 requires the header on 401).
+ANONYMOUS_DETAIL = "Too many requests without a valid API key from this address."
+CHALLENGE = {"WWW-Authenticate": f'ApiKey realm="credit", header="{API_KEY_HEADER}"'}
 
 
 def required_scope(handler: BaseRouteHandler, method: str) -> Scope:
@@ -54,25 +59,67 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     """Resolves `X-API-Key` to a `Principal` (in `request.auth`) on every `/api` route.
 
     The key is looked up on the request's own session (Advanced Alchemy's, which the handler's
-    services then share), so an authenticated request still uses one connection."""
+    services then share), so an authenticated request still uses one connection. With
+    `anonymous` set, each request that has no valid key is counted per client address; an
+    address over that limit gets 429 (this process skips its key lookups until then).
+    """
 
-    def __init__(self, app: ASGIApp, alchemy: SQLAlchemyAsyncConfig) -> None:
-        super().__init__(app)
+    def __init__(
+        self,
+        app: ASGIApp,
+        alchemy: SQLAlchemyAsyncConfig,
+        anonymous: Limit | None = None,
+        limiter: Limiter | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(app, **kwargs)
         self.alchemy = alchemy
+        self.anonymous = anonymous
+        self.limiter = limiter
+        self._refused_until: dict[str, tuple[float, Verdict]] = {}
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
         if not is_api_path(connection.scope["path"]):
             # Everything outside /api is left alone (probes, metrics, the OpenAPI docs).
             return AuthenticationResult(user=None, auth=None)
+        address = address_of(connection.scope)
+        self._refuse_if_over(address)
         presented = connection.headers.get(API_KEY_HEADER)
         if not presented:
-            raise NotAuthorizedException(detail=f"An API key is required in {API_KEY_HEADER}.")
+            await self._count_failure(address)
+            raise NotAuthorizedException(
+                detail=f"An API key is required in {API_KEY_HEADER}.", headers=CHALLENGE
+            )
         session = self.alchemy.provide_session(connection.app.state, connection.scope)
         principal = await ApiKeyService(session=session).find_active(presented.strip())
         if principal is None:
+            await self._count_failure(address)
             # Never echo the presented key: it may be a real key with a typo.
-            raise NotAuthorizedException(detail="The API key is unknown or revoked.")
+            raise NotAuthorizedException(
+                detail="The API key is unknown or revoked.", headers=CHALLENGE
+            )
         return AuthenticationResult(user=principal, auth=principal)
+
+    def _refuse_if_over(self, address: str) -> None:
+        refused = self._refused_until.get(address)
+        if refused is None:
+            return
+        until, verdict = refused
+        if time.monotonic() >= until:
+            del self._refused_until[address]
+            return
+        assert self.anonymous is not None
+        raise too_many(self.anonymous, verdict, ANONYMOUS_DETAIL)
+
+    async def _count_failure(self, address: str) -> None:
+        if self.anonymous is None or self.limiter is None:
+            return
+        verdict = await self.limiter.hit(f"anon:{address}", self.anonymous)
+        if not verdict.allowed:
+            if len(self._refused_until) > 10_000:
+                self._refused_until.clear()
+            self._refused_until[address] = (time.monotonic() + verdict.retry_after_s, verdict)
+            raise too_many(self.anonymous, verdict, ANONYMOUS_DETAIL)
 
 
 def scope_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

@@ -27,7 +27,12 @@ from credit.modules.access.auth import (
     scope_guard,
 )
 from credit.modules.access.cli import keys_group
-from credit.modules.access.rate_limit import FallbackCounter, RateLimitMiddleware, shared_counter
+from credit.modules.access.rate_limit import (
+    FallbackLimiter,
+    Limit,
+    RateLimitMiddleware,
+    shared_limiter,
+)
 from credit.settings import Settings
 
 logger = logging.getLogger("credit.security")
@@ -48,23 +53,29 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = self.settings
+        limiter = shared_limiter(settings.redis_url)
+        if isinstance(limiter, FallbackLimiter):
+            app_config.on_shutdown.append(limiter.close)
         if settings.auth_required:
-            app_config.middleware.append(DefineMiddleware(ApiKeyMiddleware, alchemy=self.alchemy))
+            anonymous = (
+                Limit(settings.rate_limit_anonymous_per_second, settings.rate_limit_anonymous_burst)
+                if settings.rate_limit_anonymous_per_second > 0
+                else None
+            )
+            app_config.middleware.append(
+                DefineMiddleware(
+                    ApiKeyMiddleware, alchemy=self.alchemy, anonymous=anonymous, limiter=limiter
+                )
+            )
             app_config.guards.append(scope_guard)
             self._document_security(app_config)
         else:
             app_config.on_startup.append(self._warn_open)
-        if settings.rate_limit_per_minute > 0:
-            counter = shared_counter(settings.redis_url)
+        if settings.rate_limit_per_second > 0:
+            limit = Limit(settings.rate_limit_per_second, settings.rate_limit_burst)
             app_config.middleware.append(
-                DefineMiddleware(
-                    RateLimitMiddleware,
-                    per_minute=settings.rate_limit_per_minute,
-                    counter=counter,
-                )
+                DefineMiddleware(RateLimitMiddleware, limit=limit, limiter=limiter)
             )
-            if isinstance(counter, FallbackCounter):
-                app_config.on_shutdown.append(counter.close)
         return app_config
 
     @staticmethod
@@ -101,11 +112,13 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
     def _document(self, handler: HTTPRouteHandler) -> None:
         extra = {}
         if "POST" in handler.http_methods or "PUT" in handler.http_methods:
-            extra[413] = error("The request body is larger than allowed.")
+            extra[413] = error("The request body is larger than allowed.", 413)
         if self.settings.auth_required:
-            extra[401] = error(f"No API key in `{API_KEY_HEADER}`, or it is unknown or revoked.")
-            extra[403] = error("The API key's scope does not allow this operation.")
+            extra[401] = error(
+                f"No API key in `{API_KEY_HEADER}`, or it is unknown or revoked.", 401
+            )
+            extra[403] = error("The API key's scope does not allow this operation.", 403)
             handler.security = [*(handler.security or []), {SECURITY_SCHEME: []}]
-        if self.settings.rate_limit_per_minute > 0:
-            extra[429] = error("Too many requests for this key; see the RateLimit-* headers.")
+        if self.settings.rate_limit_per_second > 0 or self.settings.auth_required:
+            extra[429] = error("Too many requests; see the RateLimit-* headers.", 429)
         handler.responses = {**extra, **(handler.responses or {})}

@@ -14,10 +14,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
+from credit.api import BAD_REQUEST, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, CustomerIdPath, ok
 from credit.lending.amortization import outstanding_principal
 from credit.lending.policy import CreditPolicy, slab_for
 from credit.modules.credit.schemas import (
+    CREDIT_SCORE_EXAMPLE,
+    ELIGIBILITY_EXAMPLE,
+    PROFILE_EXAMPLE,
     CreditScoreReport,
     CustomerProfile,
     Eligibility,
@@ -39,7 +42,14 @@ class CreditController(Controller):
         summary="Would this loan be approved, and at what rate?",
         description="Scores the customer, applies the rate slabs, the affordability rule (all "
         "EMIs including this one within 50% of income) and the approved limit. Writes nothing.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(
+                Eligibility, "The decision, with the rate the slab needs.", ELIGIBILITY_EXAMPLE
+            ),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
     )
     async def check_eligibility(
         self,
@@ -67,7 +77,11 @@ class CreditController(Controller):
         summary="A customer's credit score, explained",
         description="The score with each component's measured value and the points it earned, "
         "the slab it falls in, and the date it was computed for.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(CreditScoreReport, "The score and its parts.", CREDIT_SCORE_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def credit_score(
         self,
@@ -95,7 +109,11 @@ class CreditController(Controller):
         summary="A customer's profile",
         description="Profile with the approved limit, the outstanding principal of current loans "
         "after the installments already due, and the sum of their EMIs.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(CustomerProfile, "The customer's profile.", PROFILE_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
         tags=["Customers"],
     )
     async def profile(

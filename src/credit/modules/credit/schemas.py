@@ -44,3 +44,41 @@ class CustomerProfile(msgspec.Struct):
     approved_limit: float
     current_debt: float
     current_emis: float
+
+
+# Realistic examples for the OpenAPI document (answers of the real service).
+ELIGIBILITY_EXAMPLE = {
+    "customer_id": 301,
+    "approval": False,
+    "interest_rate": 10.5,
+    "corrected_interest_rate": 10.5,
+    "tenure": 12,
+    "monthly_installment": 17629.72,
+    "credit_score": 75,
+    "message": "Monthly installments would come to 40817.74 (current 23188.02 + this loan "
+    "17629.72), above the 37500.00 allowed (50% of monthly income).",
+}
+CREDIT_SCORE_EXAMPLE = {  # the README's worked example
+    "customer_id": 301,
+    "credit_score": 91,
+    "components": [
+        {"name": "paid_on_time", "value": 0.9091, "points": 36.36, "max_points": 40},
+        {"name": "loans_taken", "value": 2.0, "points": 20.0, "max_points": 20},
+        {"name": "current_year_activity", "value": 1.0, "points": 15.0, "max_points": 20},
+        {"name": "approved_volume", "value": 0.0472, "points": 20.0, "max_points": 20},
+    ],
+    "slab": "above 50",
+    "as_of": "2025-06-15",
+    "over_limit": False,
+}
+PROFILE_EXAMPLE = {
+    "customer_id": 301,
+    "first_name": "Aarav",
+    "last_name": "Sharma",
+    "age": 34,
+    "phone_number": 9876543210,
+    "monthly_income": 75000.0,
+    "approved_limit": 2700000.0,
+    "current_debt": 481186.98,
+    "current_emis": 23188.02,
+}

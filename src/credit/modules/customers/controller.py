@@ -7,9 +7,13 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, error
+from credit.api import BAD_REQUEST, UNSUPPORTED_MEDIA_TYPE, error, ok
 from credit.lending.policy import CreditPolicy
-from credit.modules.customers.schemas import RegisterCustomer, RegisteredCustomer
+from credit.modules.customers.schemas import (
+    REGISTERED_EXAMPLE,
+    RegisterCustomer,
+    RegisteredCustomer,
+)
 from credit.modules.customers.service import CustomerService, provide_customers
 
 
@@ -25,7 +29,12 @@ class CustomerController(Controller):
         summary="Register a customer",
         description="Creates a customer with an approved limit of 36 x monthly income, rounded to "
         "the nearest lakh (ties up). A phone number already registered gives 409.",
-        responses={**BAD_REQUEST, 409: error("The phone number is already registered.")},
+        responses={
+            201: ok(RegisteredCustomer, "The customer, registered.", REGISTERED_EXAMPLE),
+            **BAD_REQUEST,
+            409: error("The phone number is already registered.", 409),
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
     )
     async def register(
         self,

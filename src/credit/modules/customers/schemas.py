@@ -6,10 +6,21 @@ from typing import Annotated
 
 import msgspec
 
+# Characters that print nothing: C0/C1 controls (line breaks included), the soft hyphen,
+# zero-width and direction marks, line/paragraph separators, word joiners and the BOM.
+_INVISIBLE = "\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff"
+# Some visible character, and none of the invisible ones (spaces around it are trimmed);
+# `(?!\n)`: Python's `$` also matches before a final line break.
+NAME_PATTERN = f"^[^{_INVISIBLE}]*[^\\s{_INVISIBLE}][^{_INVISIBLE}]*$(?!\\n)"
 Name = Annotated[
     str,
     msgspec.Meta(
-        min_length=1, max_length=100, pattern=r"\S", description="Not blank.", examples=["Aarav"]
+        min_length=1,
+        max_length=100,
+        pattern=NAME_PATTERN,
+        description="Not blank: at least one visible character; no control, zero-width or "
+        "line-break characters.",
+        examples=["Aarav"],
     ),
 ]
 PhoneNumber = Annotated[
@@ -39,3 +50,14 @@ class RegisteredCustomer(msgspec.Struct):
     monthly_income: int
     approved_limit: int
     phone_number: int
+
+
+# Realistic examples for the OpenAPI document (answers of the real service).
+REGISTERED_EXAMPLE = {
+    "customer_id": 301,
+    "name": "Aarav Sharma",
+    "age": 34,
+    "monthly_income": 75000,
+    "approved_limit": 2700000,
+    "phone_number": 9876543210,
+}

@@ -22,8 +22,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, error
-from credit.modules.ingest.schemas import IngestAccepted, IngestProgress, IngestReport, IngestStatus
+from credit.api import BAD_REQUEST, NOT_FOUND, error, ok
+from credit.modules.ingest.schemas import (
+    ACCEPTED_EXAMPLE,
+    STATUS_EXAMPLE,
+    IngestAccepted,
+    IngestProgress,
+    IngestReport,
+    IngestStatus,
+)
 from credit.modules.ingest.uploads import store_uploads
 from credit.plugins.queue import JobQueueUnavailable, JobRunner, JobState
 from credit.settings import Settings
@@ -56,9 +63,10 @@ def ingest_controller(settings: Settings) -> type[Controller]:
             description="Multipart fields `customers` (customer_data.xlsx) and `loans` "
             "(loan_data.xlsx). Answers 202 with the job id; the load runs in the background.",
             responses={
+                202: ok(IngestAccepted, "Queued; follow the job id.", ACCEPTED_EXAMPLE),
                 **BAD_REQUEST,
-                413: error("An uploaded workbook is larger than allowed."),
-                503: error("The job queue (Redis) is unreachable; nothing was stored."),
+                413: error("An uploaded workbook is larger than allowed.", 413),
+                503: error("The job queue (Redis) is unreachable; nothing was stored.", 503),
             },
         )
         async def start_ingestion(
@@ -91,9 +99,10 @@ def ingest_controller(settings: Settings) -> type[Controller]:
             "gives the stage and rows done; `report` (when complete) counts inserted, updated, "
             "unchanged and rejected rows and lists every remapped loan id.",
             responses={
+                200: ok(IngestStatus, "The job's status, progress and report.", STATUS_EXAMPLE),
                 **BAD_REQUEST,
                 **NOT_FOUND,
-                503: error("The job queue (Redis) is unreachable."),
+                503: error("The job queue (Redis) is unreachable.", 503),
             },
         )
         async def ingestion_status(

@@ -88,3 +88,18 @@ class IngestStatus(msgspec.Struct):
     progress: IngestProgress | None = None
     report: IngestReport | None = None
     error: str | None = None
+
+
+# Realistic examples for the OpenAPI document (answers of the real service).
+ACCEPTED_EXAMPLE = {"job_id": "3f1c9a52-8d1e-4b7a-9c61-0e2f5d7a4b10"}
+STATUS_EXAMPLE = {
+    "job_id": "3f1c9a52-8d1e-4b7a-9c61-0e2f5d7a4b10",
+    "status": "complete",
+    "progress": {"stage": "done", "rows_done": 1053},
+    "report": {
+        "customers": {"rows": 300, "inserted": 300, "updated": 0, "unchanged": 0, "rejected": 0},
+        "loans": {"rows": 753, "inserted": 752, "updated": 0, "unchanged": 0, "rejected": 1},
+        "rejected": [{"sheet": "loans", "row": 41, "reason": "Customer ID: no such customer"}],
+        "remappings": [{"row": 212, "customer_id": 118, "source_loan_id": 8461, "loan_id": 9001}],
+    },
+}

@@ -6,15 +6,26 @@ from datetime import date
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, LoanIdPath
+from credit.api import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    CustomerIdPath,
+    LoanIdPath,
+    ok,
+)
 from credit.lending.amortization import monthly_installment, repayments_left, schedule
 from credit.modules.customers.service import provide_customers
 from credit.modules.loans.booking import BookingDesk, provide_booking_desk
 from credit.modules.loans.schemas import (
+    BOOKED_EXAMPLE,
+    CURRENT_LOANS_EXAMPLE,
+    LOAN_DETAIL_EXAMPLE,
+    NOT_APPROVED_EXAMPLE,
+    SCHEDULE_EXAMPLE,
     CreatedLoan,
     CurrentLoan,
     LoanApplication,
@@ -45,9 +56,11 @@ class LoanController(Controller):
         "the book with every earlier booking (and ingestion) in it.",
         status_code=HTTP_201_CREATED,
         responses={
-            200: ResponseSpec(CreatedLoan, description="Not approved; nothing was booked."),
+            201: ok(CreatedLoan, "Approved and booked.", BOOKED_EXAMPLE),
+            200: ok(CreatedLoan, "Not approved; nothing was booked.", NOT_APPROVED_EXAMPLE),
             **BAD_REQUEST,
             **NOT_FOUND,
+            **UNSUPPORTED_MEDIA_TYPE,
         },
     )
     async def create_loan(
@@ -72,7 +85,11 @@ class LoanController(Controller):
         "/view-loan/{loan_id:int}",
         operation_id="viewLoan",
         summary="One loan with its customer",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(LoanDetail, "The loan and its customer.", LOAN_DETAIL_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def view_loan(
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
@@ -98,7 +115,11 @@ class LoanController(Controller):
         operation_id="viewCustomerLoans",
         summary="A customer's current loans",
         description="Loans with at least one installment still to fall due; `[]` when none.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(list[CurrentLoan], "The current loans.", CURRENT_LOANS_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def view_loans(
         self,
@@ -124,7 +145,11 @@ class LoanController(Controller):
         description="Every installment at the compound-interest EMI; the last one absorbs "
         "rounding. An ingested loan whose recorded monthly payment differs from the formula "
         "also shows `recorded_monthly_installment`.",
-        responses={**BAD_REQUEST, **NOT_FOUND},
+        responses={
+            200: ok(LoanSchedule, "Every installment, first to last.", SCHEDULE_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
     )
     async def loan_schedule(
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]

@@ -1,0 +1,187 @@
+"""A client generated from the OpenAPI document (openapi-python-client) calls every operation
+and gets typed answers: the contract's models on success, and one shared `ApiError` model
+(with `FieldError`s in `extra`) for every error of every operation."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import SHARED_DATA
+
+Client = AsyncTestClient[Litestar]
+GENERATOR = Path(sys.executable).with_name("openapi-python-client")
+
+
+@pytest.fixture
+async def generated(client: Client, tmp_path: Path) -> Iterator[ModuleType]:
+    document = tmp_path / "openapi.json"
+    document.write_text((await client.get("/schema/openapi.json")).text)
+    env = {**os.environ, "PATH": f"{GENERATOR.parent}{os.pathsep}{os.environ['PATH']}"}
+    package = f"credit_client_{tmp_path.name.replace('-', '_').replace('[', '_').replace(']', '_')}"
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"package_name_override": package}))
+    await asyncio.to_thread(
+        subprocess.run,
+        [
+            str(GENERATOR),
+            "generate",
+            "--path",
+            str(document),
+            "--output-path",
+            str(tmp_path / package),
+            "--meta",
+            "none",
+            "--config",
+            str(config),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield importlib.import_module(package)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n.startswith(package)]:
+            del sys.modules[name]
+
+
+def operations(package: ModuleType) -> set[str]:
+    root = Path(package.__file__ or "").parent / "api"
+    return {
+        f"{tag.name}.{module.stem}"
+        for tag in root.iterdir()
+        if tag.is_dir()
+        for module in tag.glob("*.py")
+        if module.stem != "__init__"
+    }
+
+
+def test_errors_are_one_shared_model(generated: ModuleType) -> None:
+    models = Path(generated.__file__ or "").parent / "models"
+    names = {path.stem for path in models.glob("*.py")}
+    assert "api_error" in names
+    assert "field_error" in names
+    per_operation = sorted(n for n in names if "response_4" in n or "response_5" in n)
+    assert per_operation == []
+
+
+async def test_the_generated_client_calls_every_operation(
+    generated: ModuleType, client: Client
+) -> None:
+    api = f"{generated.__name__}.api"
+    models = importlib.import_module(f"{generated.__name__}.models")
+    types = importlib.import_module(f"{generated.__name__}.types")
+    sdk = importlib.import_module(generated.__name__).Client(base_url=str(client.base_url))
+    sdk.set_async_httpx_client(client)
+    called: set[str] = set()
+
+    async def call(operation: str, **kwargs: Any) -> Any:
+        called.add(operation)
+        module = importlib.import_module(f"{api}.{operation}")
+        return await module.asyncio_detailed(client=sdk, **kwargs)
+
+    registered = await call(
+        "customers.register_customer",
+        body=models.RegisterCustomer(
+            first_name="Aarav",
+            last_name="Sharma",
+            age=34,
+            monthly_income=75_000,
+            phone_number=9_876_543_210,
+        ),
+    )
+    assert registered.status_code == 201
+    assert isinstance(registered.parsed, models.RegisteredCustomer)
+    customer_id = registered.parsed.customer_id
+
+    refused = await call(
+        "customers.register_customer",
+        body=models.RegisterCustomer(
+            first_name="\u200b",
+            last_name="Sharma",
+            age=34,
+            monthly_income=75_000,
+            phone_number=9_876_543_211,
+        ),
+    )
+    assert refused.status_code == 400
+    assert isinstance(refused.parsed, models.ApiError)
+    assert isinstance(refused.parsed.extra[0], models.FieldError)
+    assert refused.parsed.extra[0].key == "first_name"
+
+    profile = await call("customers.get_customer", customer_id=customer_id)
+    assert isinstance(profile.parsed, models.CustomerProfile)
+    missing = await call("customers.get_customer", customer_id=424242)
+    assert missing.status_code == 404
+    assert isinstance(missing.parsed, models.ApiError)
+
+    score = await call("credit.get_credit_score", customer_id=customer_id)
+    assert isinstance(score.parsed, models.CreditScoreReport)
+    application = models.LoanApplication(
+        customer_id=customer_id, loan_amount=500_000, interest_rate=10.5, tenure=24
+    )
+    eligibility = await call("credit.check_eligibility", body=application)
+    assert isinstance(eligibility.parsed, models.Eligibility)
+    assert eligibility.parsed.approval is True
+
+    booked = await call("loans.create_loan", body=application)
+    assert booked.status_code == 201
+    assert isinstance(booked.parsed, models.CreatedLoan)
+    assert booked.parsed.loan_approved is True
+    loan_id = booked.parsed.loan_id
+    too_much = models.LoanApplication(
+        customer_id=customer_id, loan_amount=900_000, interest_rate=10.5, tenure=12
+    )
+    declined = await call("loans.create_loan", body=too_much)
+    assert declined.status_code == 200
+    assert isinstance(declined.parsed, models.CreatedLoan)
+    assert declined.parsed.loan_approved is False
+
+    loan = await call("loans.view_loan", loan_id=loan_id)
+    assert isinstance(loan.parsed, models.LoanDetail)
+    current = await call("loans.view_customer_loans", customer_id=customer_id)
+    assert [type(item) for item in current.parsed] == [models.CurrentLoan]
+    schedule = await call("loans.loan_schedule", loan_id=loan_id)
+    assert isinstance(schedule.parsed, models.LoanSchedule)
+    assert len(schedule.parsed.installments) == 24
+
+    upload = models.BookUpload(
+        customers=types.File(
+            payload=(SHARED_DATA / "customer_data.xlsx").open("rb"),
+            file_name="customer_data.xlsx",
+        ),
+        loans=types.File(
+            payload=(SHARED_DATA / "loan_data.xlsx").open("rb"), file_name="loan_data.xlsx"
+        ),
+    )
+    started = await call("ingestion.start_ingestion", body=upload)
+    assert started.status_code == 202, started.content
+    assert isinstance(started.parsed, models.IngestAccepted)
+    for _ in range(600):
+        status = await call("ingestion.get_ingestion", job_id=started.parsed.job_id)
+        assert isinstance(status.parsed, models.IngestStatus)
+        if str(status.parsed.status) in ("complete", "failed"):
+            break
+        await asyncio.sleep(0.1)
+    assert str(status.parsed.status) == "complete", status.content
+
+    for operation in ("operations.health", "operations.ready", "operations.metrics"):
+        assert (await call(operation)).status_code == 200, operation
+
+    assert called == operations(generated)
