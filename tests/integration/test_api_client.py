@@ -19,7 +19,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import SHARED_DATA
+from tests.ingest_workbooks import SAMPLE_CUSTOMERS, SAMPLE_LOANS
 
 Client = AsyncTestClient[Litestar]
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
@@ -163,12 +163,10 @@ async def test_the_generated_client_calls_every_operation(
 
     upload = models.BookUpload(
         customers=types.File(
-            payload=(SHARED_DATA / "customer_data.xlsx").open("rb"),
+            payload=SAMPLE_CUSTOMERS.open("rb"),
             file_name="customer_data.xlsx",
         ),
-        loans=types.File(
-            payload=(SHARED_DATA / "loan_data.xlsx").open("rb"), file_name="loan_data.xlsx"
-        ),
+        loans=types.File(payload=SAMPLE_LOANS.open("rb"), file_name="loan_data.xlsx"),
     )
     started = await call("ingestion.start_ingestion", body=upload)
     assert started.status_code == 202, started.content
