@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from litestar import MediaType, get
+from litestar import MediaType, Response, get
 from litestar.plugins.prometheus import (
     PrometheusConfig,
     PrometheusController,
@@ -214,7 +214,7 @@ class MetricsController(PrometheusController):
     tags = ["Operations"]
     opt = {"exclude_from_auth": True}
 
-    get = get(
+    @get(
         operation_id="metrics",
         summary="Prometheus metrics",
         description="Prometheus text format: `credit_http_requests_total`, "
@@ -223,4 +223,7 @@ class MetricsController(PrometheusController):
         "that matched no route, `credit_jobs_total` and `credit_job_duration_seconds` per job "
         "function. Not part of the `/api` contract.",
         media_type=MediaType.TEXT,
-    )(PrometheusController.get.fn)
+    )
+    async def get(self) -> Response[bytes]:  # the plugin's, typed as the text it returns
+        metrics: Response[bytes] = await PrometheusController.get.fn(self)
+        return metrics

@@ -103,6 +103,14 @@ class CreditController(Controller):
             over_limit=score.over_limit,
         )
 
+
+class ProfileController(Controller):
+    """The customer's profile: a customer with their loans, documented with the customers."""
+
+    path = "/api"
+    tags = ["Customers"]
+    dependencies = CreditController.dependencies
+
     @get(
         "/customers/{customer_id:int}",
         operation_id="getCustomer",
@@ -114,7 +122,6 @@ class CreditController(Controller):
             **BAD_REQUEST,
             **NOT_FOUND,
         },
-        tags=["Customers"],
     )
     async def profile(
         self,
