@@ -23,7 +23,7 @@ from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
 from credit.modules.loans.booking import BookingGate
 from credit.modules.loans.plugin import LoansPlugin
-from credit.plugins.database import database_plugin, sqlalchemy_config
+from credit.plugins.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         plugins=[
             logging_plugin(settings),
             database_plugin(alchemy),
+            EngineShutdown(alchemy),
             EmbeddedPlugin(settings, alchemy),
             ErrorsPlugin(),
             StrictInputPlugin(),

@@ -95,3 +95,14 @@ async def test_single_statement_requests_send_no_begin_or_commit(postgres_url: s
             assert again.status_code == 409
     finally:
         await empty_tables(postgres_url)
+
+
+def test_an_app_started_again_in_the_same_process_still_serves(postgres_url: str) -> None:
+    """Each start runs on its own event loop: no pooled connection of a loop that has ended
+    may be lent again (asyncpg refused it, and every request after the restart was a 503)."""
+    from litestar.testing import TestClient
+
+    app = create_app(Settings(database_url=postgres_url, sample_data_dir=None))
+    for _ in range(3):
+        with TestClient(app=app) as client:
+            assert client.get("/api/view-loan/1").status_code == 404

@@ -29,6 +29,8 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyPlugin,
 )
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
 from sqlalchemy import Result, event
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -101,6 +103,23 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
 
 def database_plugin(config: SQLAlchemyAsyncConfig) -> SQLAlchemyPlugin:
     return SQLAlchemyPlugin(config=config)
+
+
+class EngineShutdown(InitPluginProtocol):
+    """Closes the pool's connections when the app stops, so an app started again in the same
+    process (the tests, a reloading server) never lends a connection of an event loop that has
+    ended: asyncpg then refuses it with "another operation is in progress". Advanced Alchemy's
+    lifespan did not dispose the engine here (tests/integration/test_persistence.py)."""
+
+    def __init__(self, config: SQLAlchemyAsyncConfig) -> None:
+        self.config = config
+
+    async def dispose(self) -> None:
+        await self.config.get_engine().dispose()
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.on_shutdown.append(self.dispose)
+        return app_config
 
 
 # --- the lending modules' service base --------------------------------------------------------
