@@ -1,7 +1,8 @@
 """Errors are JSON of Litestar's shape, never a page or a stack trace.
 
 The services' domain errors get their status here, once: `NotFound` 404, `Conflict` 409 (a
-taken phone number), `DatabaseUnavailable` 503. A database or job queue (Redis) that cannot
+taken phone number), `DatabaseUnavailable` 503, a refused payment 422 naming its field (409
+when the loan is paid off). A database or job queue (Redis) that cannot
 be reached becomes 503 (the client may retry), a constraint a race slipped past 409, and
 anything unexpected a bare 500 whose detail says nothing of the data involved; the traceback
 goes to the log.
@@ -18,6 +19,7 @@ from litestar.plugins import InitPluginProtocol
 from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -25,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from credit.errors import Conflict, DatabaseUnavailable, NotFound
+from credit.lending.servicing import LoanClosed, PaymentRefused
 from credit.plugins.queue import JobQueueUnavailable
 
 logger = logging.getLogger("credit.errors")
@@ -60,6 +63,15 @@ def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[dict[str, ob
     return _json(HTTP_404_NOT_FOUND, exc.detail)
 
 
+def payment_refused(_: Request[Any, Any, Any], exc: PaymentRefused) -> Response[dict[str, object]]:
+    if isinstance(exc, LoanClosed):
+        return _json(HTTP_409_CONFLICT, exc.detail)
+    body: dict[str, object] = {"status_code": HTTP_422_UNPROCESSABLE_ENTITY, "detail": exc.detail}
+    if exc.field is not None:
+        body["extra"] = [{"key": exc.field, "message": exc.detail, "source": "body"}]
+    return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY, media_type=MediaType.JSON)
+
+
 def job_queue_unavailable(
     _: Request[Any, Any, Any], exc: JobQueueUnavailable
 ) -> Response[dict[str, object]]:
@@ -80,6 +92,7 @@ class ErrorsPlugin(InitPluginProtocol):
                 DatabaseUnavailable: database_unavailable,
                 Conflict: conflict,
                 NotFound: not_found,
+                PaymentRefused: payment_refused,
                 JobQueueUnavailable: job_queue_unavailable,
                 PoolTimeoutError: database_unavailable,
                 ConnectionError: database_unavailable,

@@ -15,7 +15,6 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath
-from credit.lending.amortization import outstanding_principal
 from credit.lending.policy import CreditPolicy, slab_for
 from credit.modules.credit.schemas import (
     CreditScoreReport,
@@ -23,14 +22,15 @@ from credit.modules.credit.schemas import (
     Eligibility,
     ScoreComponent,
 )
-from credit.modules.customers.service import CustomerService, provide_customers
 from credit.modules.loans.api import LoanApplication, LoanService, provide_loans
+
+ZERO = Decimal(0)
 
 
 class CreditController(Controller):
     path = "/api"
     tags = ["Credit"]
-    dependencies = {"loans": Provide(provide_loans), "customers": Provide(provide_customers)}
+    dependencies = {"loans": Provide(provide_loans)}
 
     @post(
         "/check-eligibility",
@@ -93,37 +93,25 @@ class CreditController(Controller):
         "/customers/{customer_id:int}",
         operation_id="getCustomer",
         summary="A customer's profile",
-        description="Profile with the approved limit, the outstanding principal of current loans "
-        "after the installments already due, and the sum of their EMIs.",
+        description="Profile with the approved limit, the outstanding principal of the current "
+        "loans (after the installments settled: by the files as of loading, then by payments) "
+        "and the sum of their current EMIs.",
         responses={**BAD_REQUEST, **NOT_FOUND},
         tags=["Customers"],
     )
     async def profile(
-        self,
-        customer_id: CustomerIdPath,
-        customers: NamedDependency[CustomerService],
-        loans: NamedDependency[LoanService],
-        today: NamedDependency[date],
+        self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> CustomerProfile:
-        customer = await customers.get_customer(customer_id)
-        current = await loans.current_loans(customer_id, today)
-        debt = sum(
-            (
-                outstanding_principal(
-                    loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date, today
-                )
-                for loan in current
-            ),
-            Decimal(0),
-        )
+        book = await loans.customer_loans(customer_id)
+        current = [loan.state for loan in book.loans]
         return CustomerProfile(
-            customer_id=customer.id,
-            first_name=customer.first_name,
-            last_name=customer.last_name,
-            age=customer.age,
-            phone_number=customer.phone_number,
-            monthly_income=float(customer.monthly_income),
-            approved_limit=float(customer.approved_limit),
-            current_debt=float(debt),
-            current_emis=float(sum((loan.monthly_installment for loan in current), Decimal(0))),
+            customer_id=book.customer_id,
+            first_name=book.first_name,
+            last_name=book.last_name,
+            age=book.age,
+            phone_number=book.phone_number,
+            monthly_income=float(book.monthly_income),
+            approved_limit=float(book.approved_limit),
+            current_debt=float(sum((state.outstanding_principal for state in current), ZERO)),
+            current_emis=float(sum((state.monthly_installment for state in current), ZERO)),
         )

@@ -1,4 +1,5 @@
-"""HTTP: book a loan, view a loan, a customer's current loans, and a loan's schedule."""
+"""HTTP: book a loan, view a loan, a customer's current loans and a loan's schedule; record a
+payment and show a loan's statement."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from credit.api import BAD_REQUEST, NOT_FOUND, CustomerIdPath, LoanIdPath
-from credit.lending.amortization import monthly_installment, repayments_left, schedule
+from credit.lending.amortization import monthly_installment
+from credit.lending.servicing import planned_schedule, statement_figures, stored_state
 from credit.modules.customers.service import provide_customers
 from credit.modules.loans.booking import BookingDesk, provide_booking_desk
+from credit.modules.loans.responses import (
+    LOAN_CLOSED,
+    LOAN_OF_CUSTOMER_NOT_FOUND,
+    PAYMENT_REFUSED,
+)
 from credit.modules.loans.schemas import (
     CreatedLoan,
     CurrentLoan,
@@ -21,9 +28,12 @@ from credit.modules.loans.schemas import (
     LoanCustomer,
     LoanDetail,
     LoanSchedule,
+    LoanStatement,
+    PaymentReceipt,
+    PaymentRequest,
     ScheduledInstallment,
 )
-from credit.modules.loans.service import LoanService, provide_loans
+from credit.modules.loans.service import LoanService, PaymentGate, provide_loans
 
 
 class LoanController(Controller):
@@ -97,24 +107,24 @@ class LoanController(Controller):
         "/view-loans/{customer_id:int}",
         operation_id="viewCustomerLoans",
         summary="A customer's current loans",
-        description="Loans with at least one installment still to fall due; `[]` when none.",
+        description="Loans with an outstanding balance (installments not yet settled), each "
+        "with its current EMI and the installments left to settle; `[]` when none. A loan "
+        "paid off early is not current.",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
     async def view_loans(
-        self,
-        customer_id: CustomerIdPath,
-        loans: NamedDependency[LoanService],
-        today: NamedDependency[date],
+        self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> list[CurrentLoan]:
+        book = await loans.customer_loans(customer_id)
         return [
             CurrentLoan(
-                loan_id=row.loan_id,
-                loan_amount=float(row.loan_amount),
-                interest_rate=float(row.interest_rate),
-                monthly_installment=float(row.monthly_installment),
-                repayments_left=repayments_left(row.start_date, row.tenure, today),
+                loan_id=loan.loan_id,
+                loan_amount=float(loan.state.terms.loan_amount),
+                interest_rate=float(loan.state.terms.interest_rate),
+                monthly_installment=float(loan.state.monthly_installment),
+                repayments_left=loan.state.repayments_left,
             )
-            for row in await loans.current_loans(customer_id, today)
+            for loan in book.loans
         ]
 
     @get(
@@ -123,30 +133,97 @@ class LoanController(Controller):
         summary="A loan's repayment schedule",
         description="Every installment at the compound-interest EMI; the last one absorbs "
         "rounding. An ingested loan whose recorded monthly payment differs from the formula "
-        "also shows `recorded_monthly_installment`.",
+        "also shows `recorded_monthly_installment`. Once payments are recorded, the settled "
+        "installments say what settled them (`settled_by`: the files or a payment, with its "
+        "date and split) and the installments still to come are planned from the current "
+        "balance at the current EMI.",
         responses={**BAD_REQUEST, **NOT_FOUND},
     )
     async def loan_schedule(
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
     ) -> LoanSchedule:
-        loan = await loans.get_loan(loan_id)
-        rows = schedule(loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date)
-        formula_emi = monthly_installment(loan.loan_amount, loan.interest_rate, loan.tenure)
+        ledger = await loans.ledger(loan_id)
+        terms = ledger.state.terms
+        formula_emi = monthly_installment(terms.loan_amount, terms.interest_rate, terms.tenure)
+        state = ledger.state
+        if not ledger.payments:
+            # No payment yet: the plan is the formula schedule (at the formula EMI, whatever
+            # the files recorded), as the contract has it.
+            state = stored_state(terms, formula_emi, state.installments_settled, None, None)
+        lines = planned_schedule(state, ledger.loaded, ledger.payments)
         return LoanSchedule(
-            loan_id=loan.id,
+            loan_id=ledger.loan_id,
             monthly_installment=float(formula_emi),
             installments=[
                 ScheduledInstallment(
-                    number=row.number,
-                    due_date=row.due_date,
-                    emi=float(row.emi),
-                    interest=float(row.interest),
-                    principal=float(row.principal),
-                    balance=float(row.balance),
+                    number=line.number,
+                    due_date=line.due_date,
+                    emi=float(line.emi),
+                    interest=float(line.interest),
+                    principal=float(line.principal),
+                    balance=float(line.balance),
+                    settled_by=line.settled_by,
+                    payment_id=line.payment_id,
+                    paid_on=line.paid_on,
+                    on_time=line.on_time,
                 )
-                for row in rows
+                for line in lines
             ],
             recorded_monthly_installment=(
-                float(loan.monthly_installment) if loan.monthly_installment != formula_emi else None
+                float(ledger.recorded_emi) if ledger.recorded_emi != formula_emi else None
             ),
         )
+
+    @post(
+        "/make-payment/{customer_id:int}/{loan_id:int}",
+        operation_id="makePayment",
+        summary="Record a payment: it settles the loan's next installment",
+        description="Interest on the outstanding balance first (one month, rounded half up), "
+        "the rest principal. An amount other than the EMI recalculates the EMI over the "
+        "installments still to come; exactly the payoff (balance + interest) closes the loan. "
+        "`paid_on` defaults to today; it may not be after today, before the loan's start or "
+        "before the loan's last payment. Payments of one loan are applied one at a time.",
+        status_code=HTTP_201_CREATED,
+        responses={
+            **BAD_REQUEST,
+            **LOAN_OF_CUSTOMER_NOT_FOUND,
+            **LOAN_CLOSED,
+            **PAYMENT_REFUSED,
+        },
+    )
+    async def make_payment(
+        self,
+        customer_id: CustomerIdPath,
+        loan_id: LoanIdPath,
+        data: JSONBody[PaymentRequest],
+        loans: NamedDependency[LoanService],
+        payment_gate: NamedDependency[PaymentGate],
+        today: NamedDependency[date],
+    ) -> PaymentReceipt:
+        amount = data.exact_amount()
+        recorded = await loans.pay(
+            customer_id, loan_id, amount, data.paid_on or today, today, payment_gate
+        )
+        return PaymentReceipt.of(recorded.payment_id, customer_id, loan_id, recorded.allocation)
+
+    @get(
+        "/view-statement/{customer_id:int}/{loan_id:int}",
+        operation_id="viewStatement",
+        summary="A loan's statement: what was lent, what has been paid, where it stands",
+        description="`amount_paid` counts the installments settled before loading at the "
+        "recorded EMI plus every payment; `overdue_installments` are unsettled installments "
+        "whose due date has passed, `days_past_due` counts from the oldest of them.",
+        responses={**BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
+    )
+    async def view_statement(
+        self,
+        customer_id: CustomerIdPath,
+        loan_id: LoanIdPath,
+        loans: NamedDependency[LoanService],
+        today: NamedDependency[date],
+    ) -> LoanStatement:
+        ledger = await loans.ledger(loan_id, customer_id)
+        figures = statement_figures(
+            ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
+        )
+        return LoanStatement.of(customer_id, loan_id, ledger.state, figures, ledger.payments)

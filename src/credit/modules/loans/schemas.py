@@ -84,13 +84,23 @@ class CurrentLoan(msgspec.Struct):
     repayments_left: int
 
 
-class ScheduledInstallment(msgspec.Struct):
+class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
+    """One installment. A settled one says what settled it: `"loading"` (as the files said)
+    or `"payment"`, with the payment's id, date and on-time flag (`emi` is then the amount
+    paid, split into `interest` and `principal`); the installments still to come have none."""
+
     number: int
     due_date: date
     emi: float
     interest: float
     principal: float
     balance: float
+    settled_by: Annotated[
+        str | None, msgspec.Meta(description='"loading" or "payment"; absent when planned.')
+    ] = None
+    payment_id: int | None = None
+    paid_on: date | None = None
+    on_time: bool | None = None
 
 
 class LoanSchedule(msgspec.Struct, omit_defaults=True):
