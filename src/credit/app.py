@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             TelemetryPlugin(settings),
             CustomersPlugin(),
             CreditPlugin(),
-            LoansPlugin(),
+            LoansPlugin(alchemy),
             jobs,
             IngestPlugin(settings),
             *jobs.worker_plugins(),

@@ -1,11 +1,11 @@
 """Errors are JSON of Litestar's shape, never a page or a stack trace.
 
 The services' domain errors get their status here, once: `NotFound` 404, `Conflict` 409 (a
-taken phone number), `DatabaseUnavailable` 503, a refused payment 422 naming its field (409
-when the loan is paid off). A database or job queue (Redis) that cannot
-be reached becomes 503 (the client may retry), a constraint a race slipped past 409, and
-anything unexpected a bare 500 whose detail says nothing of the data involved; the traceback
-goes to the log.
+taken phone number), `DatabaseUnavailable` 503, a refused payment or an `Unprocessable`
+request 422 naming its field (a payment to a paid-off loan 409). A database or job queue
+(Redis) that cannot be reached becomes 503 (the client may retry), a constraint a race
+slipped past 409, and anything unexpected a bare 500 whose detail says nothing of the data
+involved; the traceback goes to the log.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from credit.errors import Conflict, DatabaseUnavailable, NotFound
+from credit.errors import Conflict, DatabaseUnavailable, NotFound, Unprocessable
 from credit.lending.servicing import LoanClosed, PaymentRefused
 from credit.plugins.queue import JobQueueUnavailable
 
@@ -63,13 +63,21 @@ def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[dict[str, ob
     return _json(HTTP_404_NOT_FOUND, exc.detail)
 
 
+def _unprocessable(detail: str, field: str | None, source: str) -> Response[dict[str, object]]:
+    body: dict[str, object] = {"status_code": HTTP_422_UNPROCESSABLE_ENTITY, "detail": detail}
+    if field is not None:
+        body["extra"] = [{"key": field, "message": detail, "source": source}]
+    return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY, media_type=MediaType.JSON)
+
+
 def payment_refused(_: Request[Any, Any, Any], exc: PaymentRefused) -> Response[dict[str, object]]:
     if isinstance(exc, LoanClosed):
         return _json(HTTP_409_CONFLICT, exc.detail)
-    body: dict[str, object] = {"status_code": HTTP_422_UNPROCESSABLE_ENTITY, "detail": exc.detail}
-    if exc.field is not None:
-        body["extra"] = [{"key": exc.field, "message": exc.detail, "source": "body"}]
-    return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY, media_type=MediaType.JSON)
+    return _unprocessable(exc.detail, exc.field, "body")
+
+
+def unprocessable(_: Request[Any, Any, Any], exc: Unprocessable) -> Response[dict[str, object]]:
+    return _unprocessable(exc.detail, exc.field, exc.source)
 
 
 def job_queue_unavailable(
@@ -93,6 +101,7 @@ class ErrorsPlugin(InitPluginProtocol):
                 Conflict: conflict,
                 NotFound: not_found,
                 PaymentRefused: payment_refused,
+                Unprocessable: unprocessable,
                 JobQueueUnavailable: job_queue_unavailable,
                 PoolTimeoutError: database_unavailable,
                 ConnectionError: database_unavailable,

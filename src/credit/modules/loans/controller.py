@@ -4,8 +4,9 @@ payment and show a loan's statement."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
@@ -16,6 +17,13 @@ from credit.lending.amortization import monthly_installment
 from credit.lending.servicing import planned_schedule, statement_figures, stored_state
 from credit.modules.customers.service import provide_customers
 from credit.modules.loans.booking import BookingDesk, provide_booking_desk
+from credit.modules.loans.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotentWrites,
+    fingerprint,
+    key_scope,
+    provide_idempotent_writes,
+)
 from credit.modules.loans.responses import (
     LOAN_CLOSED,
     LOAN_OF_CUSTOMER_NOT_FOUND,
@@ -43,6 +51,7 @@ class LoanController(Controller):
         "loans": Provide(provide_loans),
         "customers": Provide(provide_customers),
         "bookings": Provide(provide_booking_desk, sync_to_thread=False),
+        "idempotency": Provide(provide_idempotent_writes, sync_to_thread=False),
     }
 
     @post(
@@ -62,21 +71,32 @@ class LoanController(Controller):
     )
     async def create_loan(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[LoanApplication],
         bookings: NamedDependency[BookingDesk],
+        idempotency: NamedDependency[IdempotentWrites],
         today: NamedDependency[date],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[CreatedLoan]:
-        booking = await bookings.book(data.customer_id, data.to_request(), today)
-        return Response(
-            CreatedLoan(
+        async def book() -> tuple[int, CreatedLoan]:
+            booking = await bookings.book(data.customer_id, data.to_request(), today)
+            answer = CreatedLoan(
                 loan_id=booking.loan.id if booking.loan else None,
                 customer_id=data.customer_id,
                 loan_approved=booking.loan is not None,
                 message=booking.message,
                 monthly_installment=float(booking.monthly_installment),
-            ),
-            status_code=HTTP_201_CREATED if booking.loan else HTTP_200_OK,
+            )
+            return (HTTP_201_CREATED if booking.loan else HTTP_200_OK), answer
+
+        status, answer = await idempotency.run(
+            key_scope("create-loan", request.scope.get("auth")),
+            idempotency_key,
+            fingerprint(request.method, request.url.path, data),
+            CreatedLoan,
+            book,
         )
+        return Response(answer, status_code=status)
 
     @get(
         "/view-loan/{loan_id:int}",
@@ -193,18 +213,35 @@ class LoanController(Controller):
     )
     async def make_payment(
         self,
+        request: Request[Any, Any, Any],
         customer_id: CustomerIdPath,
         loan_id: LoanIdPath,
         data: JSONBody[PaymentRequest],
         loans: NamedDependency[LoanService],
         payment_gate: NamedDependency[PaymentGate],
+        idempotency: NamedDependency[IdempotentWrites],
         today: NamedDependency[date],
-    ) -> PaymentReceipt:
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[PaymentReceipt]:
         amount = data.exact_amount()
-        recorded = await loans.pay(
-            customer_id, loan_id, amount, data.paid_on or today, today, payment_gate
+
+        async def pay() -> tuple[int, PaymentReceipt]:
+            recorded = await loans.pay(
+                customer_id, loan_id, amount, data.paid_on or today, today, payment_gate
+            )
+            receipt = PaymentReceipt.of(
+                recorded.payment_id, customer_id, loan_id, recorded.allocation
+            )
+            return HTTP_201_CREATED, receipt
+
+        status, receipt = await idempotency.run(
+            key_scope("make-payment", request.scope.get("auth")),
+            idempotency_key,
+            fingerprint(request.method, request.url.path, data),
+            PaymentReceipt,
+            pay,
         )
-        return PaymentReceipt.of(recorded.payment_id, customer_id, loan_id, recorded.allocation)
+        return Response(receipt, status_code=status)
 
     @get(
         "/view-statement/{customer_id:int}/{loan_id:int}",
