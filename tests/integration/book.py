@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from credit.clock import FixedClock
 from credit.lending.amortization import add_months, installments_due, monthly_installment
 from credit.modules.customers.models import Customer
 from credit.modules.ingest.schemas import IngestReport
@@ -78,10 +79,15 @@ async def count_rows(database_url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-async def ingest(database_url: str, customers: Path, loans: Path) -> IngestReport:
-    """An ingestion on an engine of the app's own config (as a job runs it), then disposed."""
+async def ingest(
+    database_url: str, customers: Path, loans: Path, today: date = TODAY
+) -> IngestReport:
+    """An ingestion on an engine of the app's own config (as a job runs it), then disposed;
+    the book is loaded as of `today` (the tests' today by default)."""
     alchemy = sqlalchemy_config(Settings(database_url=database_url, sample_data_dir=None))
     try:
-        return await ingest_workbooks(alchemy.get_engine(), customers, loans)
+        return await ingest_workbooks(
+            alchemy.get_engine(), customers, loans, clock=FixedClock(today)
+        )
     finally:
         await alchemy.get_engine().dispose()

@@ -15,6 +15,7 @@ from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
 from sqlalchemy import text
 
+from credit.clock import FixedClock, LenderClock
 from credit.modules.ingest.sample import CUSTOMERS_FILE, LOANS_FILE
 from credit.modules.ingest.service import ingest_workbooks
 from credit.plugins.migrations import upgrade_database_async
@@ -39,7 +40,9 @@ class EmbeddedPlugin(InitPluginProtocol):
             found = await conn.execute(text("SELECT 1 FROM customers LIMIT 1"))
             if found.first() is not None:
                 return
-        await ingest_workbooks(engine, sample / CUSTOMERS_FILE, sample / LOANS_FILE)
+        today = self.settings.today
+        clock = FixedClock(today) if today else LenderClock(self.settings.timezone)
+        await ingest_workbooks(engine, sample / CUSTOMERS_FILE, sample / LOANS_FILE, clock=clock)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         if self.settings.is_embedded:
