@@ -142,6 +142,10 @@ async def test_worked_example_early_short_and_late(client: Client, settings: Set
     assert lines[3]["interest"] == 796.22  # 1 % of 79,621.58, half up
     assert lines[-1]["balance"] == 0
     assert round(sum(line["principal"] for line in lines), 2) == 100_000
+    # Four installments due by 1 Jun (the fourth overdue), two of them paid on time.
+    score = (await client.get(f"/api/customers/{customer_id}/credit-score")).json()
+    parts = {c["name"]: c["value"] for c in score["components"]}
+    assert parts["paid_on_time"] == 0.5
 
 
 async def test_refusals_name_the_figure_and_write_nothing(
