@@ -115,9 +115,8 @@ async def test_each_endpoint_issues_a_constant_number_of_statements(
 async def test_servicing_reads_and_writes_are_constant_whatever_the_payments(
     client: Client, settings: Settings, today: date
 ) -> None:
-    """Reading a loan with its payments is one statement, and recording one payment three
-    (read and hold the loan, move its state, insert the payment), whether the loan has one
-    payment or many."""
+    """Reading a loan with its payments is one statement, and recording one payment a fixed
+    few, whether the loan has one payment or many."""
     customer_id = await register(client, income=500_000, phone=9_000_000_003)
     start = date(today.year - 2, today.month, 1)
     loans = await seed_loans(
@@ -150,8 +149,10 @@ async def test_servicing_reads_and_writes_are_constant_whatever_the_payments(
     few_counts = {name: await counted(*call) for name, call in calls(one).items()}
     many_counts = {name: await counted(*call) for name, call in calls(many).items()}
     assert few_counts == many_counts
+    # A payment: on PostgreSQL an unlocked read and one statement that settles and records
+    # it; on SQLite the read, the update and the insert in a transaction.
     assert few_counts == {
-        "make-payment": 3,
+        "make-payment": 2 if settings.database_url.startswith("postgresql") else 3,
         "view-statement": 1,
         "schedule": 1,
         "view-loans": 1,

@@ -103,7 +103,6 @@ class CreditController(Controller):
         self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> CustomerProfile:
         book = await loans.customer_loans(customer_id)
-        current = [loan.state for loan in book.loans]
         return CustomerProfile(
             customer_id=book.customer_id,
             first_name=book.first_name,
@@ -112,6 +111,6 @@ class CreditController(Controller):
             phone_number=book.phone_number,
             monthly_income=float(book.monthly_income),
             approved_limit=float(book.approved_limit),
-            current_debt=float(sum((state.outstanding_principal for state in current), ZERO)),
-            current_emis=float(sum((state.monthly_installment for state in current), ZERO)),
+            current_debt=float(sum((loan.outstanding_principal() for loan in book.loans), ZERO)),
+            current_emis=float(sum((loan.monthly_installment for loan in book.loans), ZERO)),
         )

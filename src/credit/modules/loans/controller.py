@@ -25,9 +25,12 @@ from credit.modules.loans.idempotency import (
     provide_idempotent_writes,
 )
 from credit.modules.loans.responses import (
+    KEY_REUSED,
     LOAN_CLOSED,
     LOAN_OF_CUSTOMER_NOT_FOUND,
+    PAYMENT_BAD_REQUEST,
     PAYMENT_REFUSED,
+    STATEMENT_BAD_REQUEST,
 )
 from credit.modules.loans.schemas import (
     CreatedLoan,
@@ -67,6 +70,7 @@ class LoanController(Controller):
             200: ResponseSpec(CreatedLoan, description="Not approved; nothing was booked."),
             **BAD_REQUEST,
             **NOT_FOUND,
+            **KEY_REUSED,
         },
     )
     async def create_loan(
@@ -139,10 +143,10 @@ class LoanController(Controller):
         return [
             CurrentLoan(
                 loan_id=loan.loan_id,
-                loan_amount=float(loan.state.terms.loan_amount),
-                interest_rate=float(loan.state.terms.interest_rate),
-                monthly_installment=float(loan.state.monthly_installment),
-                repayments_left=loan.state.repayments_left,
+                loan_amount=float(loan.terms.loan_amount),
+                interest_rate=float(loan.terms.interest_rate),
+                monthly_installment=float(loan.monthly_installment),
+                repayments_left=loan.repayments_left,
             )
             for loan in book.loans
         ]
@@ -205,7 +209,7 @@ class LoanController(Controller):
         "before the loan's last payment. Payments of one loan are applied one at a time.",
         status_code=HTTP_201_CREATED,
         responses={
-            **BAD_REQUEST,
+            **PAYMENT_BAD_REQUEST,
             **LOAN_OF_CUSTOMER_NOT_FOUND,
             **LOAN_CLOSED,
             **PAYMENT_REFUSED,
@@ -250,7 +254,7 @@ class LoanController(Controller):
         description="`amount_paid` counts the installments settled before loading at the "
         "recorded EMI plus every payment; `overdue_installments` are unsettled installments "
         "whose due date has passed, `days_past_due` counts from the oldest of them.",
-        responses={**BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
+        responses={**STATEMENT_BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
     )
     async def view_statement(
         self,

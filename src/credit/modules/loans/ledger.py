@@ -1,10 +1,12 @@
 """A loan's ledger: the statements over a loan and the payments that settled its installments.
 
 Reading a loan with its payments is one statement however many there are (the loan LEFT JOIN
-its payments, oldest first); recording a payment takes the loan's row (`FOR UPDATE` on
-PostgreSQL, nothing on SQLite, where the conditional update is the guard), moves its state on
-only if no other payment moved it first, and inserts the payment. Bind parameters that feed
-an INSERT's values are not the columns' own names (SQLAlchemy keeps those for VALUES).
+its payments, oldest first). Recording a payment moves the loan's state on only if no other
+payment moved it since it was read (`installments_settled` unchanged), and inserts the
+payment: on PostgreSQL as one statement (two data-modifying WITHs) after an unlocked read;
+when that loses a race, or on SQLite, in a transaction that holds the loan's row (`FOR
+UPDATE` on PostgreSQL; on SQLite the conditional update is the guard). Bind parameters that
+feed an INSERT's values are not the columns' own names (SQLAlchemy keeps those for VALUES).
 """
 
 from __future__ import annotations
@@ -43,14 +45,15 @@ LOAN_LEDGER = (
 # The same, only when the loan is this customer's (bind `customer_id` too).
 CUSTOMER_LOAN_LEDGER = LOAN_LEDGER.where(LOANS.c.customer_id == bindparam("customer_id"))
 
-# The state a payment starts from, the row held until the payment commits (PostgreSQL; the
-# clause is not rendered for SQLite). Only this loan's row: other loans' payments go on.
-LOCK_LOAN = (
+# The state a payment starts from (this customer's loan only).
+READ_LOAN = (
     select(LOANS.c.id, *STATE_COLUMNS)
     .where(LOANS.c.id == bindparam("loan_id"))
     .where(LOANS.c.customer_id == bindparam("customer_id"))
-    .with_for_update(of=LOANS)
 )
+# The same, the row held until the payment commits (PostgreSQL; the clause is not rendered for
+# SQLite). Only this loan's row: other loans' payments go on.
+LOCK_LOAN = READ_LOAN.with_for_update(of=LOANS)
 
 # The loan's state after the payment, only if it is still where the payment read it: no row
 # back means another payment settled the installment first (the SQLite guard; under the row
@@ -80,3 +83,23 @@ INSERT_PAYMENT = (
     )
     .returning(PAYMENTS.c.id)
 )
+
+# PostgreSQL: settle and record in one statement, atomic without a transaction around it. A
+# SELECT over two WITHs, the update of `loans` first, so the tables are locked in a payment's
+# order (`loans`, then `payments`; an ingestion locks `customers` and `loans` before it, see
+# `book.CLAIM_AND_INSERT_LOAN`). No row back: another payment moved the loan first.
+_settled = SETTLE_INSTALLMENT.cte("settled")
+_recorded = (
+    insert(PAYMENTS)
+    .from_select(
+        ["loan_id", "created_at", *PAYMENT_FIELDS],
+        select(
+            _settled.c.id,
+            bindparam("paid_at", type_=PAYMENTS.c.created_at.type),
+            *(_paid(name) for name in PAYMENT_FIELDS),
+        ),
+    )
+    .returning(PAYMENTS.c.id)
+    .cte("recorded")
+)
+SETTLE_AND_RECORD = select(_recorded.c.id).add_cte(_settled, _recorded)

@@ -201,14 +201,14 @@ class PaymentReceipt(msgspec.Struct):
 
 
 class StatementPayment(msgspec.Struct):
-    payment_id: int
-    installment: int
-    paid_on: date
-    amount: Rupees
-    interest: Rupees
-    principal: Rupees
-    balance: Rupees
-    on_time: bool
+    payment_id: Annotated[int, msgspec.Meta(examples=[2])]
+    installment: Annotated[int, msgspec.Meta(examples=[2])]
+    paid_on: Annotated[date, msgspec.Meta(examples=["2026-03-15"])]
+    amount: Annotated[Rupees, msgspec.Meta(examples=[5000.0])]
+    interest: Annotated[Rupees, msgspec.Meta(examples=[921.15])]
+    principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
+    balance: Annotated[Rupees, msgspec.Meta(examples=[88036.27])]
+    on_time: Annotated[bool, msgspec.Meta(examples=[True])]
 
     @classmethod
     def of(cls, payment: RecordedPayment) -> StatementPayment:

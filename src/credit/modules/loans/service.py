@@ -29,6 +29,7 @@ from credit.lending.servicing import (
     LoanTerms,
     RecordedPayment,
     apply_payment,
+    balance_after,
     stored_state,
 )
 from credit.modules.loans.book import (
@@ -47,12 +48,17 @@ from credit.modules.loans.ledger import (
     INSERT_PAYMENT,
     LOAN_LEDGER,
     LOCK_LOAN,
+    READ_LOAN,
+    SETTLE_AND_RECORD,
     SETTLE_INSTALLMENT,
 )
 from credit.modules.loans.models import Loan
 from credit.plugins.database import Service
 
 PAYMENT_NAMES = ("installment", "paid_on", "amount", "interest", "principal", "balance", "on_time")
+# Races a payment may lose to other payments of its loan (PostgreSQL) before it queues
+# behind the loan's row lock.
+OPTIMISTIC_ATTEMPTS = 2
 # Attempts a payment makes when another payment of the same loan (another process, on
 # SQLite) moved the loan between its read and its write.
 SETTLE_ATTEMPTS = 5
@@ -102,6 +108,27 @@ class PaymentGate:
             yield
 
 
+def _settlement(
+    before: LoanState, loan_id: int, amount: Decimal, paid_on: date, today: date
+) -> tuple[Allocation, dict[str, Any]]:
+    """The payment's split (or its refusal) and the parameters that record it."""
+    allocation, after = apply_payment(before, amount, paid_on, today)
+    now = datetime.now(UTC)
+    return allocation, {
+        "loan_id": loan_id,
+        "settled_before": before.installments_settled,
+        "settled_after": after.installments_settled,
+        "counts_on_time": 1 if allocation.on_time else 0,
+        "balance_after": after.outstanding_principal,
+        "emi_after": after.monthly_installment,
+        "last_paid_on_after": paid_on,
+        "settled_at": now,
+        "paid_loan_id": loan_id,
+        "paid_at": now,
+        **{f"paid_{name}": getattr(allocation, name) for name in PAYMENT_NAMES},
+    }
+
+
 class LoanSettledMeanwhile(Conflict):
     """Another payment settled the installment between this payment's read and its write
     (retried; a 409 only if the loan keeps moving)."""
@@ -135,9 +162,31 @@ class LoanCustomerRow(msgspec.Struct, frozen=True):
 
 
 class CurrentLoanRow(msgspec.Struct, frozen=True):
+    """A current loan as stored. Its `B` (`outstanding_principal()`) is computed only when
+    asked: before a first payment it is the formula schedule's balance after `s`, which
+    view-loans does not need."""
+
     loan_id: int
-    monthly_installment: Decimal  # the recorded or booked EMI; `state` has the current `e`
-    state: LoanState
+    terms: LoanTerms
+    recorded_emi: Decimal
+    installments_settled: int
+    stored_balance: Decimal | None
+    current_emi: Decimal | None
+
+    @property
+    def monthly_installment(self) -> Decimal:
+        """`e`: the EMI from now on."""
+        return self.recorded_emi if self.current_emi is None else self.current_emi
+
+    @property
+    def repayments_left(self) -> int:
+        """A current loan has a balance, so every installment not settled is left."""
+        return self.terms.tenure - self.installments_settled
+
+    def outstanding_principal(self) -> Decimal:
+        if self.stored_balance is not None:
+            return self.stored_balance
+        return balance_after(self.terms, self.installments_settled)
 
 
 class CustomerLoans(msgspec.Struct, frozen=True):
@@ -311,9 +360,16 @@ class LoanService(Service[Loan]):
         today: date,
         gate: PaymentGate,
     ) -> RecordedAllocation:
-        """Record a payment: it settles the loan's next installment, in one transaction with
-        the loan's new state. Payments of one loan are applied one at a time (its row locked
-        on PostgreSQL; queued in-process and guarded by the conditional update on SQLite)."""
+        """Record a payment: it settles the loan's next installment, together with the loan's
+        new state. Payments of one loan are applied one at a time: on PostgreSQL an unlocked
+        read and one conditional statement, and after `OPTIMISTIC_ATTEMPTS` lost races a
+        transaction holding the loan's row; on SQLite queued in-process, in a transaction
+        guarded by the conditional update."""
+        if self.writable_ctes:
+            for _ in range(OPTIMISTIC_ATTEMPTS):
+                recorded = await self._settle_unlocked(customer_id, loan_id, amount, paid_on, today)
+                if recorded is not None:
+                    return recorded
         async with gate.hold(loan_id, serialise=not self.writable_ctes):
             for _ in range(SETTLE_ATTEMPTS):
                 try:
@@ -323,6 +379,17 @@ class LoanService(Service[Loan]):
                     continue
         raise LoanSettledMeanwhile(f"loan {loan_id} kept moving under its payment")
 
+    async def _settle_unlocked(
+        self, customer_id: int, loan_id: int, amount: Decimal, paid_on: date, today: date
+    ) -> RecordedAllocation | None:
+        row = await self.execute(READ_LOAN, {"loan_id": loan_id, "customer_id": customer_id})
+        found = row.one_or_none()
+        if found is None:
+            raise customer_loan_not_found(customer_id, loan_id)
+        allocation, params = _settlement(state_of(found), loan_id, amount, paid_on, today)
+        recorded = (await self.execute(SETTLE_AND_RECORD, params)).one_or_none()
+        return None if recorded is None else RecordedAllocation(recorded.id, allocation)
+
     async def _settle(
         self, customer_id: int, loan_id: int, amount: Decimal, paid_on: date, today: date
     ) -> RecordedAllocation:
@@ -330,28 +397,13 @@ class LoanService(Service[Loan]):
         row = (await self.execute(LOCK_LOAN, params)).one_or_none()
         if row is None:
             raise customer_loan_not_found(customer_id, loan_id)
-        before = state_of(row)
-        allocation, after = apply_payment(before, amount, paid_on, today)
-        now = datetime.now(UTC)
-        settled = await self.execute(
-            SETTLE_INSTALLMENT,
-            {
-                "loan_id": loan_id,
-                "settled_before": before.installments_settled,
-                "settled_after": after.installments_settled,
-                "counts_on_time": 1 if allocation.on_time else 0,
-                "balance_after": after.outstanding_principal,
-                "emi_after": after.monthly_installment,
-                "last_paid_on_after": paid_on,
-                "settled_at": now,
-            },
-        )
+        allocation, values = _settlement(state_of(row), loan_id, amount, paid_on, today)
+        settle = {k: v for k, v in values.items() if not k.startswith("paid_")}
+        settled = await self.execute(SETTLE_INSTALLMENT, settle)
         if settled.one_or_none() is None:
             raise LoanSettledMeanwhile(f"loan {loan_id} moved")
-        values = {f"paid_{name}": getattr(allocation, name) for name in PAYMENT_NAMES}
-        inserted = await self.execute(
-            INSERT_PAYMENT, {**values, "paid_loan_id": loan_id, "paid_at": now}
-        )
+        record = {k: v for k, v in values.items() if k.startswith("paid_")}
+        inserted = await self.execute(INSERT_PAYMENT, record)
         return RecordedAllocation(inserted.one().id, allocation)
 
     async def customer_loans(self, customer_id: int) -> CustomerLoans:
@@ -369,7 +421,14 @@ class LoanService(Service[Loan]):
             monthly_income=first.monthly_income,
             approved_limit=first.approved_limit,
             loans=[
-                CurrentLoanRow(row.loan_id, row.monthly_installment, state_of(row))
+                CurrentLoanRow(
+                    loan_id=row.loan_id,
+                    terms=LoanTerms(row.loan_amount, row.interest_rate, row.tenure, row.start_date),
+                    recorded_emi=row.monthly_installment,
+                    installments_settled=row.installments_settled,
+                    stored_balance=row.outstanding_principal,
+                    current_emi=row.current_emi,
+                )
                 for row in rows
                 if row.loan_id is not None
             ],
