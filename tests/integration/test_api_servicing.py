@@ -322,3 +322,42 @@ async def test_concurrent_payments_settle_one_installment_each(
     assert all(b >= 0 for b in balances)
     assert statement["repayments_left"] == 4
     assert statement["outstanding_principal"] == balances[-1]
+
+
+async def test_paying_the_emi_on_every_due_date_reproduces_the_schedule(
+    client: Client, settings: Settings
+) -> None:
+    customer_id = await register(client)
+    (loan_id,) = await seed_loans(
+        settings.database_url,
+        customer_id,
+        [PastLoan(250_000, "10.5", 12, date(2025, 6, 1), loaded_on=None)],
+    )
+    planned = (await client.get(f"/api/loans/{loan_id}/schedule")).json()["installments"]
+    receipts = []
+    for line in planned:
+        paid = await pay(client, customer_id, loan_id, amount=line["emi"], paid_on=line["due_date"])
+        assert paid.status_code == 201, paid.text
+        receipts.append(paid.json())
+    assert [
+        {k: r[k] for k in ("installment", "amount", "interest", "principal", "balance")}
+        for r in receipts
+    ] == [
+        {
+            "installment": line["number"],
+            "amount": line["emi"],
+            "interest": line["interest"],
+            "principal": line["principal"],
+            "balance": line["balance"],
+        }
+        for line in planned
+    ]
+    assert all(r["on_time"] for r in receipts)
+    # The EMI never changed until the payoff, which closed the loan at 0.
+    assert {r["monthly_installment"] for r in receipts[:-1]} == {planned[0]["emi"]}
+    assert receipts[-1]["balance"] == 0
+    assert receipts[-1]["repayments_left"] == 0
+    settled = (await client.get(f"/api/loans/{loan_id}/schedule")).json()["installments"]
+    assert [{k: v for k, v in s.items() if k in planned[0]} for s in settled] == planned
+    score = (await client.get(f"/api/customers/{customer_id}/credit-score")).json()
+    assert {c["name"]: c["value"] for c in score["components"]}["paid_on_time"] == 1.0
