@@ -171,8 +171,8 @@ class KeyPurge:
     async def _purge(self) -> None:
         try:
             await purge_old_keys(self.alchemy)
-        except Exception:  # a database briefly down: try again next time
-            logger.warning("could not purge old idempotency keys", exc_info=True)
+        except Exception as exc:  # a database briefly down: try again next time
+            logger.warning("could not purge old idempotency keys: %s", type(exc).__name__)
 
     async def _loop(self) -> None:
         while True:
