@@ -33,6 +33,7 @@ logger = logging.getLogger("credit.idempotency")
 
 KEY_HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=48)
+PURGE_FIRST_AFTER_S = 60.0
 PURGE_EVERY_S = 3600.0
 
 IdempotencyKeyHeader = Annotated[
@@ -161,8 +162,8 @@ async def purge_old_keys(alchemy: SQLAlchemyAsyncConfig, now: datetime | None = 
 
 
 class KeyPurge:
-    """While the app runs: purge old keys once it has started (after the embedded database is
-    migrated) and then every `PURGE_EVERY_S`; stopped with the app."""
+    """While the app runs: purge old keys a minute after it started (not during start-up, so
+    starting touches no table) and then every `PURGE_EVERY_S`; stopped with the app."""
 
     def __init__(self, alchemy: SQLAlchemyAsyncConfig) -> None:
         self.alchemy = alchemy
@@ -175,12 +176,12 @@ class KeyPurge:
             logger.warning("could not purge old idempotency keys: %s", type(exc).__name__)
 
     async def _loop(self) -> None:
+        await asyncio.sleep(PURGE_FIRST_AFTER_S)
         while True:
-            await asyncio.sleep(PURGE_EVERY_S)
             await self._purge()
+            await asyncio.sleep(PURGE_EVERY_S)
 
     async def start(self) -> None:
-        await self._purge()
         self._task = asyncio.create_task(self._loop(), name="purge-idempotency-keys")
 
     async def stop(self) -> None:
