@@ -1,7 +1,8 @@
 """HTTP: check a loan's eligibility, explain a customer's credit score, show their profile.
 
 The credit module owns the answers that combine a customer with their loans; it reads them
-through the customers and loans services and writes nothing.
+through the loans service (the customer's book and, for the profile, the customer with their
+current loans in one statement) and writes nothing.
 """
 
 from __future__ import annotations
