@@ -20,6 +20,10 @@ What it does, in order:
 5. Prints a Markdown table (req/s, share of the reference, p50/p95/p99, errors) and the
    782-loan vs generated-book p50 of check-eligibility; `--json` also writes the raw figures.
 
+make-payment and view-statement run on loans booked for the run (`payable_loans`): each
+make-payment pays a loan's EMI today (settling its next installment), and view-statement then
+reads loans with the payments make-payment left.
+
 Load goes only to 127.0.0.1; every wrk run is bounded by `--duration`.
 """
 
@@ -43,15 +47,34 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
+
+from credit.lending.amortization import add_months, monthly_installment
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "wrk" / "api.lua"
 REAL_BOOK = ROOT.parent / "shared" / "data"
 HOST = "127.0.0.1"
-APP_ENDPOINTS = ["check-eligibility", "view-loans", "view-loan", "register", "create-loan"]
+APP_ENDPOINTS = [
+    "check-eligibility",
+    "view-loans",
+    "view-loan",
+    "register",
+    "create-loan",
+    "make-payment",
+    "view-statement",
+]
+# Servicing: loans booked for the run (start today, long enough that no payment of the run
+# reaches the last installment), each paid its EMI by make-payment, then read by
+# view-statement with the payments make-payment left.
+PAYABLE_LOANS = 20_000
+PAYABLE_AMOUNT = Decimal(100_000)
+PAYABLE_RATE = Decimal(12)
+PAYABLE_TENURE = 360
+SERVICING_ENDPOINTS = {"make-payment", "view-statement"}
 
 
 @dataclass
@@ -231,6 +254,38 @@ async def fresh_customers(dsn: str, count: int, work: Path) -> Path:
         await conn.close()
     path = work / "hot-customers.txt"
     path.write_text("\n".join(str(r[0]) for r in rows) + "\n")
+    return path
+
+
+async def payable_loans(dsn: str, work: Path, count: int, today: date) -> Path:
+    """Fresh booked loans (start today, nothing settled) of random customers, as lines of
+    `customer_id loan_id emi` for make-payment and view-statement."""
+    emi = monthly_installment(PAYABLE_AMOUNT, PAYABLE_RATE, PAYABLE_TENURE)
+    conn = await asyncpg.connect(dsn)
+    try:
+        sampled = [
+            r[0]
+            for r in await conn.fetch("SELECT id FROM customers ORDER BY random() LIMIT $1", count)
+        ]
+        customers = [sampled[n % len(sampled)] for n in range(count)]  # a small book: repeats
+        rows = await conn.fetch(
+            "INSERT INTO loans (customer_id, loan_amount, tenure, interest_rate, "
+            "monthly_installment, start_date, end_date, created_at, updated_at) "
+            "SELECT c, $2, $3, $4, $5, $6, $7, now(), now() FROM unnest($1::bigint[]) AS c "
+            "RETURNING id, customer_id",
+            customers,
+            PAYABLE_AMOUNT,
+            PAYABLE_TENURE,
+            PAYABLE_RATE,
+            emi,
+            today,
+            add_months(today, PAYABLE_TENURE),
+        )
+        await conn.execute("ANALYZE loans")
+    finally:
+        await conn.close()
+    path = work / "payable-loans.txt"
+    path.write_text("".join(f"{r['customer_id']} {r['id']} {emi}\n" for r in rows))
     return path
 
 
@@ -733,6 +788,9 @@ def main() -> None:
                     label="check-eligibility (real book)",
                 )
 
+        if SERVICING_ENDPOINTS & set(endpoints):
+            ids["payable"] = asyncio.run(payable_loans(dsn, work, PAYABLE_LOANS, args.today))
+
         print("app", flush=True)
         hot = None
         with Server("credit.app:create_app", args.port + 1, env, args.workers, log) as app:
@@ -740,6 +798,8 @@ def main() -> None:
                 source: Path | list[Path] = {
                     "view-loan": ids["loans"],
                     "register": [ids[f"phones-{n}"] for n in range(ATTEMPTS)],
+                    "make-payment": ids.get("payable", ids["loans"]),
+                    "view-statement": ids.get("payable", ids["loans"]),
                 }.get(endpoint, ids["customers"])
                 warm = ids["phones-warmup"] if endpoint == "register" else None
                 results.append(measure(app, endpoint, source, args, warmup_ids=warm))

@@ -1,8 +1,11 @@
 -- wrk script for bench/api.py: one endpoint per run, ids spread over the book.
 -- wrk ... -s api.lua URL -- ENDPOINT IDS_FILE
 --   ENDPOINT  check-eligibility | create-loan | view-loans | view-loan | register | reference
+--             | make-payment | view-statement
 --   IDS_FILE  one integer a line: customer ids, loan ids, or (register) phone numbers that no
 --             customer holds; register threads take every n-th phone so none repeats.
+--             make-payment and view-statement: `customer_id loan_id emi` a line (a payment
+--             pays the loan's EMI, today).
 -- done() prints one JSON line with the counts and latency percentiles (microseconds).
 
 local threads = {}
@@ -21,7 +24,12 @@ function init(args)
   endpoint = args[1]
   ids = {}
   for line in io.lines(args[2]) do
-    ids[#ids + 1] = tonumber(line)
+    if endpoint == "make-payment" or endpoint == "view-statement" then
+      local customer, loan, emi = string.match(line, "^(%d+) (%d+) ([%d.]+)$")
+      ids[#ids + 1] = { customer = customer, loan = loan, emi = emi }
+    else
+      ids[#ids + 1] = tonumber(line)
+    end
   end
   count = #ids
   nthreads = tonumber(args[3])
@@ -46,6 +54,13 @@ function request()
     return wrk.format("GET", "/api/view-loans/" .. pick())
   elseif endpoint == "view-loan" then
     return wrk.format("GET", "/api/view-loan/" .. pick())
+  elseif endpoint == "make-payment" then
+    local loan = pick()
+    return wrk.format("POST", "/api/make-payment/" .. loan.customer .. "/" .. loan.loan, headers,
+      '{"amount":' .. loan.emi .. '}')
+  elseif endpoint == "view-statement" then
+    local loan = pick()
+    return wrk.format("GET", "/api/view-statement/" .. loan.customer .. "/" .. loan.loan)
   elseif endpoint == "reference" then
     return wrk.format("GET", "/reference/" .. pick())
   elseif endpoint == "register" then

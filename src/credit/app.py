@@ -48,7 +48,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings.from_env()
     clock = clock or default_clock(settings)
     alchemy = sqlalchemy_config(settings)
-    jobs = JobQueuePlugin(settings, alchemy=alchemy)
+    # Jobs see the app's clock: an ingestion loads the book as of its today.
+    jobs = JobQueuePlugin(settings, alchemy=alchemy, clock=clock)
     policy = settings.policy
     # SQLite has no row locks; the embedded default is one process (see BookingGate).
     gate = BookingGate(serialise_in_process=settings.is_embedded)
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             TelemetryPlugin(settings),
             CustomersPlugin(),
             CreditPlugin(),
-            LoansPlugin(),
+            LoansPlugin(alchemy),
             jobs,
             IngestPlugin(settings),
             *jobs.worker_plugins(),

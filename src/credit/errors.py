@@ -1,7 +1,7 @@
 """What the services report when a request cannot be served: not found, conflict, unavailable.
 
 Domain errors, not HTTP ones: services and jobs raise them, and `credit.plugins.errors` maps
-each to its status code once (404, 409, 503).
+each to its status code once (404, 409, 422, 503).
 """
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ class Conflict(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class Unprocessable(Exception):
+    """A well-formed request that cannot be applied (an `Idempotency-Key` reused with another
+    request); `field` and `source` name what is at fault."""
+
+    def __init__(self, detail: str, field: str, source: str = "body") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.source = source
 
 
 class DatabaseUnavailable(Exception):

@@ -11,13 +11,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from credit.lending.amortization import add_months, monthly_installment
+from credit.clock import FixedClock
+from credit.lending.amortization import add_months, installments_due, monthly_installment
 from credit.modules.customers.models import Customer
 from credit.modules.ingest.schemas import IngestReport
 from credit.modules.ingest.service import ingest_workbooks
 from credit.modules.loans.models import Loan
 from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
+from tests.conftest import TODAY
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class PastLoan:
     paid_on_time: int | None = None
     recorded_emi: Decimal | None = None
     source_loan_id: int | None = None
+    # As ingestion loads it: settled up to the day of loading (the tests' today by default);
+    # None seeds it as a booked loan (nothing settled).
+    loaded_on: date | None = TODAY
 
 
 async def seed_loans(database_url: str, customer_id: int, loans: Iterable[PastLoan]) -> list[int]:
@@ -47,6 +52,12 @@ async def seed_loans(database_url: str, customer_id: int, loans: Iterable[PastLo
                     emis_paid_on_time=loan.paid_on_time,
                     start_date=loan.start,
                     end_date=add_months(loan.start, loan.tenure),
+                    loaded_on=loan.loaded_on,
+                    installments_settled=(
+                        0
+                        if loan.loaded_on is None
+                        else installments_due(loan.start, loan.tenure, loan.loaded_on)
+                    ),
                 )
                 for loan in loans
             ]
@@ -68,10 +79,15 @@ async def count_rows(database_url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
-async def ingest(database_url: str, customers: Path, loans: Path) -> IngestReport:
-    """An ingestion on an engine of the app's own config (as a job runs it), then disposed."""
+async def ingest(
+    database_url: str, customers: Path, loans: Path, today: date = TODAY
+) -> IngestReport:
+    """An ingestion on an engine of the app's own config (as a job runs it), then disposed;
+    the book is loaded as of `today` (the tests' today by default)."""
     alchemy = sqlalchemy_config(Settings(database_url=database_url, sample_data_dir=None))
     try:
-        return await ingest_workbooks(alchemy.get_engine(), customers, loans)
+        return await ingest_workbooks(
+            alchemy.get_engine(), customers, loans, clock=FixedClock(today)
+        )
     finally:
         await alchemy.get_engine().dispose()

@@ -47,6 +47,7 @@ READS = [
     ("GET", "/api/view-loan/1", None),
     ("GET", "/api/view-loans/1", None),
     ("GET", "/api/loans/1/schedule", None),
+    ("GET", "/api/view-statement/1/1", None),
     ("POST", "/api/check-eligibility", LOAN),
 ]
 WRITES = [
@@ -62,6 +63,7 @@ WRITES = [
         },
     ),
     ("POST", "/api/create-loan", LOAN),
+    ("POST", "/api/make-payment/1/1", {"amount": 100}),
 ]
 
 

@@ -104,11 +104,61 @@ async def test_each_endpoint_issues_a_constant_number_of_statements(
     assert few["view-loan"] == 1
     assert few["view-loans"] == 1
     assert few["schedule"] == 1
+    assert few["profile"] == 1
     assert few["create-loan"] == (2 if settings.database_url.startswith("postgresql") else 3)
     with counting_statements() as statements:
         response = await client.post("/api/register", json=applicant(phone_number=9_111_111_111))
     assert response.status_code == 201
     assert len(statements) == 1
+
+
+async def test_servicing_reads_and_writes_are_constant_whatever_the_payments(
+    client: Client, settings: Settings, today: date
+) -> None:
+    """Reading a loan with its payments is one statement, and recording one payment a fixed
+    few, whether the loan has one payment or many."""
+    customer_id = await register(client, income=500_000, phone=9_000_000_003)
+    start = date(today.year - 2, today.month, 1)
+    loans = await seed_loans(
+        settings.database_url,
+        customer_id,
+        [PastLoan(100_000, "12", 60, start, loaded_on=None) for _ in range(2)],
+    )
+    one, many = loans
+    emi = 2224.44
+
+    async def counted(method: str, path: str, body: Any = None) -> int:
+        with counting_statements() as statements:
+            response = await client.request(method, path, json=body)
+        assert response.status_code < 300, (path, response.text)
+        return len(statements)
+
+    def calls(loan_id: int) -> dict[str, tuple[str, str, Any]]:
+        return {
+            "make-payment": ("POST", f"/api/make-payment/{customer_id}/{loan_id}", {"amount": emi}),
+            "view-statement": ("GET", f"/api/view-statement/{customer_id}/{loan_id}", None),
+            "schedule": ("GET", f"/api/loans/{loan_id}/schedule", None),
+            "view-loans": ("GET", f"/api/view-loans/{customer_id}", None),
+            "profile": ("GET", f"/api/customers/{customer_id}", None),
+            "credit-score": ("GET", f"/api/customers/{customer_id}/credit-score", None),
+        }
+
+    for _ in range(12):
+        paid = await client.post(f"/api/make-payment/{customer_id}/{many}", json={"amount": emi})
+        assert paid.status_code == 201, paid.text
+    few_counts = {name: await counted(*call) for name, call in calls(one).items()}
+    many_counts = {name: await counted(*call) for name, call in calls(many).items()}
+    assert few_counts == many_counts
+    # A payment: on PostgreSQL an unlocked read and one statement that settles and records
+    # it; on SQLite the read, the update and the insert in a transaction.
+    assert few_counts == {
+        "make-payment": 2 if settings.database_url.startswith("postgresql") else 3,
+        "view-statement": 1,
+        "schedule": 1,
+        "view-loans": 1,
+        "profile": 1,
+        "credit-score": 1,
+    }
 
 
 @asynccontextmanager

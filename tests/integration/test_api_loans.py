@@ -247,7 +247,10 @@ async def test_schedule_shows_every_installment_and_the_recorded_emi(
         "interest": 6_150.00,
         "principal": 4_370.10,
         "balance": 895_629.90,
+        "settled_by": "loading",  # due before the day it was loaded (today)
     }
+    # Loaded on 2025-06-15: installments 1..99 (the last due 2025-06-09) are settled.
+    assert [i.get("settled_by") for i in installments[98:100]] == ["loading", None]
     assert installments[-1]["due_date"] == "2027-12-09"
     assert installments[-1]["balance"] == 0
     assert round(sum(i["principal"] for i in installments), 2) == 900_000

@@ -49,7 +49,11 @@ async def test_installments_due_in_sql_match_python(settings: Settings, today: d
             )
             session.add(customer)
             await session.commit()
-            loans = [PastLoan(10_000, "12", 18, start, paid_on_time=0) for start in STARTS]
+            # Loaded on the day asked about: the SQL month arithmetic settles what is due by then.
+            loans = [
+                PastLoan(10_000, "12", 18, start, paid_on_time=0, loaded_on=today)
+                for start in STARTS
+            ]
             await seed_loans(settings.database_url, customer.id, loans)
     finally:
         await engine.dispose()

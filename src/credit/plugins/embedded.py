@@ -17,6 +17,7 @@ from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
 from sqlalchemy import text
 
+from credit.clock import FixedClock, LenderClock
 from credit.modules.ingest.sample import CUSTOMERS_FILE, LOANS_FILE
 from credit.modules.ingest.service import ingest_workbooks
 from credit.plugins.migrations import upgrade_database_async
@@ -48,7 +49,11 @@ class EmbeddedPlugin(InitPluginProtocol):
             if found.first() is not None:
                 logger.info("sample book skipped: the database already holds a book")
                 return
-        report = await ingest_workbooks(engine, sample / CUSTOMERS_FILE, sample / LOANS_FILE)
+        today = self.settings.today
+        clock = FixedClock(today) if today else LenderClock(self.settings.timezone)
+        report = await ingest_workbooks(
+            engine, sample / CUSTOMERS_FILE, sample / LOANS_FILE, clock=clock
+        )
         logger.info(
             "sample book loaded from %s: %d customers, %d loans",
             sample.resolve(),

@@ -1,10 +1,11 @@
 """Errors are JSON of Litestar's shape, never a page or a stack trace.
 
 The services' domain errors get their status here, once: `NotFound` 404, `Conflict` 409 (a
-taken phone number), `DatabaseUnavailable` 503. A database or job queue (Redis) that cannot
-be reached becomes 503 (the client may retry), a constraint a race slipped past 409, and
-anything unexpected a bare 500 whose detail says nothing of the data involved; the traceback
-goes to the log.
+taken phone number), `DatabaseUnavailable` 503, a refused payment or an `Unprocessable`
+request 422 naming its field (a payment to a paid-off loan 409). A database or job queue
+(Redis) that cannot be reached becomes 503 (the client may retry), a constraint a race
+slipped past 409, and anything unexpected a bare 500 whose detail says nothing of the data
+involved; the traceback goes to the log.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from litestar.plugins import InitPluginProtocol
 from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from credit.errors import Conflict, DatabaseUnavailable, NotFound
+from credit.errors import Conflict, DatabaseUnavailable, NotFound, Unprocessable
+from credit.lending.servicing import LoanClosed, PaymentRefused
 from credit.plugins.queue import JobQueueUnavailable
 
 logger = logging.getLogger("credit.errors")
@@ -60,6 +63,23 @@ def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[dict[str, ob
     return _json(HTTP_404_NOT_FOUND, exc.detail)
 
 
+def _unprocessable(detail: str, field: str | None, source: str) -> Response[dict[str, object]]:
+    body: dict[str, object] = {"status_code": HTTP_422_UNPROCESSABLE_ENTITY, "detail": detail}
+    if field is not None:
+        body["extra"] = [{"key": field, "message": detail, "source": source}]
+    return Response(body, status_code=HTTP_422_UNPROCESSABLE_ENTITY, media_type=MediaType.JSON)
+
+
+def payment_refused(_: Request[Any, Any, Any], exc: PaymentRefused) -> Response[dict[str, object]]:
+    if isinstance(exc, LoanClosed):
+        return _json(HTTP_409_CONFLICT, exc.detail)
+    return _unprocessable(exc.detail, exc.field, "body")
+
+
+def unprocessable(_: Request[Any, Any, Any], exc: Unprocessable) -> Response[dict[str, object]]:
+    return _unprocessable(exc.detail, exc.field, exc.source)
+
+
 def job_queue_unavailable(
     _: Request[Any, Any, Any], exc: JobQueueUnavailable
 ) -> Response[dict[str, object]]:
@@ -80,6 +100,8 @@ class ErrorsPlugin(InitPluginProtocol):
                 DatabaseUnavailable: database_unavailable,
                 Conflict: conflict,
                 NotFound: not_found,
+                PaymentRefused: payment_refused,
+                Unprocessable: unprocessable,
                 JobQueueUnavailable: job_queue_unavailable,
                 PoolTimeoutError: database_unavailable,
                 ConnectionError: database_unavailable,

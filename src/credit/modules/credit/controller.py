@@ -1,7 +1,8 @@
 """HTTP: check a loan's eligibility, explain a customer's credit score, show their profile.
 
 The credit module owns the answers that combine a customer with their loans; it reads them
-through the customers and loans services and writes nothing.
+through the loans service (the customer's book and, for the profile, the customer with their
+current loans in one statement) and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from credit.api import BAD_REQUEST, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, CustomerIdPath, ok
-from credit.lending.amortization import outstanding_principal
 from credit.lending.policy import CreditPolicy, slab_for
 from credit.modules.credit.schemas import (
     CREDIT_SCORE_EXAMPLE,
@@ -26,14 +26,15 @@ from credit.modules.credit.schemas import (
     Eligibility,
     ScoreComponent,
 )
-from credit.modules.customers.service import CustomerService, provide_customers
 from credit.modules.loans.api import LoanApplication, LoanService, provide_loans
+
+ZERO = Decimal(0)
 
 
 class CreditController(Controller):
     path = "/api"
     tags = ["Credit"]
-    dependencies = {"loans": Provide(provide_loans), "customers": Provide(provide_customers)}
+    dependencies = {"loans": Provide(provide_loans)}
 
     @post(
         "/check-eligibility",
@@ -115,8 +116,9 @@ class ProfileController(Controller):
         "/customers/{customer_id:int}",
         operation_id="getCustomer",
         summary="A customer's profile",
-        description="Profile with the approved limit, the outstanding principal of current loans "
-        "after the installments already due, and the sum of their EMIs.",
+        description="Profile with the approved limit, the outstanding principal of the current "
+        "loans (after the installments settled: by the files as of loading, then by payments) "
+        "and the sum of their current EMIs.",
         responses={
             200: ok(CustomerProfile, "The customer's profile.", PROFILE_EXAMPLE),
             **BAD_REQUEST,
@@ -124,31 +126,17 @@ class ProfileController(Controller):
         },
     )
     async def profile(
-        self,
-        customer_id: CustomerIdPath,
-        customers: NamedDependency[CustomerService],
-        loans: NamedDependency[LoanService],
-        today: NamedDependency[date],
+        self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> CustomerProfile:
-        customer = await customers.get_customer(customer_id)
-        current = await loans.current_loans(customer_id, today)
-        debt = sum(
-            (
-                outstanding_principal(
-                    loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date, today
-                )
-                for loan in current
-            ),
-            Decimal(0),
-        )
+        book = await loans.customer_loans(customer_id)
         return CustomerProfile(
-            customer_id=customer.id,
-            first_name=customer.first_name,
-            last_name=customer.last_name,
-            age=customer.age,
-            phone_number=customer.phone_number,
-            monthly_income=float(customer.monthly_income),
-            approved_limit=float(customer.approved_limit),
-            current_debt=float(debt),
-            current_emis=float(sum((loan.monthly_installment for loan in current), Decimal(0))),
+            customer_id=book.customer_id,
+            first_name=book.first_name,
+            last_name=book.last_name,
+            age=book.age,
+            phone_number=book.phone_number,
+            monthly_income=float(book.monthly_income),
+            approved_limit=float(book.approved_limit),
+            current_debt=float(sum((loan.outstanding_principal() for loan in book.loans), ZERO)),
+            current_emis=float(sum((loan.monthly_installment for loan in book.loans), ZERO)),
         )

@@ -29,7 +29,11 @@ async def ingest_book(ctx: dict[str, Any], *, customers_path: str, loans_path: s
 
     try:
         report = await ingest_workbooks(
-            alchemy.get_engine(), Path(customers_path), Path(loans_path), progress
+            alchemy.get_engine(),
+            Path(customers_path),
+            Path(loans_path),
+            progress,
+            clock=ctx.get("clock"),
         )
     except Exception as exc:
         _discard_uploads(settings, customers_path, loans_path)

@@ -15,12 +15,18 @@ Pure Polars over the validated sheets and the keys already in the database:
   in place; a new loan takes its `Loan ID` as id unless another loan holds it (a loan in the
   book, or an earlier row of the file with the same id), in which case it gets the next free
   id after every id in the book and the file, in Excel row order. That makes the ids the same
-  on every run against the same book, and a re-run changes nothing.
+  on every run against the same book, and a re-run changes nothing;
+- a loan with payments recorded since it was loaded keeps its row as it is: a file row that
+  changes its terms disagrees with those payments and is rejected, with that reason;
+- each loan is loaded as of the day of loading (`settled_as_of`): the installments due by
+  then count as settled, as the files are the lender's record of that day.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
 
 import polars as pl
 
@@ -33,10 +39,38 @@ EXISTING_CUSTOMER_SCHEMA = {
 }
 
 
+# The file's fields of a loan that has payments (money in paise, rates in 1/10,000 %, as the
+# reader gives them), and the day it was loaded.
+SERVICED_TERMS = (
+    "customer_id",
+    "source_loan_id",
+    "loan_amount",
+    "tenure",
+    "interest_rate",
+    "monthly_installment",
+    "emis_paid_on_time",
+    "start_date",
+    "end_date",
+)
+SERVICED_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "id": pl.Int64,
+    **{name: pl.Int64 for name in SERVICED_TERMS if not name.endswith("_date")},
+    "start_date": pl.Date,
+    "end_date": pl.Date,
+    "loaded_on": pl.Date,
+}
+
+
+def _no_serviced_loans() -> pl.DataFrame:
+    return pl.DataFrame(schema=SERVICED_SCHEMA)
+
+
 @dataclass(frozen=True)
 class ExistingBook:
     customers: pl.DataFrame  # id, phone_number, source_customer_id (null: registered by API)
     loans: pl.DataFrame  # id, customer_id, source_loan_id
+    # Loans with payments recorded (SERVICED_SCHEMA): their rows may not change.
+    serviced: pl.DataFrame = field(default_factory=_no_serviced_loans)
 
     @classmethod
     def empty(cls) -> ExistingBook:
@@ -91,6 +125,7 @@ def plan_customers(customers: SheetData, existing: ExistingBook) -> CustomersPla
 def plan_loans(loans: SheetData, customers: CustomersPlan, existing: ExistingBook) -> BookPlan:
     planned_loans, unknown = _known_customers_only(loans.valid, customers.file_ids(existing))
     planned_loans = _assign_loan_ids(planned_loans, existing.loans)
+    planned_loans, disagreeing = _keep_payments(planned_loans, existing.serviced)
     remappings = planned_loans.filter(pl.col("id") != pl.col("source_loan_id")).select(
         ROW, "customer_id", "source_loan_id", "id"
     )
@@ -98,7 +133,7 @@ def plan_loans(loans: SheetData, customers: CustomersPlan, existing: ExistingBoo
         customers=customers.customers,
         loans=planned_loans,
         rejected_customers=customers.rejected,
-        rejected_loans=pl.concat([loans.rejected, unknown]).sort(ROW),
+        rejected_loans=pl.concat([loans.rejected, unknown, disagreeing]).sort(ROW),
         remappings=remappings.sort(ROW),
         customer_remappings=customers.remappings,
     )
@@ -203,6 +238,70 @@ def _assign_loan_ids(loans: pl.DataFrame, existing: pl.DataFrame) -> pl.DataFram
             is_new.alias("is_new"),
         )
         .drop("_existing_id", "_keeps_file_id")
+    )
+
+
+def _keep_payments(
+    loans: pl.DataFrame, serviced: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows of loans with payments that change the loan's terms are rejected (the payments
+    were settled on the terms as loaded); an unchanged row stays and changes nothing."""
+    if serviced.height == 0:
+        return loans, pl.DataFrame(schema={ROW: pl.Int64, REASON: pl.String})
+    stored = serviced.select(
+        pl.col("id"),
+        pl.col("loaded_on"),
+        *(pl.col(name).alias(f"_stored_{name}") for name in SERVICED_TERMS),
+    )
+    matched = loans.join(stored, on="id", how="left")
+    differs = [
+        pl.col(name).cast(stored.schema[f"_stored_{name}"]).ne_missing(pl.col(f"_stored_{name}"))
+        for name in SERVICED_TERMS
+    ]
+    changed = pl.concat_str(
+        [pl.when(d).then(pl.lit(name)) for d, name in zip(differs, SERVICED_TERMS, strict=True)],
+        separator=", ",
+        ignore_nulls=True,
+    )
+    matched = matched.with_columns(
+        (pl.col("loaded_on").is_not_null() & pl.any_horizontal(differs)).alias("_disagrees"),
+        changed.alias("_changed"),
+    )
+    rejected = matched.filter(pl.col("_disagrees")).select(
+        ROW,
+        pl.format(
+            "loan {} has payments recorded since it was loaded on {}; this row changes its "
+            "{}, which disagrees with them: not loaded, the payments stand",
+            pl.col("id"),
+            pl.col("loaded_on"),
+            pl.col("_changed"),
+        ).alias(REASON),
+    )
+    kept = matched.filter(~pl.col("_disagrees")).select(loans.columns)
+    return kept, rejected
+
+
+def settled_as_of(loans: pl.DataFrame, today: date) -> pl.DataFrame:
+    """The loans with `loaded_on` (today) and `installments_settled`: the installments due on
+    or before today (`amortization.installments_due` in Polars: installment k falls due k
+    months after the start, clamped to the month's last day)."""
+    start = pl.col("start_date")
+    months = pl.lit(today.year * 12 + today.month, dtype=pl.Int64) - (
+        start.dt.year().cast(pl.Int64) * 12 + start.dt.month().cast(pl.Int64)
+    )
+    month_end = today.day == calendar.monthrange(today.year, today.month)[1]
+    # This month's installment is not yet due while its day is ahead (unless today is the
+    # month's last day, where a clamped due date lands).
+    not_yet = (
+        pl.lit(0, dtype=pl.Int64) if month_end else (start.dt.day() > today.day).cast(pl.Int64)
+    )
+    due = pl.min_horizontal(
+        pl.max_horizontal(months - not_yet, pl.lit(0, dtype=pl.Int64)),
+        pl.col("tenure").cast(pl.Int64),
+    )
+    return loans.with_columns(
+        pl.lit(today, dtype=pl.Date).alias("loaded_on"),
+        due.cast(pl.Int16).alias("installments_settled"),
     )
 
 

@@ -16,7 +16,8 @@ import anyio
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from credit.modules.ingest.plan import BookPlan, plan_customers, plan_loans
+from credit.clock import Clock, LenderClock
+from credit.modules.ingest.plan import BookPlan, plan_customers, plan_loans, settled_as_of
 from credit.modules.ingest.reader import REASON, ROW, SheetData, read_customers, read_loans
 from credit.modules.ingest.schemas import (
     CustomerRemapping,
@@ -40,7 +41,11 @@ async def ingest_workbooks(
     customers_path: Path,
     loans_path: Path,
     progress: Progress = _no_progress,
+    clock: Clock | None = None,
 ) -> IngestReport:
+    """Load the book; its loans are loaded as of `clock`'s today (the app's clock; the
+    lender's default time zone without one)."""
+    today = (clock or LenderClock()).today()
     await progress("reading", 0)
     # The loans file (by far the bigger) is read in a thread while the customers go in, so
     # the database works while fastexcel parses. The book is locked from then on.
@@ -57,7 +62,7 @@ async def ingest_workbooks(
             loans = await loans_read
             plan = plan_loans(loans, customers_plan, existing)
             await progress("writing loans", plan.customers.height)
-            loans_changed = await book.upsert_loans(plan.loans)
+            loans_changed = await book.upsert_loans(settled_as_of(plan.loans, today))
             await book.move_id_sequences()
             await progress("committing", plan.customers.height + plan.loans.height)
     finally:

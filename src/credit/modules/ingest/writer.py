@@ -24,6 +24,10 @@ an API booking decided on the book before this one is not booked after it
   there (paise, 1/10,000 %). SQLite's rowid ids continue after the largest id by themselves.
 
 Each upsert returns how many rows it inserted or changed; unchanged rows are not touched.
+A loan also gets its servicing start (`LOAN_SERVICING_FIELDS`: the day it was loaded and the
+installments settled by then) when it is inserted or its row changes, but those columns do not
+make a row "changed" (a re-run on a later day changes nothing), and a loan with payments
+(`outstanding_principal` set) is never updated: the plan has rejected such rows already.
 """
 
 from __future__ import annotations
@@ -41,7 +45,12 @@ import polars as pl
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from credit.modules.ingest.plan import EXISTING_CUSTOMER_SCHEMA, ExistingBook
+from credit.modules.ingest.plan import (
+    EXISTING_CUSTOMER_SCHEMA,
+    SERVICED_SCHEMA,
+    SERVICED_TERMS,
+    ExistingBook,
+)
 
 CUSTOMER_FIELDS = (
     "id",
@@ -65,8 +74,33 @@ LOAN_FIELDS = (
     "start_date",
     "end_date",
 )
+# Written with a loan, never compared: see the module docstring.
+LOAN_SERVICING_FIELDS = ("loaded_on", "installments_settled")
+# A loan a payment has touched: its row is left as it is.
+NOT_SERVICED = "outstanding_principal IS NULL"
 MONEY_FIELDS = {"monthly_income", "approved_limit", "loan_amount", "monthly_installment"}
 RATE_FIELDS = {"interest_rate"}
+
+
+# The loans with payments, in the units the plan compares (paise, 1/10,000 %): few rows, read
+# so the plan can reject a file row that would change one.
+SERVICED_LOANS_PG = (
+    "SELECT id, "
+    + ", ".join(
+        f"({name} * 100)::bigint"
+        if name in MONEY_FIELDS
+        else f"({name} * 10000)::bigint"
+        if name in RATE_FIELDS
+        else name
+        for name in SERVICED_TERMS
+    )
+    + f", loaded_on FROM loans WHERE NOT ({NOT_SERVICED})"
+)
+# SQLite stores money and rates in those units already, dates as ISO text.
+SERVICED_LOANS_SQLITE = (
+    f"SELECT id, {', '.join(SERVICED_TERMS)}, loaded_on FROM loans WHERE NOT ({NOT_SERVICED})"
+)
+SQLITE_DATES = ("start_date", "end_date", "loaded_on")
 
 
 class BookWriter(Protocol):
@@ -121,12 +155,20 @@ def _changed_columns(table: str, fields: tuple[str, ...]) -> str:
     return f"({ours}) IS DISTINCT FROM ({theirs})"
 
 
-def _upsert_sql(table: str, fields: tuple[str, ...], source: str, now: str) -> str:
-    updates = ", ".join(f"{f} = excluded.{f}" for f in fields if f != "id")
+def _upsert_sql(
+    table: str,
+    fields: tuple[str, ...],
+    source: str,
+    now: str,
+    servicing: tuple[str, ...] = (),
+) -> str:
+    written = (*fields, *servicing)
+    updates = ", ".join(f"{f} = excluded.{f}" for f in written if f != "id")
+    guard = f" AND {table}.{NOT_SERVICED}" if servicing else ""
     return (
-        f"INSERT INTO {table} ({', '.join(fields)}) {source} "
+        f"INSERT INTO {table} ({', '.join(written)}) {source} "
         f"ON CONFLICT (id) DO UPDATE SET {updates}, updated_at = {now} "
-        f"WHERE {_changed_columns(table, fields)}"
+        f"WHERE {_changed_columns(table, fields)}{guard}"
     )
 
 
@@ -150,28 +192,35 @@ STAGING_TYPES = {
     "emis_paid_on_time": "integer",
     "start_date": "date",
     "end_date": "date",
+    "loaded_on": "date",
+    "installments_settled": "integer",
 }
 
 
-def _merge_sql(table: str, fields: tuple[str, ...], staging: str) -> str:
+def _merge_sql(
+    table: str, fields: tuple[str, ...], staging: str, servicing: tuple[str, ...] = ()
+) -> str:
     """One set-based upsert: insert new ids, update changed rows, leave equal rows alone.
 
     MERGE (rather than INSERT ... ON CONFLICT) needs no unique index to arbitrate, so the bulk
     path can load into a table whose primary key is rebuilt afterwards. The table lock makes
     it safe: no other transaction inserts meanwhile.
     """
-    source = ", ".join(f"{_from_staging(f)} AS {f}" for f in fields)
+    written = (*fields, *servicing)
+    source = ", ".join(f"{_from_staging(f)} AS {f}" for f in written)
     columns = [f for f in fields if f != "id"]
     changed = (
         f"({', '.join(f't.{f}' for f in columns)}) IS DISTINCT FROM "
         f"({', '.join(f's.{f}' for f in columns)})"
     )
+    guard = f" AND t.{NOT_SERVICED}" if servicing else ""
+    updated = [f for f in written if f != "id"]
     return (
         f"MERGE INTO {table} AS t USING (SELECT {source} FROM {staging}) AS s ON t.id = s.id "
-        f"WHEN MATCHED AND {changed} THEN UPDATE SET "
-        f"{', '.join(f'{f} = s.{f}' for f in columns)}, updated_at = now() "
-        f"WHEN NOT MATCHED THEN INSERT ({', '.join(fields)}) "
-        f"VALUES ({', '.join(f's.{f}' for f in fields)})"
+        f"WHEN MATCHED AND {changed}{guard} THEN UPDATE SET "
+        f"{', '.join(f'{f} = s.{f}' for f in updated)}, updated_at = now() "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(written)}) "
+        f"VALUES ({', '.join(f's.{f}' for f in written)})"
     )
 
 
@@ -341,13 +390,14 @@ class PostgresBook:
             {"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64},
         )
         self.row_counts = {"customers": customers.height, "loans": loans.height}
-        return ExistingBook(customers=customers, loans=loans)
+        serviced = await self._query_frame(SERVICED_LOANS_PG, SERVICED_SCHEMA)
+        return ExistingBook(customers=customers, loans=loans, serviced=serviced)
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
         return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
 
     async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return self._count(await self._upsert("loans", LOAN_FIELDS, loans))
+        return self._count(await self._upsert("loans", LOAN_FIELDS, loans, LOAN_SERVICING_FIELDS))
 
     def _count(self, changed: int) -> int:
         self.changed += changed
@@ -371,7 +421,14 @@ class PostgresBook:
         buffer.seek(0)
         return pl.read_csv(buffer, has_header=False, new_columns=list(schema), schema=schema)
 
-    async def _upsert(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
+    async def _upsert(
+        self,
+        table: str,
+        compared: tuple[str, ...],
+        rows: pl.DataFrame,
+        servicing: tuple[str, ...] = (),
+    ) -> int:
+        fields = (*compared, *servicing)
         new_rows = int(rows["is_new"].sum()) if rows.height else 0
         rebuild = new_rows >= BULK_REBUILD_MIN_ROWS and new_rows > self.row_counts.get(table, 0)
         if rebuild and self.row_counts.get(table, 0) == 0:
@@ -387,7 +444,7 @@ class PostgresBook:
         await self.copier.copy_to_table(staging, source=csv, columns=list(fields), format="csv")
         del csv
         deferred = await self._drop_secondary_structures(table) if rebuild else []
-        status = await self.copier.execute(_merge_sql(table, fields, staging))
+        status = await self.copier.execute(_merge_sql(table, compared, staging, servicing))
         if deferred:
             await self._rebuild(deferred)
         await self._run(f"DROP TABLE {staging}")
@@ -514,7 +571,13 @@ class SqliteBook:
             text("SELECT id, phone_number, source_customer_id FROM customers")
         )
         loans = await self.conn.execute(text("SELECT id, customer_id, source_loan_id FROM loans"))
+        serviced = await self.conn.execute(text(SERVICED_LOANS_SQLITE))
         return ExistingBook(
+            serviced=pl.DataFrame(
+                [tuple(row) for row in serviced],
+                schema={**SERVICED_SCHEMA, **dict.fromkeys(SQLITE_DATES, pl.String)},
+                orient="row",
+            ).with_columns(pl.col(name).str.to_date("%Y-%m-%d") for name in SQLITE_DATES),
             customers=pl.DataFrame(
                 [tuple(row) for row in customers], schema=EXISTING_CUSTOMER_SCHEMA, orient="row"
             ),
@@ -529,7 +592,7 @@ class SqliteBook:
         return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
 
     async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return self._count(await self._upsert("loans", LOAN_FIELDS, loans))
+        return self._count(await self._upsert("loans", LOAN_FIELDS, loans, LOAN_SERVICING_FIELDS))
 
     def _count(self, changed: int) -> int:
         self.changed += changed
@@ -539,15 +602,24 @@ class SqliteBook:
         # Rowid ids continue after the largest one present.
         return None
 
-    async def _upsert(self, table: str, fields: tuple[str, ...], rows: pl.DataFrame) -> int:
+    async def _upsert(
+        self,
+        table: str,
+        compared: tuple[str, ...],
+        rows: pl.DataFrame,
+        servicing: tuple[str, ...] = (),
+    ) -> int:
         if rows.height == 0:
             return 0
+        fields = (*compared, *servicing)
         # Dates are stored as ISO text by SQLAlchemy's Date type on SQLite.
         values = rows.select(
             pl.col(f).dt.to_string("%Y-%m-%d") if rows.schema[f] == pl.Date else pl.col(f)
             for f in fields
         )
         placeholders = ", ".join(f":{f}" for f in fields)
-        sql = _upsert_sql(table, fields, f"VALUES ({placeholders})", "CURRENT_TIMESTAMP")
+        sql = _upsert_sql(
+            table, compared, f"VALUES ({placeholders})", "CURRENT_TIMESTAMP", servicing
+        )
         result = await self.conn.execute(text(sql), values.to_dicts())
         return int(result.rowcount)

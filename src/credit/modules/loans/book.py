@@ -15,7 +15,7 @@ by name.
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -34,6 +34,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     update,
 )
@@ -102,6 +103,7 @@ def _date_field(field: str, column: Any) -> Any:
 
 
 def installments_due_sql(today: date) -> Any:
+    """Installments of each loan due on or before `today` (0..tenure)."""
     start = LOANS.c.start_date
     months = (today.year * 12 + today.month) - (
         _date_field("year", start) * 12 + _date_field("month", start)
@@ -113,27 +115,50 @@ def installments_due_sql(today: date) -> Any:
     return clamp(months - not_yet, 0, LOANS.c.tenure)
 
 
+# --- a loan's servicing state in SQL (`credit.lending.servicing`) --------------------------------
+
+# "Current" (the contract): repayments left, i.e. a balance outstanding. Before a first payment
+# `B` is NULL and the loan is current while installments are left to settle; after one, while
+# `B` is above 0 (a loan paid off early is closed, whatever its end date).
+CURRENT = or_(
+    and_(LOANS.c.outstanding_principal.is_(None), LOANS.c.installments_settled < LOANS.c.tenure),
+    LOANS.c.outstanding_principal > 0,
+)
+CLOSED_BY_PAYMENT = LOANS.c.outstanding_principal == 0
+# `e`: the EMI from now on, the loan's own until a payment recalculates it.
+CURRENT_EMI = func.coalesce(LOANS.c.current_emi, LOANS.c.monthly_installment)
+
+
+def installments_counted_sql(today: date) -> Any:
+    """The installments the score counts as due: every one settled, plus those whose due date
+    has passed unsettled (an installment due today is not overdue until tomorrow); a loan paid
+    off counts what it settled."""
+    passed = installments_due_sql(today - timedelta(days=1))
+    settled = LOANS.c.installments_settled
+    return case((CLOSED_BY_PAYMENT, settled), else_=clamp(passed, settled, LOANS.c.tenure))
+
+
 @lru_cache(maxsize=4)
 def book_statement(today: date) -> Any:
     """The aggregate for one day, built once, with the customer as bind parameter
     `customer_id`. Building a SQLAlchemy expression and its cache key per request costs more
     CPU than PostgreSQL spends answering it, so each day's object is reused."""
     loans = LOANS.c
-    current = loans.end_date > today
-    with_history = loans.emis_paid_on_time.is_not(None)
     this_year = and_(loans.start_date >= date(today.year, 1, 1), loans.start_date <= today)
+    # On time: as the files say before loading, then each payment made by its due date.
+    on_time = func.coalesce(loans.emis_paid_on_time, 0) + loans.installments_paid_on_time
     return (
         select(
             CUSTOMERS.c.id.label("customer_id"),
             CUSTOMERS.c.monthly_income,
             CUSTOMERS.c.approved_limit,
             func.count(loans.id).label("loans_taken"),
-            func.sum(case((with_history, installments_due_sql(today)))).label("emis_due"),
-            func.sum(loans.emis_paid_on_time).label("emis_paid_on_time"),
+            func.sum(installments_counted_sql(today)).label("emis_due"),
+            func.sum(on_time).label("emis_paid_on_time"),
             func.sum(case((this_year, 1))).label("loans_this_year"),
             func.sum(loans.loan_amount).label("approved_volume"),
-            func.sum(case((current, loans.loan_amount))).label("current_loans_amount"),
-            func.sum(case((current, loans.monthly_installment))).label("current_emis"),
+            func.sum(case((CURRENT, loans.loan_amount))).label("current_loans_amount"),
+            func.sum(case((CURRENT, CURRENT_EMI))).label("current_emis"),
             CUSTOMERS.c.booking_version,
             BOOK_GENERATION.label("book_generation"),
         )
@@ -242,22 +267,38 @@ LOAN_WITH_CUSTOMER = (
 )
 
 
-@lru_cache(maxsize=4)
-def current_loans_statement(today: date) -> Any:
-    """A customer's current loans (bind `customer_id`), in one statement that also proves the
-    customer exists: a customer without current loans gives one row of NULL loan columns."""
-    return (
-        select(
-            CUSTOMERS.c.id.label("customer_id"),
-            LOANS.c.id.label("loan_id"),
-            LOANS.c.loan_amount,
-            LOANS.c.interest_rate,
-            LOANS.c.monthly_installment,
-            LOANS.c.tenure,
-            LOANS.c.start_date,
-        )
-        .select_from(CUSTOMERS)
-        .outerjoin(LOANS, (LOANS.c.customer_id == CUSTOMERS.c.id) & (LOANS.c.end_date > today))
-        .where(CUSTOMERS.c.id == bindparam("customer_id"))
-        .order_by(LOANS.c.id)
+# The columns of a loan's servicing state, read by `LoanService` into `LoanTerms` and
+# `servicing.stored_state`.
+STATE_COLUMNS = (
+    LOANS.c.loan_amount,
+    LOANS.c.interest_rate,
+    LOANS.c.tenure,
+    LOANS.c.start_date,
+    LOANS.c.monthly_installment,
+    LOANS.c.installments_settled,
+    LOANS.c.outstanding_principal,
+    LOANS.c.current_emi,
+    LOANS.c.last_paid_on,
+)
+
+
+# A customer's current loans (bind `customer_id`) with the customer's profile, in one
+# statement that also proves the customer exists: a customer without current loans gives one
+# row of NULL loan columns. Not per day: "current" is the loan's servicing state.
+CURRENT_LOANS = (
+    select(
+        CUSTOMERS.c.id.label("customer_id"),
+        CUSTOMERS.c.first_name,
+        CUSTOMERS.c.last_name,
+        CUSTOMERS.c.age,
+        CUSTOMERS.c.phone_number,
+        CUSTOMERS.c.monthly_income,
+        CUSTOMERS.c.approved_limit,
+        LOANS.c.id.label("loan_id"),
+        *STATE_COLUMNS,
     )
+    .select_from(CUSTOMERS)
+    .outerjoin(LOANS, (LOANS.c.customer_id == CUSTOMERS.c.id) & CURRENT)
+    .where(CUSTOMERS.c.id == bindparam("customer_id"))
+    .order_by(LOANS.c.id)
+)

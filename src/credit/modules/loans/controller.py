@@ -1,10 +1,12 @@
-"""HTTP: book a loan, view a loan, a customer's current loans, and a loan's schedule."""
+"""HTTP: book a loan, view a loan, a customer's current loans and a loan's schedule; record a
+payment and show a loan's statement."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -17,9 +19,25 @@ from credit.api import (
     LoanIdPath,
     ok,
 )
-from credit.lending.amortization import monthly_installment, repayments_left, schedule
+from credit.lending.amortization import monthly_installment
+from credit.lending.servicing import planned_schedule, statement_figures, stored_state
 from credit.modules.customers.service import provide_customers
 from credit.modules.loans.booking import BookingDesk, provide_booking_desk
+from credit.modules.loans.idempotency import (
+    IdempotencyKeyHeader,
+    IdempotentWrites,
+    fingerprint,
+    key_scope,
+    provide_idempotent_writes,
+)
+from credit.modules.loans.responses import (
+    KEY_REUSED,
+    LOAN_CLOSED,
+    LOAN_OF_CUSTOMER_NOT_FOUND,
+    PAYMENT_BAD_REQUEST,
+    PAYMENT_REFUSED,
+    STATEMENT_BAD_REQUEST,
+)
 from credit.modules.loans.schemas import (
     BOOKED_EXAMPLE,
     CURRENT_LOANS_EXAMPLE,
@@ -32,9 +50,12 @@ from credit.modules.loans.schemas import (
     LoanCustomer,
     LoanDetail,
     LoanSchedule,
+    LoanStatement,
+    PaymentReceipt,
+    PaymentRequest,
     ScheduledInstallment,
 )
-from credit.modules.loans.service import LoanService, provide_loans
+from credit.modules.loans.service import LoanService, PaymentGate, provide_loans
 
 
 class LoanController(Controller):
@@ -44,6 +65,7 @@ class LoanController(Controller):
         "loans": Provide(provide_loans),
         "customers": Provide(provide_customers),
         "bookings": Provide(provide_booking_desk, sync_to_thread=False),
+        "idempotency": Provide(provide_idempotent_writes, sync_to_thread=False),
     }
 
     @post(
@@ -61,25 +83,37 @@ class LoanController(Controller):
             **BAD_REQUEST,
             **NOT_FOUND,
             **UNSUPPORTED_MEDIA_TYPE,
+            **KEY_REUSED,
         },
     )
     async def create_loan(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[LoanApplication],
         bookings: NamedDependency[BookingDesk],
+        idempotency: NamedDependency[IdempotentWrites],
         today: NamedDependency[date],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[CreatedLoan]:
-        booking = await bookings.book(data.customer_id, data.to_request(), today)
-        return Response(
-            CreatedLoan(
+        async def book() -> tuple[int, CreatedLoan]:
+            booking = await bookings.book(data.customer_id, data.to_request(), today)
+            answer = CreatedLoan(
                 loan_id=booking.loan.id if booking.loan else None,
                 customer_id=data.customer_id,
                 loan_approved=booking.loan is not None,
                 message=booking.message,
                 monthly_installment=float(booking.monthly_installment),
-            ),
-            status_code=HTTP_201_CREATED if booking.loan else HTTP_200_OK,
+            )
+            return (HTTP_201_CREATED if booking.loan else HTTP_200_OK), answer
+
+        status, answer = await idempotency.run(
+            key_scope("create-loan", request.scope.get("auth")),
+            idempotency_key,
+            fingerprint(request.method, request.url.path, data),
+            CreatedLoan,
+            book,
         )
+        return Response(answer, status_code=status)
 
     @get(
         "/view-loan/{loan_id:int}",
@@ -114,7 +148,9 @@ class LoanController(Controller):
         "/view-loans/{customer_id:int}",
         operation_id="viewCustomerLoans",
         summary="A customer's current loans",
-        description="Loans with at least one installment still to fall due; `[]` when none.",
+        description="Loans with an outstanding balance (installments not yet settled), each "
+        "with its current EMI and the installments left to settle; `[]` when none. A loan "
+        "paid off early is not current.",
         responses={
             200: ok(list[CurrentLoan], "The current loans.", CURRENT_LOANS_EXAMPLE),
             **BAD_REQUEST,
@@ -122,20 +158,18 @@ class LoanController(Controller):
         },
     )
     async def view_loans(
-        self,
-        customer_id: CustomerIdPath,
-        loans: NamedDependency[LoanService],
-        today: NamedDependency[date],
+        self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> list[CurrentLoan]:
+        book = await loans.customer_loans(customer_id)
         return [
             CurrentLoan(
-                loan_id=row.loan_id,
-                loan_amount=float(row.loan_amount),
-                interest_rate=float(row.interest_rate),
-                monthly_installment=float(row.monthly_installment),
-                repayments_left=repayments_left(row.start_date, row.tenure, today),
+                loan_id=loan.loan_id,
+                loan_amount=float(loan.terms.loan_amount),
+                interest_rate=float(loan.terms.interest_rate),
+                monthly_installment=float(loan.monthly_installment),
+                repayments_left=loan.repayments_left,
             )
-            for row in await loans.current_loans(customer_id, today)
+            for loan in book.loans
         ]
 
     @get(
@@ -144,7 +178,10 @@ class LoanController(Controller):
         summary="A loan's repayment schedule",
         description="Every installment at the compound-interest EMI; the last one absorbs "
         "rounding. An ingested loan whose recorded monthly payment differs from the formula "
-        "also shows `recorded_monthly_installment`.",
+        "also shows `recorded_monthly_installment`. Once payments are recorded, the settled "
+        "installments say what settled them (`settled_by`: the files or a payment, with its "
+        "date and split) and the installments still to come are planned from the current "
+        "balance at the current EMI.",
         responses={
             200: ok(LoanSchedule, "Every installment, first to last.", SCHEDULE_EXAMPLE),
             **BAD_REQUEST,
@@ -154,24 +191,106 @@ class LoanController(Controller):
     async def loan_schedule(
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
     ) -> LoanSchedule:
-        loan = await loans.get_loan(loan_id)
-        rows = schedule(loan.loan_amount, loan.interest_rate, loan.tenure, loan.start_date)
-        formula_emi = monthly_installment(loan.loan_amount, loan.interest_rate, loan.tenure)
+        ledger = await loans.ledger(loan_id)
+        terms = ledger.state.terms
+        formula_emi = monthly_installment(terms.loan_amount, terms.interest_rate, terms.tenure)
+        state = ledger.state
+        if not ledger.payments:
+            # No payment yet: the plan is the formula schedule (at the formula EMI, whatever
+            # the files recorded), as the contract has it.
+            state = stored_state(terms, formula_emi, state.installments_settled, None, None)
+        lines = planned_schedule(state, ledger.loaded, ledger.payments)
         return LoanSchedule(
-            loan_id=loan.id,
+            loan_id=ledger.loan_id,
             monthly_installment=float(formula_emi),
             installments=[
                 ScheduledInstallment(
-                    number=row.number,
-                    due_date=row.due_date,
-                    emi=float(row.emi),
-                    interest=float(row.interest),
-                    principal=float(row.principal),
-                    balance=float(row.balance),
+                    number=line.number,
+                    due_date=line.due_date,
+                    emi=float(line.emi),
+                    interest=float(line.interest),
+                    principal=float(line.principal),
+                    balance=float(line.balance),
+                    settled_by=line.settled_by,
+                    payment_id=line.payment_id,
+                    paid_on=line.paid_on,
+                    on_time=line.on_time,
                 )
-                for row in rows
+                for line in lines
             ],
             recorded_monthly_installment=(
-                float(loan.monthly_installment) if loan.monthly_installment != formula_emi else None
+                float(ledger.recorded_emi) if ledger.recorded_emi != formula_emi else None
             ),
         )
+
+    @post(
+        "/make-payment/{customer_id:int}/{loan_id:int}",
+        operation_id="makePayment",
+        summary="Record a payment: it settles the loan's next installment",
+        description="Interest on the outstanding balance first (one month, rounded half up), "
+        "the rest principal. An amount other than the EMI recalculates the EMI over the "
+        "installments still to come; exactly the payoff (balance + interest) closes the loan. "
+        "`paid_on` defaults to today; it may not be after today, before the loan's start or "
+        "before the loan's last payment. Payments of one loan are applied one at a time.",
+        status_code=HTTP_201_CREATED,
+        responses={
+            **PAYMENT_BAD_REQUEST,
+            **LOAN_OF_CUSTOMER_NOT_FOUND,
+            **LOAN_CLOSED,
+            **PAYMENT_REFUSED,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
+    )
+    async def make_payment(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: CustomerIdPath,
+        loan_id: LoanIdPath,
+        data: JSONBody[PaymentRequest],
+        loans: NamedDependency[LoanService],
+        payment_gate: NamedDependency[PaymentGate],
+        idempotency: NamedDependency[IdempotentWrites],
+        today: NamedDependency[date],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[PaymentReceipt]:
+        amount = data.exact_amount()
+
+        async def pay() -> tuple[int, PaymentReceipt]:
+            recorded = await loans.pay(
+                customer_id, loan_id, amount, data.paid_on or today, today, payment_gate
+            )
+            receipt = PaymentReceipt.of(
+                recorded.payment_id, customer_id, loan_id, recorded.allocation
+            )
+            return HTTP_201_CREATED, receipt
+
+        status, receipt = await idempotency.run(
+            key_scope("make-payment", request.scope.get("auth")),
+            idempotency_key,
+            fingerprint(request.method, request.url.path, data),
+            PaymentReceipt,
+            pay,
+        )
+        return Response(receipt, status_code=status)
+
+    @get(
+        "/view-statement/{customer_id:int}/{loan_id:int}",
+        operation_id="viewStatement",
+        summary="A loan's statement: what was lent, what has been paid, where it stands",
+        description="`amount_paid` counts the installments settled before loading at the "
+        "recorded EMI plus every payment; `overdue_installments` are unsettled installments "
+        "whose due date has passed, `days_past_due` counts from the oldest of them.",
+        responses={**STATEMENT_BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
+    )
+    async def view_statement(
+        self,
+        customer_id: CustomerIdPath,
+        loan_id: LoanIdPath,
+        loans: NamedDependency[LoanService],
+        today: NamedDependency[date],
+    ) -> LoanStatement:
+        ledger = await loans.ledger(loan_id, customer_id)
+        figures = statement_figures(
+            ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
+        )
+        return LoanStatement.of(customer_id, loan_id, ledger.state, figures, ledger.payments)

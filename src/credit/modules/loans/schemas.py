@@ -105,13 +105,23 @@ class CurrentLoan(msgspec.Struct):
     repayments_left: int
 
 
-class ScheduledInstallment(msgspec.Struct):
+class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
+    """One installment. A settled one says what settled it: `"loading"` (as the files said)
+    or `"payment"`, with the payment's id, date and on-time flag (`emi` is then the amount
+    paid, split into `interest` and `principal`); the installments still to come have none."""
+
     number: int
     due_date: date
     emi: float
     interest: float
     principal: float
     balance: float
+    settled_by: Annotated[
+        str | None, msgspec.Meta(description='"loading" or "payment"; absent when planned.')
+    ] = None
+    payment_id: int | None = None
+    paid_on: date | None = None
+    on_time: bool | None = None
 
 
 class LoanSchedule(msgspec.Struct, omit_defaults=True):
@@ -212,14 +222,14 @@ class PaymentReceipt(msgspec.Struct):
 
 
 class StatementPayment(msgspec.Struct):
-    payment_id: int
-    installment: int
-    paid_on: date
-    amount: Rupees
-    interest: Rupees
-    principal: Rupees
-    balance: Rupees
-    on_time: bool
+    payment_id: Annotated[int, msgspec.Meta(examples=[2])]
+    installment: Annotated[int, msgspec.Meta(examples=[2])]
+    paid_on: Annotated[date, msgspec.Meta(examples=["2026-03-15"])]
+    amount: Annotated[Rupees, msgspec.Meta(examples=[5000.0])]
+    interest: Annotated[Rupees, msgspec.Meta(examples=[921.15])]
+    principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
+    balance: Annotated[Rupees, msgspec.Meta(examples=[88036.27])]
+    on_time: Annotated[bool, msgspec.Meta(examples=[True])]
 
     @classmethod
     def of(cls, payment: RecordedPayment) -> StatementPayment:

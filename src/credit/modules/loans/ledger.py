@@ -1,0 +1,105 @@
+"""A loan's ledger: the statements over a loan and the payments that settled its installments.
+
+Reading a loan with its payments is one statement however many there are (the loan LEFT JOIN
+its payments, oldest first). Recording a payment moves the loan's state on only if no other
+payment moved it since it was read (`installments_settled` unchanged), and inserts the
+payment: on PostgreSQL as one statement (two data-modifying WITHs) after an unlocked read;
+when that loses a race, or on SQLite, in a transaction that holds the loan's row (`FOR
+UPDATE` on PostgreSQL; on SQLite the conditional update is the guard). Bind parameters that
+feed an INSERT's values are not the columns' own names (SQLAlchemy keeps those for VALUES).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from credit.modules.loans.book import LOANS, STATE_COLUMNS
+from credit.modules.loans.models import Payment
+
+PAYMENTS: Table = Payment.__table__  # type: ignore[assignment]
+
+PAYMENT_FIELDS = ("installment", "paid_on", "amount", "interest", "principal", "balance", "on_time")
+
+
+def _paid(name: str) -> Any:
+    return bindparam(f"paid_{name}", type_=PAYMENTS.c[name].type)
+
+
+# The loan (bind `loan_id`) and every payment of it, oldest first: a loan without payments
+# gives one row of NULL payment columns, no loan gives no row.
+LOAN_LEDGER = (
+    select(
+        LOANS.c.id.label("loan_id"),
+        LOANS.c.customer_id,
+        *STATE_COLUMNS,
+        PAYMENTS.c.id.label("payment_id"),
+        *(PAYMENTS.c[name].label(f"payment_{name}") for name in PAYMENT_FIELDS),
+    )
+    .select_from(LOANS)
+    .outerjoin(PAYMENTS, PAYMENTS.c.loan_id == LOANS.c.id)
+    .where(LOANS.c.id == bindparam("loan_id"))
+    .order_by(PAYMENTS.c.installment)
+)
+# The same, only when the loan is this customer's (bind `customer_id` too).
+CUSTOMER_LOAN_LEDGER = LOAN_LEDGER.where(LOANS.c.customer_id == bindparam("customer_id"))
+
+# The state a payment starts from (this customer's loan only).
+READ_LOAN = (
+    select(LOANS.c.id, *STATE_COLUMNS)
+    .where(LOANS.c.id == bindparam("loan_id"))
+    .where(LOANS.c.customer_id == bindparam("customer_id"))
+)
+# The same, the row held until the payment commits (PostgreSQL; the clause is not rendered for
+# SQLite). Only this loan's row: other loans' payments go on.
+LOCK_LOAN = READ_LOAN.with_for_update(of=LOANS)
+
+# The loan's state after the payment, only if it is still where the payment read it: no row
+# back means another payment settled the installment first (the SQLite guard; under the row
+# lock of PostgreSQL it always matches).
+SETTLE_INSTALLMENT = (
+    update(LOANS)
+    .where(LOANS.c.id == bindparam("loan_id"))
+    .where(LOANS.c.installments_settled == bindparam("settled_before"))
+    .values(
+        installments_settled=bindparam("settled_after"),
+        installments_paid_on_time=LOANS.c.installments_paid_on_time
+        + bindparam("counts_on_time", type_=LOANS.c.installments_paid_on_time.type),
+        outstanding_principal=bindparam("balance_after", type_=LOANS.c.outstanding_principal.type),
+        current_emi=bindparam("emi_after", type_=LOANS.c.current_emi.type),
+        last_paid_on=bindparam("last_paid_on_after", type_=LOANS.c.last_paid_on.type),
+        updated_at=bindparam("settled_at", type_=LOANS.c.updated_at.type),
+    )
+    .returning(LOANS.c.id)
+)
+
+INSERT_PAYMENT = (
+    insert(PAYMENTS)
+    .values(
+        loan_id=bindparam("paid_loan_id", type_=PAYMENTS.c.loan_id.type),
+        created_at=bindparam("paid_at", type_=PAYMENTS.c.created_at.type),
+        **{name: _paid(name) for name in PAYMENT_FIELDS},
+    )
+    .returning(PAYMENTS.c.id)
+)
+
+# PostgreSQL: settle and record in one statement, atomic without a transaction around it. A
+# SELECT over two WITHs, the update of `loans` first, so the tables are locked in a payment's
+# order (`loans`, then `payments`; an ingestion locks `customers` and `loans` before it, see
+# `book.CLAIM_AND_INSERT_LOAN`). No row back: another payment moved the loan first.
+_settled = SETTLE_INSTALLMENT.cte("settled")
+_recorded = (
+    insert(PAYMENTS)
+    .from_select(
+        ["loan_id", "created_at", *PAYMENT_FIELDS],
+        select(
+            _settled.c.id,
+            bindparam("paid_at", type_=PAYMENTS.c.created_at.type),
+            *(_paid(name) for name in PAYMENT_FIELDS),
+        ),
+    )
+    .returning(PAYMENTS.c.id)
+    .cte("recorded")
+)
+SETTLE_AND_RECORD = select(_recorded.c.id).add_cte(_settled, _recorded)
