@@ -160,6 +160,14 @@ async def test_the_generated_client_calls_every_operation(
     schedule = await call("loans.loan_schedule", loan_id=loan_id)
     assert isinstance(schedule.parsed, models.LoanSchedule)
     assert len(schedule.parsed.installments) == 24
+    payment = models.PaymentRequest(amount=booked.parsed.monthly_installment)
+    paid = await call("loans.make_payment", customer_id=customer_id, loan_id=loan_id, body=payment)
+    assert paid.status_code == 201, paid.content
+    assert isinstance(paid.parsed, models.PaymentReceipt)
+    assert paid.parsed.installment == 1
+    statement = await call("loans.view_statement", customer_id=customer_id, loan_id=loan_id)
+    assert isinstance(statement.parsed, models.LoanStatement)
+    assert [p.payment_id for p in statement.parsed.payments] == [paid.parsed.payment_id]
 
     upload = models.BookUpload(
         customers=types.File(

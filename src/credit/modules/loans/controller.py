@@ -35,8 +35,10 @@ from credit.modules.loans.responses import (
     LOAN_CLOSED,
     LOAN_OF_CUSTOMER_NOT_FOUND,
     PAYMENT_BAD_REQUEST,
+    PAYMENT_RECORDED,
     PAYMENT_REFUSED,
     STATEMENT_BAD_REQUEST,
+    STATEMENT_SHOWN,
 )
 from credit.modules.loans.schemas import (
     BOOKED_EXAMPLE,
@@ -234,6 +236,7 @@ class LoanController(Controller):
         "before the loan's last payment. Payments of one loan are applied one at a time.",
         status_code=HTTP_201_CREATED,
         responses={
+            **PAYMENT_RECORDED,
             **PAYMENT_BAD_REQUEST,
             **LOAN_OF_CUSTOMER_NOT_FOUND,
             **LOAN_CLOSED,
@@ -280,7 +283,7 @@ class LoanController(Controller):
         description="`amount_paid` counts the installments settled before loading at the "
         "recorded EMI plus every payment; `overdue_installments` are unsettled installments "
         "whose due date has passed, `days_past_due` counts from the oldest of them.",
-        responses={**STATEMENT_BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
+        responses={**STATEMENT_SHOWN, **STATEMENT_BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
     )
     async def view_statement(
         self,

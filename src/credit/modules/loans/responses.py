@@ -9,6 +9,9 @@ from typing import Any
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
+from credit.api import ApiError, ok
+from credit.modules.loans.schemas import LoanStatement, PaymentReceipt
+
 
 def _error(status: int, detail: str, key: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"status_code": status, "detail": detail}
@@ -37,7 +40,7 @@ def _invalid(name: str, path: str, message: str, key: str, source: str) -> Examp
 PAYMENT_PATH = "POST /api/make-payment/1/7"
 PAYMENT_BAD_REQUEST = {
     400: ResponseSpec(
-        data_container=dict,
+        data_container=ApiError,
         description="The request is malformed or a field is out of range; `extra` names it. "
         "Nothing is recorded.",
         generate_examples=False,
@@ -56,7 +59,7 @@ PAYMENT_BAD_REQUEST = {
                 "amount_missing",
                 PAYMENT_PATH,
                 "Object missing required field `amount`",
-                "data",
+                "amount",
                 "body",
             ),
             _invalid(
@@ -71,7 +74,7 @@ PAYMENT_BAD_REQUEST = {
 }
 STATEMENT_BAD_REQUEST = {
     400: ResponseSpec(
-        data_container=dict,
+        data_container=ApiError,
         description="An id is not a positive integer; `extra` names it.",
         generate_examples=False,
         examples=[
@@ -89,7 +92,7 @@ STATEMENT_BAD_REQUEST = {
 
 LOAN_OF_CUSTOMER_NOT_FOUND = {
     404: ResponseSpec(
-        data_container=dict,
+        data_container=ApiError,
         description="No such customer or loan, or the loan is another customer's.",
         generate_examples=False,
         examples=_examples(404, ("unknown_loan", "Customer 1 has no loan 8.", None)),
@@ -97,7 +100,7 @@ LOAN_OF_CUSTOMER_NOT_FOUND = {
 }
 LOAN_CLOSED = {
     409: ResponseSpec(
-        data_container=dict,
+        data_container=ApiError,
         description="The loan is paid off (nothing is recorded), or, rarely, it kept moving "
         "under concurrent payments from other processes: retry.",
         generate_examples=False,
@@ -115,7 +118,7 @@ IDEMPOTENCY_KEY_REUSED = (
 )
 PAYMENT_REFUSED = {
     422: ResponseSpec(
-        data_container=dict,
+        data_container=ApiError,
         description="The payment breaks a rule; `detail` names the figure and `extra` the "
         "field. Nothing is recorded.",
         generate_examples=False,
@@ -158,10 +161,70 @@ PAYMENT_REFUSED = {
 }
 KEY_REUSED = {
     422: ResponseSpec(
-        data_container=dict,
+        data_container=ApiError,
         description="The Idempotency-Key was already used with a different request; nothing "
         "is written.",
         generate_examples=False,
         examples=_examples(422, IDEMPOTENCY_KEY_REUSED),
     )
 }
+
+
+# docs/servicing-example.md: the short payment on the second installment.
+RECEIPT_EXAMPLE = {
+    "payment_id": 2,
+    "customer_id": 1,
+    "loan_id": 7,
+    "installment": 2,
+    "paid_on": "2026-03-15",
+    "amount": 5000.0,
+    "interest": 921.15,
+    "principal": 4078.85,
+    "balance": 88036.27,
+    "on_time": True,
+    "monthly_installment": 9295.05,
+    "repayments_left": 10,
+}
+PAYMENT_RECORDED = {
+    201: ok(
+        PaymentReceipt, "The payment is recorded; the loan as it stands after it.", RECEIPT_EXAMPLE
+    )
+}
+
+
+def _paid(
+    payment_id: int, on: str, amount: float, split: tuple[float, float, float], on_time: bool
+) -> dict[str, Any]:
+    interest, principal, balance = split
+    return {
+        "payment_id": payment_id,
+        "installment": payment_id,
+        "paid_on": on,
+        "amount": amount,
+        "interest": interest,
+        "principal": principal,
+        "balance": balance,
+        "on_time": on_time,
+    }
+
+
+# docs/servicing-example.md: the statement on 1 June, after an early, a short and a late payment.
+STATEMENT_EXAMPLE = {
+    "customer_id": 1,
+    "loan_id": 7,
+    "principal": 100000.0,
+    "interest_rate": 12.0,
+    "amount_paid": 23179.93,
+    "monthly_installment": 9295.05,
+    "repayments_left": 9,
+    "outstanding_principal": 79621.58,
+    "next_due_date": "2026-05-15",
+    "overdue_installments": 1,
+    "days_past_due": 17,
+    "payments": [
+        _paid(1, "2026-02-05", 8884.88, (1000.0, 7884.88, 92115.12), True),
+        _paid(2, "2026-03-15", 5000.0, (921.15, 4078.85, 88036.27), True),
+        _paid(3, "2026-04-25", 9295.05, (880.36, 8414.69, 79621.58), False),
+    ],
+}
+STATEMENT_SHOWN = {200: ok(LoanStatement, "The loan's statement.", STATEMENT_EXAMPLE)}
