@@ -144,11 +144,12 @@ class PaymentRequest(msgspec.Struct):
     amount: Annotated[
         float,
         msgspec.Meta(
-            gt=0,
+            ge=0.01,
             le=10_000_000_000,
             description="Rupees, more than 0 with at most 2 decimals. Under the installment's "
             "interest or over the payoff is refused (422); exactly the payoff closes the loan.",
             examples=[5000],
+            extra_json_schema={"extra": {"multiple_of": 0.01}},
         ),
     ]
     paid_on: Annotated[
