@@ -220,15 +220,21 @@ async def test_rate_limit_is_shared_through_redis(secured: Settings, redis_url: 
     """Two app instances (two web processes) with REDIS_URL count one budget per key."""
     limited = replace(secured, rate_limit_per_second=0.001, rate_limit_burst=4, redis_url=redis_url)
     key_id, key = await _issue(secured.database_url, f"shared-{uuid.uuid4().hex}", "read")
-    # Key ids restart after this suite empties the table; forget counts of an earlier run.
+    # Key ids restart in every test database: forget this key's budget before and after, or
+    # its slow refill (0.001 a second) would refuse the next test's key with the same id.
     redis = Redis.from_url(redis_url)
-    await redis.delete(f"credit_rate_limit:key:{key_id}")
-    await redis.aclose()
+    budget = f"credit_rate_limit:key:{key_id}"
+    await redis.delete(budget)
     apps = [create_app(limited, clock=FixedClock(TODAY)) for _ in range(2)]
-    async with AsyncTestClient(app=apps[0]) as one, AsyncTestClient(app=apps[1]) as two:
-        codes = []
-        for client in (one, two, one, two, one, two):
-            codes.append((await _call(client, "GET", "/api/view-loans/1", None, key)).status_code)
+    try:
+        async with AsyncTestClient(app=apps[0]) as one, AsyncTestClient(app=apps[1]) as two:
+            codes = []
+            for client in (one, two, one, two, one, two):
+                response = await _call(client, "GET", "/api/view-loans/1", None, key)
+                codes.append(response.status_code)
+    finally:
+        await redis.delete(budget)
+        await redis.aclose()
     assert codes == [404, 404, 404, 404, 429, 429]
 
 

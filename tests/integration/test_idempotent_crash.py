@@ -24,12 +24,12 @@ import pytest
 
 from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
-from tests.conftest import PG_ADMIN_DSN, TODAY, _admin, _sqlalchemy_url
+from tests.conftest import TODAY, _admin, _sqlalchemy_url
 from tests.integration.private_services import free_port
 from tests.integration.test_api_customers import applicant
 from tests.integration.test_faults import record
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("faults")]
 
 CUSTOMERS = 40
 KEYS_PER_CUSTOMER = 5
@@ -38,11 +38,11 @@ READY_TIMEOUT_S = 60
 
 
 @pytest.fixture
-async def crash_database() -> AsyncIterator[str]:
+async def crash_database(pg_admin_dsn: str) -> AsyncIterator[str]:
     name = f"credit_crash_{uuid.uuid4().hex[:10]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _admin(pg_admin_dsn, f'CREATE DATABASE "{name}"')
+    yield pg_admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    await _admin(pg_admin_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def start_server(dsn: str, port: int, log: Path) -> subprocess.Popen[bytes]:
