@@ -1,4 +1,4 @@
-"""API benchmark: the service against a one-query reference, in one run, on this machine.
+"""API benchmark: the service against two one-query references, in one run, on this machine.
 
     uv run python bench/api.py                      # the recorded run (see docs/benchmarks.md)
     uv run python bench/api.py --duration 3 --warmup 1 --customers 2000 --loans 20000  # quick
@@ -9,15 +9,17 @@ What it does, in order:
    books through the project's own tools: the generated one (`credit sample-data`, then
    `credit ingest`) and the real 782-loan book from shared/data (`credit ingest`).
 2. Serves, one at a time and each with uvicorn and the same number of workers and pool size:
-   the reference (bench/reference_app.py: one raw asyncpg aggregate query, constant body) and
-   the app (`credit.app:create_app`).
+   the two references (bench/reference_app.py: the aggregate query and a constant body, once
+   on raw asyncpg, the machine's ceiling, and once through an Advanced Alchemy session given
+   by dependency injection, the same stack as the app), then the app (`credit.app:create_app`),
+   then both references again; each share is taken against the mean of a reference's two runs.
 3. Drives each with `wrk` (a separate process, closed loop: N connections, each sending its
    next request when the last one answered) for a fixed time per endpoint, over customer and
    loan ids sampled from the book; register uses phone numbers no customer holds.
 4. After create-loan, a short burst of create-loan on a few fresh customers at once, then
    checks in SQL that no customer's API-booked loans break the policy's limit or
    affordability rules (the concurrency guarantee).
-5. Prints a Markdown table (req/s, share of the reference, p50/p95/p99, errors) and the
+5. Prints a Markdown table (req/s, share of each reference, p50/p95/p99, errors) and the
    782-loan vs generated-book p50 of check-eligibility; `--json` also writes the raw figures.
 
 make-payment and view-statement run on loans booked for the run (`payable_loans`): each
@@ -657,23 +659,53 @@ def server_env(dsn: str, args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
-def report(results: list[Result], reference: Result, args: argparse.Namespace) -> str:
+# The references: (wrk endpoint name, app factory, what it is).
+RAW = ("raw reference", "bench.reference_app:create_app", "one raw asyncpg query")
+SAME_STACK = (
+    "same-stack reference",
+    "bench.reference_app:create_same_stack_app",
+    "one query through an Advanced Alchemy session",
+)
+
+
+def mean_of(name: str, before: Result, after: Result) -> Result:
+    """A reference's two runs as one: requests over the time of both, latencies averaged."""
+    return Result(
+        name=name,
+        requests=before.requests + after.requests,
+        seconds=before.seconds + after.seconds,
+        errors=before.errors + after.errors,
+        p50_ms=(before.p50_ms + after.p50_ms) / 2,
+        p95_ms=(before.p95_ms + after.p95_ms) / 2,
+        p99_ms=(before.p99_ms + after.p99_ms) / 2,
+        max_ms=max(before.max_ms, after.max_ms),
+        server_cpu_ms=(before.server_cpu_ms + after.server_cpu_ms) / 2,
+        database_cpu_ms=(before.database_cpu_ms + after.database_cpu_ms) / 2,
+        idle_share=(before.idle_share + after.idle_share) / 2,
+        stolen_share=(before.stolen_share + after.stolen_share) / 2,
+    )
+
+
+def report(results: list[Result], raw: Result, same_stack: Result, args: argparse.Namespace) -> str:
     lines = [
         f"{args.connections} connections, {args.duration:g} s per endpoint "
         f"(after {args.warmup:g} s warm-up), uvicorn {args.workers} workers, "
         f"pool {args.pool_size} per worker, today pinned to {args.today}.",
         "",
-        "| endpoint | req/s | of reference | p50 ms | p95 ms | p99 ms | errors "
+        "| endpoint | req/s | of same-stack | of raw | p50 ms | p95 ms | p99 ms | errors "
         "| worker CPU ms/req | PostgreSQL CPU ms/req | cores idle | stolen | attempts |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| ---: |",
     ]
-    for r in [reference, *results]:
-        share = r.rps / reference.rps if reference.rps else 0.0
+    for r in [raw, same_stack, *results]:
+        of_same = r.rps / same_stack.rps if same_stack.rps else 0.0
+        of_raw = r.rps / raw.rps if raw.rps else 0.0
         errors = f"{r.errors}" + (f" {r.error_kinds}" if r.error_kinds else "")
         lines.append(
-            f"| {r.name} | {r.rps:.0f} | {share:.0%} | {r.p50_ms:.2f} | {r.p95_ms:.2f} | "
-            f"{r.p99_ms:.2f} | {errors} | {r.server_cpu_ms:.2f} | {r.database_cpu_ms:.2f} "
-            f"| {r.idle_share:.0%} | {r.stolen_share:.0%} | {r.attempts} |"
+            f"| {r.name} | {r.rps:.0f} | {of_same:.0%} | {of_raw:.0%} | {r.p50_ms:.2f} | "
+            f"{r.p95_ms:.2f} | {r.p99_ms:.2f} | {errors} | {r.server_cpu_ms:.2f} | "
+            f"{r.database_cpu_ms:.2f} | {r.idle_share:.0%} | {r.stolen_share:.0%} | "
+            f"{r.attempts} |"
         )
     return "\n".join(lines)
 
@@ -759,9 +791,17 @@ def main() -> None:
         env = server_env(dsn, args)
 
         results: list[Result] = []
-        print("reference (one raw asyncpg query)", flush=True)
-        with Server("bench.reference_app:create_app", args.port, env, args.workers, log) as ref:
-            reference = measure(ref, "reference", ids["customers"], args)
+        port = iter(range(args.port, args.port + 100))
+
+        def measure_reference(kind: tuple[str, str, str], when: str) -> Result:
+            name, factory, what = kind
+            print(f"{name} ({what}), {when} the app", flush=True)
+            with Server(factory, next(port), env, args.workers, log) as ref:
+                result = measure(ref, "reference", ids["customers"], args)
+            result.name = f"{name} ({when} the app)"
+            return result
+
+        before = {kind: measure_reference(kind, "before") for kind in (RAW, SAME_STACK)}
 
         # The real book just before the generated one, so the book-size comparison of
         # check-eligibility's p50 is between two neighbouring measurements.
@@ -775,7 +815,7 @@ def main() -> None:
             )
             with Server(
                 "credit.app:create_app",
-                args.port + 2,
+                next(port),
                 server_env(real_dsn, args),
                 args.workers,
                 log,
@@ -793,14 +833,15 @@ def main() -> None:
 
         print("app", flush=True)
         hot = None
-        with Server("credit.app:create_app", args.port + 1, env, args.workers, log) as app:
+        with Server("credit.app:create_app", next(port), env, args.workers, log) as app:
             for endpoint in endpoints:
-                source: Path | list[Path] = {
+                sources: dict[str, Path | list[Path]] = {
                     "view-loan": ids["loans"],
                     "register": [ids[f"phones-{n}"] for n in range(ATTEMPTS)],
                     "make-payment": ids.get("payable", ids["loans"]),
                     "view-statement": ids.get("payable", ids["loans"]),
-                }.get(endpoint, ids["customers"])
+                }
+                source = sources.get(endpoint, ids["customers"])
                 warm = ids["phones-warmup"] if endpoint == "register" else None
                 results.append(measure(app, endpoint, source, args, warmup_ids=warm))
             if "create-loan" in endpoints and "register" in endpoints:
@@ -810,28 +851,12 @@ def main() -> None:
                 results.append(
                     measure(app, "create-loan", hot, burst, label="create-loan, 4 customers")
                 )
-        # The reference again, so a change in the machine's load during the run shows, and
-        # the shares are taken against the mean of both.
-        with Server("bench.reference_app:create_app", args.port + 3, env, args.workers, log) as ref:
-            reference_after = measure(ref, "reference", ids["customers"], args)
-        reference_after.name = "reference (after the app)"
-        reference.name = "reference (before the app)"
-        mean = Result(
-            name="reference (mean)",
-            requests=reference.requests + reference_after.requests,
-            seconds=reference.seconds + reference_after.seconds,
-            errors=reference.errors + reference_after.errors,
-            p50_ms=(reference.p50_ms + reference_after.p50_ms) / 2,
-            p95_ms=(reference.p95_ms + reference_after.p95_ms) / 2,
-            p99_ms=(reference.p99_ms + reference_after.p99_ms) / 2,
-            max_ms=max(reference.max_ms, reference_after.max_ms),
-            server_cpu_ms=(reference.server_cpu_ms + reference_after.server_cpu_ms) / 2,
-            database_cpu_ms=(reference.database_cpu_ms + reference_after.database_cpu_ms) / 2,
-            idle_share=(reference.idle_share + reference_after.idle_share) / 2,
-            stolen_share=(reference.stolen_share + reference_after.stolen_share) / 2,
-        )
-        results = [reference, reference_after, *results]
-        reference = mean
+        # The references again, in the opposite order, so a change in the machine's load
+        # during the run shows, and the shares are taken against the mean of both runs.
+        after = {kind: measure_reference(kind, "after") for kind in (SAME_STACK, RAW)}
+        raw = mean_of(f"{RAW[0]} (mean)", before[RAW], after[RAW])
+        same_stack = mean_of(f"{SAME_STACK[0]} (mean)", before[SAME_STACK], after[SAME_STACK])
+        results = [*before.values(), *after.values(), *results]
 
         check = None
         if hot is not None:
@@ -847,7 +872,7 @@ def main() -> None:
             f"customers / {facts['loans']} loans, load average at start {load_at_start}, "
             f"at end {os.getloadavg()[0]:.1f}"
         )
-        print(report(results, reference, args))
+        print(report(results, raw, same_stack, args))
         if real_result is not None:
             big = next(r for r in results if r.name == "check-eligibility")
             print(
@@ -864,7 +889,8 @@ def main() -> None:
                         "when": datetime.now(UTC).isoformat(timespec="seconds"),
                         "book": facts,
                         "args": {k: str(v) for k, v in vars(args).items()},
-                        "reference": asdict(reference) | {"rps": reference.rps},
+                        "raw_reference": asdict(raw) | {"rps": raw.rps},
+                        "same_stack_reference": asdict(same_stack) | {"rps": same_stack.rps},
                         "results": [asdict(r) | {"rps": r.rps} for r in results],
                         "real_book": asdict(real_result) if real_result else None,
                         "concurrency": check,

@@ -1,12 +1,15 @@
-"""The reference for bench/api.py: the practical ceiling of a database-backed request here.
+"""The two references of bench/api.py: one Litestar handler running the aggregate a credit
+decision needs for one customer (as the credit aggregate builds it) and answering a constant
+body, served exactly as the app is (uvicorn, same workers, same pool size).
 
-One Litestar handler, one raw asyncpg query (the aggregate a credit decision needs for one
-customer, as `credit.modules.loans.book` builds it) and a constant body: no ORM, no session,
-no dependency injection, no serialisation of the result. Served exactly as the app is
-(uvicorn, same workers, same pool size), so `endpoint req/s / reference req/s` says how much
-of the machine the service's own code costs.
+- `create_app`, the raw reference: the query on asyncpg's own pool, no SQLAlchemy at all. The
+  practical ceiling of a database-backed request on this machine.
+- `create_same_stack_app`, the same-stack reference: the same query through an Advanced
+  Alchemy session given by dependency injection, on its default Litestar configuration. What
+  one query costs on the specified stack, so `endpoint req/s / same-stack req/s` says how much
+  the service's own code costs on top of it.
 
-    DATABASE_URL=postgresql://... uvicorn --factory bench.reference_app:create_app
+    DATABASE_URL=postgresql+asyncpg://... uvicorn --factory bench.reference_app:create_app
 """
 
 from __future__ import annotations
@@ -15,8 +18,15 @@ import os
 from datetime import date
 
 import asyncpg
+from advanced_alchemy.extensions.litestar import (
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
 from litestar import Litestar, MediaType, Response, get
 from litestar.datastructures import State
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 # The same statement shape as `book_statement` renders for PostgreSQL: the customer joined to all
 # their loans, with the counts and sums that scoring and the policy read (month arithmetic in
@@ -40,6 +50,15 @@ WHERE c.id = $1::bigint
 GROUP BY c.id, c.monthly_income, c.approved_limit
 """
 
+# The same statement with named parameters, as SQLAlchemy takes it.
+BOOK_TEXT = text(
+    BOOK_SQL.replace("$1::bigint", "CAST(:customer_id AS bigint)")
+    .replace("$2::int", "CAST(:months AS int)")
+    .replace("$3::int", "CAST(:day AS int)")
+    .replace("$4::date", "CAST(:year_start AS date)")
+    .replace("$5::date", "CAST(:today AS date)")
+)
+
 BODY = b'{"ok":true}'
 
 
@@ -48,16 +67,24 @@ async def _no_reset(_connection: asyncpg.Connection) -> None:
     ALL; CLOSE ALL; ...`) whenever a connection is released. The app sends none either."""
 
 
+def _today() -> date:
+    return date.fromisoformat(os.environ["CREDIT_TODAY"])  # pinned, as for the app
+
+
+def _pool_size() -> int:
+    return int(os.environ.get("DATABASE_POOL_SIZE", "10"))
+
+
 def _dsn() -> str:
     url = os.environ["DATABASE_URL"]
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 def create_app() -> Litestar:
-    today = date.fromisoformat(os.environ["CREDIT_TODAY"])  # pinned, as for the app
+    today = _today()
     months = today.year * 12 + today.month
     year_start = date(today.year, 1, 1)
-    pool_size = int(os.environ.get("DATABASE_POOL_SIZE", "10"))
+    pool_size = _pool_size()
 
     async def open_pool(app: Litestar) -> None:
         app.state.pool = await asyncpg.create_pool(
@@ -73,3 +100,25 @@ def create_app() -> Litestar:
         return Response(BODY, status_code=200 if row is not None else 404)
 
     return Litestar(route_handlers=[reference], on_startup=[open_pool], on_shutdown=[close_pool])
+
+
+def create_same_stack_app() -> Litestar:
+    today = _today()
+    params = {
+        "months": today.year * 12 + today.month,
+        "day": today.day,
+        "year_start": date(today.year, 1, 1),
+        "today": today,
+    }
+    config = SQLAlchemyAsyncConfig(
+        connection_string=os.environ["DATABASE_URL"],
+        engine_config=EngineConfig(pool_size=_pool_size(), max_overflow=0),
+    )
+
+    @get("/reference/{customer_id:int}", media_type=MediaType.JSON)
+    async def reference(customer_id: int, db_session: AsyncSession) -> Response[bytes]:
+        result = await db_session.execute(BOOK_TEXT, {"customer_id": customer_id, **params})
+        row = result.first()
+        return Response(BODY, status_code=200 if row is not None else 404)
+
+    return Litestar(route_handlers=[reference], plugins=[SQLAlchemyPlugin(config=config)])
