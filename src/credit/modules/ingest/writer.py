@@ -370,7 +370,33 @@ BULK_REBUILD_MIN_ROWS = 50_000
 FIRST_LOAD_ORDER = {"customers": ["id"], "loans": ["customer_id", "source_loan_id"]}
 
 
-class PostgresBook:
+class _UpsertingBook:
+    """The upserts both databases' writers share, counting the rows they changed (the book's
+    generation is raised only when that count is not 0)."""
+
+    changed = 0  # rows inserted or updated so far
+
+    async def _upsert(
+        self,
+        table: str,
+        compared: tuple[str, ...],
+        rows: pl.DataFrame,
+        servicing: tuple[str, ...] = (),
+    ) -> int:
+        raise NotImplementedError
+
+    async def upsert_customers(self, customers: pl.DataFrame) -> int:
+        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
+
+    async def upsert_loans(self, loans: pl.DataFrame) -> int:
+        return self._count(await self._upsert("loans", LOAN_FIELDS, loans, LOAN_SERVICING_FIELDS))
+
+    def _count(self, changed: int) -> int:
+        self.changed += changed
+        return changed
+
+
+class PostgresBook(_UpsertingBook):
     """Statements go through the engine's connection; its asyncpg driver connection (the same
     session, in the same transaction) is used only for COPY in and out and for the MERGE from
     a staging table, whose row count SQLAlchemy does not report."""
@@ -379,7 +405,6 @@ class PostgresBook:
         self.connection = connection
         self.copier = copier
         self.row_counts: dict[str, int] = {}
-        self.changed = 0  # rows inserted or updated so far
 
     async def existing_book(self) -> ExistingBook:
         customers = await self._query_frame(
@@ -392,16 +417,6 @@ class PostgresBook:
         self.row_counts = {"customers": customers.height, "loans": loans.height}
         serviced = await self._query_frame(SERVICED_LOANS_PG, SERVICED_SCHEMA)
         return ExistingBook(customers=customers, loans=loans, serviced=serviced)
-
-    async def upsert_customers(self, customers: pl.DataFrame) -> int:
-        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
-
-    async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return self._count(await self._upsert("loans", LOAN_FIELDS, loans, LOAN_SERVICING_FIELDS))
-
-    def _count(self, changed: int) -> int:
-        self.changed += changed
-        return changed
 
     async def move_id_sequences(self) -> None:
         for table in ("customers", "loans"):
@@ -561,10 +576,9 @@ async def _binary_stream(layout: _Layout, rows: pl.DataFrame) -> AsyncIterator[b
 # --- SQLite ------------------------------------------------------------------------------------
 
 
-class SqliteBook:
+class SqliteBook(_UpsertingBook):
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-        self.changed = 0  # rows inserted or updated so far
 
     async def existing_book(self) -> ExistingBook:
         customers = await self.conn.execute(
@@ -587,16 +601,6 @@ class SqliteBook:
                 orient="row",
             ),
         )
-
-    async def upsert_customers(self, customers: pl.DataFrame) -> int:
-        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
-
-    async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return self._count(await self._upsert("loans", LOAN_FIELDS, loans, LOAN_SERVICING_FIELDS))
-
-    def _count(self, changed: int) -> int:
-        self.changed += changed
-        return changed
 
     async def move_id_sequences(self) -> None:
         # Rowid ids continue after the largest one present.
