@@ -11,8 +11,6 @@ from credit.lending.amortization import (
     add_months,
     installments_due,
     monthly_installment,
-    outstanding_principal,
-    repayments_left,
     schedule,
     to_money,
 )
@@ -82,13 +80,6 @@ def test_installments_due_on_a_clamped_month_end() -> None:
     assert installments_due(start, 6, date(2025, 2, 28)) == 1  # 31 Jan + 1 month = 28 Feb
 
 
-def test_repayments_left_is_installments_after_today() -> None:
-    start = date(2025, 1, 15)
-    assert repayments_left(start, 12, date(2025, 1, 20)) == 12
-    assert repayments_left(start, 12, date(2025, 6, 15)) == 7
-    assert repayments_left(start, 12, date(2026, 1, 15)) == 0
-
-
 def test_schedule_principal_sums_to_amount_and_ends_at_zero() -> None:
     rows = schedule(D(500000), D("10.5"), 60, date(2025, 1, 31))
     assert len(rows) == 60
@@ -106,11 +97,3 @@ def test_schedule_at_zero_rate() -> None:
     rows = schedule(D(1000), D(0), 3, date(2025, 1, 1))
     assert [r.principal for r in rows] == [D("333.33"), D("333.33"), D("333.34")]
     assert [r.interest for r in rows] == [D(0)] * 3
-
-
-def test_outstanding_principal_follows_the_schedule() -> None:
-    start = date(2025, 1, 10)
-    rows = schedule(D(120000), D(12), 12, start)
-    assert outstanding_principal(D(120000), D(12), 12, start, date(2025, 1, 20)) == D(120000)
-    assert outstanding_principal(D(120000), D(12), 12, start, date(2025, 4, 10)) == rows[2].balance
-    assert outstanding_principal(D(120000), D(12), 12, start, date(2030, 1, 1)) == D(0)

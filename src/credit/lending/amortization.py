@@ -63,11 +63,6 @@ def installments_due(start: date, tenure: int, today: date) -> int:
     return max(0, min(tenure, months))
 
 
-def repayments_left(start: date, tenure: int, today: date) -> int:
-    """Installments whose due date is after today."""
-    return tenure - installments_due(start, tenure, today)
-
-
 class Installment(msgspec.Struct, frozen=True):
     number: int
     due_date: date
@@ -98,13 +93,3 @@ def schedule(
             Installment(number, add_months(start, number), interest + part, interest, part, balance)
         )
     return rows
-
-
-def outstanding_principal(
-    principal: Decimal, yearly_percent: Decimal, tenure: int, start: date, today: date
-) -> Decimal:
-    """Principal still owed after the installments already due, as the schedule shows it."""
-    paid = installments_due(start, tenure, today)
-    if paid == 0:
-        return principal
-    return schedule(principal, yearly_percent, tenure, start)[paid - 1].balance
