@@ -170,7 +170,7 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
             book.customer_rows,
             book.loan_rows,
         )
-        indexes, foreign_keys = await loan_indexes_and_foreign_keys(postgres_url)
+        indexes, foreign_keys, referring = await loan_indexes_and_foreign_keys(postgres_url)
         first = book.first_loan()
         stored = await stored_loan(postgres_url, first["Loan ID"])
         # A rerun goes through staging and MERGE: it finds every value already as it would
@@ -192,6 +192,8 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
     )
     assert indexes == {"pk_loans", "uq_loans_customer_id_source_loan_id"}
     assert foreign_keys == ["fk_loans_customer_id_customers"]
+    # The primary key went too, and with it the payments' key to it: both are back.
+    assert referring == ["fk_payments_loan_id_loans"]
 
 
 async def stored_loan(url: str, loan_id: int) -> tuple[Any, ...]:
@@ -210,7 +212,8 @@ async def stored_loan(url: str, loan_id: int) -> tuple[Any, ...]:
         await engine.dispose()
 
 
-async def loan_indexes_and_foreign_keys(url: str) -> tuple[set[str], list[str]]:
+async def loan_indexes_and_foreign_keys(url: str) -> tuple[set[str], list[str], list[str]]:
+    """The loans' indexes, their foreign keys, and the foreign keys that refer to them."""
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
@@ -223,7 +226,13 @@ async def loan_indexes_and_foreign_keys(url: str) -> tuple[set[str], list[str]]:
                     "WHERE conrelid = 'loans'::regclass AND contype = 'f'"
                 )
             )
-            return set(indexes.all()), list(foreign_keys.all())
+            referring = await conn.scalars(
+                text(
+                    "SELECT conname FROM pg_constraint "
+                    "WHERE confrelid = 'loans'::regclass AND contype = 'f'"
+                )
+            )
+            return set(indexes.all()), list(foreign_keys.all()), list(referring.all())
     finally:
         await engine.dispose()
 

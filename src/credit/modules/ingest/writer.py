@@ -12,9 +12,9 @@ an API booking decided on the book before this one is not booked after it
   update rows whose values are distinct) moves it into the book; money travels as integer
   paise and becomes NUMERIC in that statement. Afterwards the identity sequences are moved
   past the largest id. A load bigger than the table it goes into (a first load of a large
-  book) drops the table's indexes, foreign keys and (when nothing refers to it) primary key
-  first and re-creates them after the MERGE, inside the same transaction: one sorted index
-  build instead of a million index insertions. Into an empty table such a load skips staging
+  book) drops the table's indexes, foreign keys and (when nothing refers to it, or the table
+  is empty) primary key first and re-creates them after the MERGE, inside the same
+  transaction: one sorted index build instead of a million index insertions. Into an empty table such a load skips staging
   and MERGE too: COPY goes straight in, in PostgreSQL's binary format when every column is a
   fixed-width number or date (the loans): the server then parses no decimal or date text, and
   the rows are packed with numpy, a chunk at a time in a worker thread while the server
@@ -470,7 +470,7 @@ class PostgresBook(_UpsertingBook):
         table with no staging pass and no MERGE, then the indexes and constraints are built
         once over the result. Binary when the columns allow it, else CSV with money already
         as decimal text."""
-        deferred = await self._drop_secondary_structures(table)
+        deferred = await self._drop_secondary_structures(table, empty=True)
         count = rows.height
         rows = rows.sort(FIRST_LOAD_ORDER.get(table, ["id"]))
         layout = await self._binary_layout(table, fields, rows)
@@ -518,24 +518,37 @@ class PostgresBook(_UpsertingBook):
         for statement in statements:
             await self._run(statement)
 
-    async def _drop_secondary_structures(self, table: str) -> list[str]:
-        """Drop the table's indexes and foreign keys (and its primary key when no other table
-        refers to it); return the statements that re-create them. Re-created constraints check
-        every row again, so nothing goes unchecked."""
+    async def _drop_secondary_structures(self, table: str, empty: bool = False) -> list[str]:
+        """Drop the table's indexes and foreign keys, and its primary key when no other table
+        refers to it; return the statements that re-create them. Re-created constraints check
+        every row again, so nothing goes unchecked.
+
+        An `empty` table (a first load) loses its primary key in any case: the foreign keys of
+        other tables that refer to it go too and come back last, checked over tables that can
+        hold no row referring to it (they would have broken those keys), so the load builds the
+        key once from its rows instead of inserting a million entries into it in random order.
+        """
         relation = "CAST(:table AS regclass)"
-        referenced = (
+        references = list(
             await self._run(
-                f"SELECT count(*) > 0 FROM pg_constraint WHERE confrelid = {relation}", table=table
-            )
-        ).scalar()
-        keys = list(
-            await self._run(
-                "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
-                f"WHERE conrelid = {relation} AND contype = 'p' AND NOT :referenced",
+                "SELECT conrelid::regclass::text AS owner, conname AS name, "
+                "pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+                f"WHERE confrelid = {relation} AND contype = 'f' AND conrelid <> {relation}",
                 table=table,
-                referenced=referenced,
             )
         )
+        if not empty and references:
+            keys = []
+        else:
+            keys = list(
+                await self._run(
+                    "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
+                    f"WHERE conrelid = {relation} AND contype = 'p'",
+                    table=table,
+                )
+            )
+        if not keys:
+            references = []
         indexes = list(
             await self._run(
                 "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS ddl "
@@ -551,15 +564,17 @@ class PostgresBook(_UpsertingBook):
                 table=table,
             )
         )
+        for reference in references:
+            await self._run(f'ALTER TABLE {reference.owner} DROP CONSTRAINT "{reference.name}"')
         for constraint in [*foreign_keys, *keys]:
             await self._run(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint.name}"')
         for index in indexes:
             await self._run(f"DROP INDEX {index.name}")
-        add = [f'ALTER TABLE {table} ADD CONSTRAINT "{c.name}" {c.ddl}' for c in keys]
         return (
-            add
+            [f'ALTER TABLE {table} ADD CONSTRAINT "{c.name}" {c.ddl}' for c in keys]
             + [index.ddl for index in indexes]
             + [f'ALTER TABLE {table} ADD CONSTRAINT "{c.name}" {c.ddl}' for c in foreign_keys]
+            + [f'ALTER TABLE {r.owner} ADD CONSTRAINT "{r.name}" {r.ddl}' for r in references]
         )
 
 
