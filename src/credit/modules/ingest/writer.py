@@ -15,10 +15,10 @@ an API booking decided on the book before this one is not booked after it
   book) drops the table's indexes, foreign keys and (when nothing refers to it, or the table
   is empty) primary key first and re-creates them after the MERGE, inside the same
   transaction: one sorted index build instead of a million index insertions. Into an empty
-  table such a load skips staging and MERGE too: COPY goes straight in, in PostgreSQL's binary format when every column is a
-  fixed-width number or date (the loans): the server then parses no decimal or date text, and
-  the rows are packed with numpy, a chunk at a time in a worker thread while the server
-  stores the previous one.
+  table such a load skips staging and MERGE too: COPY goes straight in, in PostgreSQL's
+  binary format when every column is a fixed-width number or date (the loans): the server
+  then parses no decimal or date text, and the rows are packed with numpy, a chunk at a time
+  in a worker thread while the server stores the previous one.
 - SQLite (the engine's connection): `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
   distinct` as one executemany, with money in the integer units that `ExactDecimal` stores
   there (paise, 1/10,000 %). SQLite's rowid ids continue after the largest id by themselves.
