@@ -103,6 +103,7 @@ def endpoints(
     phones = iter(range(5_000_000_000, 6_000_000_000))
     return {
         "reference": lambda: http_scope("GET", f"/reference/{random.choice(customers)}"),
+        "same-stack": lambda: http_scope("GET", f"/reference/{random.choice(customers)}"),
         "check-eligibility": lambda: http_scope(
             "POST", "/api/check-eligibility", application(customers)
         ),
@@ -149,7 +150,9 @@ async def measure(
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--endpoints", default="reference,check-eligibility,view-loans,view-loan")
+    parser.add_argument(
+        "--endpoints", default="reference,same-stack,check-eligibility,view-loans,view-loan"
+    )
     parser.add_argument("--concurrency", type=int, default=1, help="requests in flight")
     parser.add_argument("--profile", help="write a cProfile of the app's endpoints here")
     args = parser.parse_args()
@@ -157,17 +160,19 @@ async def main() -> None:
     os.environ.setdefault("RATE_LIMIT_PER_SECOND", "1000000000")
 
     from bench.reference_app import create_app as reference_app
+    from bench.reference_app import create_same_stack_app
 
     from credit.app import create_app
 
     customers, loans = await book_ids(os.environ["DATABASE_URL"])
     makers = endpoints(customers, loans)
-    app, reference = create_app(), reference_app()
+    app, reference, same_stack = create_app(), reference_app(), create_same_stack_app()
     profiler = cProfile.Profile(time.process_time) if args.profile else None
-    async with app.lifespan(), reference.lifespan():
+    references = {"reference": reference, "same-stack": same_stack}
+    async with app.lifespan(), reference.lifespan(), same_stack.lifespan():
         for name in args.endpoints.split(","):
-            target = reference if name == "reference" else app
-            if profiler and name != "reference":
+            target = references.get(name, app)
+            if profiler and name not in references:
                 profiler.enable()
             ms, statuses = await measure(target, makers[name], args.requests, args.concurrency)
             if profiler:

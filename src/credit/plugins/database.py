@@ -86,9 +86,10 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
     config = SQLAlchemyAsyncConfig(
         connection_string=settings.database_url,
         engine_config=engine_config(settings),
-        # Services commit their own writes; the handler closes the request's session (and
-        # commits or rolls back anything a handler left open, by status code).
-        before_send_handler="autocommit",
+        # Services commit their own writes (a statement outside `transaction()` commits by
+        # itself), so the request's session is only closed before the response goes out:
+        # Advanced Alchemy's default handler. Its "autocommit" handler would COMMIT through
+        # the ORM's machinery on every response, a read's too, for nothing to commit.
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR),

@@ -2,12 +2,12 @@
 
 The credit module owns the answers that combine a customer with their loans; it reads them
 through the loans service (the customer's book and, for the profile, the customer with their
-current loans in one statement) and writes nothing.
+current loans in one statement), decisions and scores through the underwriter, and writes
+nothing.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from litestar import Controller, get, post
@@ -16,7 +16,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from credit.api import BAD_REQUEST, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, CustomerIdPath, ok
-from credit.lending.policy import CreditPolicy, slab_for
+from credit.lending.policy import slab_for
 from credit.modules.credit.schemas import (
     CREDIT_SCORE_EXAMPLE,
     ELIGIBILITY_EXAMPLE,
@@ -26,6 +26,7 @@ from credit.modules.credit.schemas import (
     Eligibility,
     ScoreComponent,
 )
+from credit.modules.credit.underwriter import Underwriter, provide_underwriter
 from credit.modules.loans.api import LoanApplication, LoanService, provide_loans
 
 ZERO = Decimal(0)
@@ -34,7 +35,10 @@ ZERO = Decimal(0)
 class CreditController(Controller):
     path = "/api"
     tags = ["Credit"]
-    dependencies = {"loans": Provide(provide_loans)}
+    dependencies = {
+        "loans": Provide(provide_loans),
+        "underwriter": Provide(provide_underwriter, sync_to_thread=False),
+    }
 
     @post(
         "/check-eligibility",
@@ -55,11 +59,9 @@ class CreditController(Controller):
     async def check_eligibility(
         self,
         data: JSONBody[LoanApplication],
-        loans: NamedDependency[LoanService],
-        policy: NamedDependency[CreditPolicy],
-        today: NamedDependency[date],
+        underwriter: NamedDependency[Underwriter],
     ) -> Eligibility:
-        assessment = await loans.assess(data.customer_id, data.to_request(), today, policy)
+        assessment = await underwriter.assess(data.customer_id, data.to_request())
         decision = assessment.decision
         return Eligibility(
             customer_id=data.customer_id,
@@ -87,11 +89,9 @@ class CreditController(Controller):
     async def credit_score(
         self,
         customer_id: CustomerIdPath,
-        loans: NamedDependency[LoanService],
-        policy: NamedDependency[CreditPolicy],
-        today: NamedDependency[date],
+        underwriter: NamedDependency[Underwriter],
     ) -> CreditScoreReport:
-        _, score = await loans.score(customer_id, today, policy)
+        score = await underwriter.score(customer_id)
         return CreditScoreReport(
             customer_id=customer_id,
             credit_score=score.score,
@@ -99,8 +99,8 @@ class CreditController(Controller):
                 ScoreComponent(c.name, float(c.value), float(c.points), c.max_points)
                 for c in score.components
             ],
-            slab=slab_for(score.score, policy).name,
-            as_of=today,
+            slab=slab_for(score.score, underwriter.policy).name,
+            as_of=underwriter.today,
             over_limit=score.over_limit,
         )
 
@@ -110,7 +110,7 @@ class ProfileController(Controller):
 
     path = "/api"
     tags = ["Customers"]
-    dependencies = CreditController.dependencies
+    dependencies = {"loans": Provide(provide_loans)}
 
     @get(
         "/customers/{customer_id:int}",
