@@ -172,7 +172,7 @@ async def main() -> None:
     async with app.lifespan(), reference.lifespan(), same_stack.lifespan():
         for name in args.endpoints.split(","):
             target = references.get(name, app)
-            if profiler and name not in references:
+            if profiler and (name not in references or os.environ.get("PROFILE_REFS")):
                 profiler.enable()
             ms, statuses = await measure(target, makers[name], args.requests, args.concurrency)
             if profiler:
