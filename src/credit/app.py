@@ -44,16 +44,6 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-def provide_policy(state: State) -> CreditPolicy:
-    policy: CreditPolicy = state.policy
-    return policy
-
-
-def provide_today(state: State) -> date:
-    today: date = state.clock.today()
-    return today
-
-
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     clock = clock or default_clock(settings)
@@ -63,6 +53,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     policy = settings.policy
     # SQLite has no row locks; the embedded default is one process (see BookingGate).
     gate = BookingGate(serialise_in_process=settings.is_embedded)
+
+    def provide_policy() -> CreditPolicy:
+        return policy
+
+    def provide_today() -> date:
+        return clock.today()
 
     def provide_booking_gate() -> BookingGate:
         return gate
@@ -78,7 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             OpenAPIPlugin(version("credit")),
             TelemetryPlugin(settings),
             CustomersPlugin(),
-            CreditPlugin(),
+            CreditPlugin(policy, clock),
             LoansPlugin(alchemy),
             jobs,
             IngestPlugin(settings),
@@ -92,8 +88,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "today": Provide(provide_today, sync_to_thread=False),
             "booking_gate": Provide(provide_booking_gate, sync_to_thread=False),
         },
-        # The per-process objects handlers and providers read (`state` is not a dependency).
-        state=State({"settings": settings, "policy": policy, "clock": clock}),
+        state=State({"settings": settings}),
         debug=settings.debug,
         # Litestar reads this from the constructor only (a plugin's AppConfig value is ignored).
         request_max_body_size=settings.max_request_body_bytes,

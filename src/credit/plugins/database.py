@@ -11,6 +11,7 @@ cache and a statement timeout so a stuck query cannot hold a request forever. Al
 `Service` is the lending modules' Advanced Alchemy service: statements built once, run on the
 session's connection outside a transaction (each one atomic by itself, no BEGIN/COMMIT round
 trips) unless a `transaction()` groups several; driver errors come out as domain errors.
+`service_provider(ServiceType)` is how a controller gets one, on the request's session.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from advanced_alchemy.extensions.litestar import (
 )
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from litestar.config.app import AppConfig
+from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
 from litestar.plugins import InitPluginProtocol
 from sqlalchemy import Result, event
 from sqlalchemy.engine.url import make_url
@@ -177,6 +180,27 @@ class Service(SQLAlchemyAsyncRepositoryService[ModelT]):
         session.info.pop(_IN_TRANSACTION, None)
         with driver_errors():
             await session.commit()
+
+
+ServiceT = TypeVar("ServiceT", bound=Service[Any])
+
+
+def service_provider(service_type: type[ServiceT]) -> Provide:
+    """The dependency that gives a handler its `service_type` on the request's session.
+
+    A plain function, not Advanced Alchemy's `create_service_provider`: that one is an async
+    generator, whose closing step Litestar schedules and runs on every request, for a service
+    that holds nothing to close (the plugin's handler closes the session)."""
+
+    def provide(db_session: AsyncSession) -> ServiceT:
+        return service_type(session=db_session)
+
+    # Advanced Alchemy's plugin provides the session, already an AsyncSession: not validated.
+    provide.__annotations__ = {
+        "db_session": NamedDependency[SkipValidation[AsyncSession]],
+        "return": service_type,
+    }
+    return Provide(provide, sync_to_thread=False)
 
 
 @contextmanager

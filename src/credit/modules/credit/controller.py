@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
@@ -26,7 +26,7 @@ from credit.modules.credit.schemas import (
     Eligibility,
     ScoreComponent,
 )
-from credit.modules.credit.underwriter import Underwriter, provide_underwriter
+from credit.modules.credit.underwriter import Underwriter
 from credit.modules.loans.api import LoanApplication, LoanService, provide_loans
 
 ZERO = Decimal(0)
@@ -35,10 +35,8 @@ ZERO = Decimal(0)
 class CreditController(Controller):
     path = "/api"
     tags = ["Credit"]
-    dependencies = {
-        "loans": Provide(provide_loans),
-        "underwriter": Provide(provide_underwriter, sync_to_thread=False),
-    }
+    # `underwriter` comes from the plugin, which holds the app's policy and clock.
+    dependencies = {"loans": provide_loans}
 
     @post(
         "/check-eligibility",
@@ -110,7 +108,7 @@ class ProfileController(Controller):
 
     path = "/api"
     tags = ["Customers"]
-    dependencies = {"loans": Provide(provide_loans)}
+    dependencies = {"loans": provide_loans}
 
     @get(
         "/customers/{customer_id:int}",

@@ -4,7 +4,8 @@ as of today.
 One per request, given to the credit handlers by dependency injection, holding the loans
 service with the process's policy and today's date. A handler then depends on it alone:
 Litestar resolves the dependencies of one level (the session, the policy, the day) in a task
-group of their own, a task each, which cost a credit decision more than its scoring does.
+group of their own, a task each, which cost a credit decision more than its scoring does. The
+policy and the clock are the app's (`credit.app`), given once to the provider.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 
+from credit.clock import Clock
 from credit.lending.policy import CreditPolicy, LoanRequest
 from credit.lending.scoring import CreditScore
 from credit.modules.loans.api import Assessment, LoanService
@@ -34,6 +35,8 @@ class Underwriter:
         return score
 
 
-def provide_underwriter(loans: NamedDependency[LoanService], state: State) -> Underwriter:
-    """`state` is the app's (not a dependency): its policy and clock are the process's."""
-    return Underwriter(loans, state.policy, state.clock.today())
+def underwriter_provider(policy: CreditPolicy, clock: Clock) -> Provide:
+    def provide_underwriter(loans: NamedDependency[LoanService]) -> Underwriter:
+        return Underwriter(loans, policy, clock.today())
+
+    return Provide(provide_underwriter, sync_to_thread=False)

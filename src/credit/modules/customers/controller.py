@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -20,7 +20,7 @@ from credit.modules.customers.service import CustomerService, provide_customers
 class CustomerController(Controller):
     path = "/api"
     tags = ["Customers"]
-    dependencies = {"customers": Provide(provide_customers)}
+    dependencies = {"customers": provide_customers}
 
     @post(
         "/register",

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import cast
 
 import msgspec
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import Table, bindparam, insert, select, update
 
@@ -19,7 +18,7 @@ from credit.errors import Conflict, NotFound
 from credit.lending.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
 from credit.modules.customers.schemas import RegisterCustomer
-from credit.plugins.database import Service
+from credit.plugins.database import Service, service_provider
 
 CUSTOMERS = cast(Table, Customer.__table__)
 PROFILE_FIELDS = (
@@ -110,4 +109,4 @@ class CustomerService(Service[Customer]):
 
 
 # The one way a request gets this service: Litestar DI, on the request's session.
-provide_customers = create_service_provider(CustomerService)
+provide_customers = service_provider(CustomerService)

@@ -64,8 +64,8 @@ class LoanController(Controller):
     path = "/api"
     tags = ["Loans"]
     dependencies = {
-        "loans": Provide(provide_loans),
-        "customers": Provide(provide_customers),
+        "loans": provide_loans,
+        "customers": provide_customers,
         "bookings": Provide(provide_booking_desk, sync_to_thread=False),
         "idempotency": Provide(provide_idempotent_writes, sync_to_thread=False),
     }

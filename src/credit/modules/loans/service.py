@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 
 from credit.errors import Conflict, NotFound
@@ -53,7 +52,7 @@ from credit.modules.loans.ledger import (
     SETTLE_INSTALLMENT,
 )
 from credit.modules.loans.models import Loan
-from credit.plugins.database import Service
+from credit.plugins.database import Service, service_provider
 
 PAYMENT_NAMES = ("installment", "paid_on", "amount", "interest", "principal", "balance", "on_time")
 # Races a payment may lose to other payments of its loan (PostgreSQL) before it queues
@@ -436,4 +435,4 @@ class LoanService(Service[Loan]):
 
 
 # The one way a request gets this service: Litestar DI, on the request's session.
-provide_loans = create_service_provider(LoanService)
+provide_loans = service_provider(LoanService)
