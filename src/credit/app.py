@@ -2,7 +2,7 @@
 
 One Advanced Alchemy config (one engine, one pool) serves every module: per request through
 Advanced Alchemy's plugin and the services' DI providers, and in jobs and CLI commands through
-the same config. The lending policy, "today" and the booking gate are per-process objects,
+the same config. The lending policy and "today" are per-process objects,
 given to handlers by dependency injection as well.
 """
 
@@ -21,7 +21,6 @@ from credit.modules.access.plugin import AccessPlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
-from credit.modules.loans.booking import BookingGate
 from credit.modules.loans.plugin import LoansPlugin
 from credit.plugins.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.plugins.embedded import EmbeddedPlugin
@@ -51,17 +50,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # Jobs see the app's clock: an ingestion loads the book as of its today.
     jobs = JobQueuePlugin(settings, alchemy=alchemy, clock=clock)
     policy = settings.policy
-    # SQLite has no row locks; the embedded default is one process (see BookingGate).
-    gate = BookingGate(serialise_in_process=settings.is_embedded)
 
     def provide_policy() -> CreditPolicy:
         return policy
 
     def provide_today() -> date:
         return clock.today()
-
-    def provide_booking_gate() -> BookingGate:
-        return gate
 
     return Litestar(
         plugins=[
@@ -75,7 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             TelemetryPlugin(settings),
             CustomersPlugin(),
             CreditPlugin(policy, clock),
-            LoansPlugin(alchemy),
+            LoansPlugin(alchemy, policy, clock, serialise_bookings=settings.is_embedded),
             jobs,
             IngestPlugin(settings),
             *jobs.worker_plugins(),
@@ -86,7 +80,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "settings": Provide(provide_settings, sync_to_thread=False),
             "policy": Provide(provide_policy, sync_to_thread=False),
             "today": Provide(provide_today, sync_to_thread=False),
-            "booking_gate": Provide(provide_booking_gate, sync_to_thread=False),
         },
         state=State({"settings": settings}),
         debug=settings.debug,

@@ -26,8 +26,11 @@ from datetime import date
 from decimal import Decimal
 
 import msgspec
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from credit.clock import Clock
 from credit.lending.amortization import monthly_installment, plain
 from credit.lending.policy import CreditPolicy, LoanRequest
 from credit.modules.customers.service import CustomerService
@@ -38,7 +41,7 @@ OPTIMISTIC_ATTEMPTS = 3
 
 
 class BookingGate:
-    """One per process (a DI dependency): queues bookings where the database cannot."""
+    """One per process (the loans plugin's): queues bookings where the database cannot."""
 
     def __init__(self, serialise_in_process: bool) -> None:
         self._lock = asyncio.Lock() if serialise_in_process else None
@@ -70,13 +73,17 @@ class BookingDesk:
         customers: CustomerService,
         policy: CreditPolicy,
         gate: BookingGate,
+        today: date,
     ) -> None:
         self.loans = loans
         self.customers = customers
         self.policy = policy
         self.gate = gate
+        self.today = today
 
-    async def book(self, customer_id: int, request: LoanRequest, today: date) -> Booking:
+    async def book(self, customer_id: int, request: LoanRequest) -> Booking:
+        """Book as of the desk's day (the request's today)."""
+        today = self.today
         installment = monthly_installment(request.amount, request.interest_rate, request.tenure)
         async with self.gate.hold(customer_id):
             for _ in range(OPTIMISTIC_ATTEMPTS):
@@ -132,10 +139,20 @@ class BookingDesk:
         )
 
 
-def provide_booking_desk(
-    loans: NamedDependency[LoanService],
-    customers: NamedDependency[CustomerService],
-    policy: NamedDependency[CreditPolicy],
-    booking_gate: NamedDependency[BookingGate],
-) -> BookingDesk:
-    return BookingDesk(loans, customers, policy, booking_gate)
+def booking_desk_provider(policy: CreditPolicy, gate: BookingGate, clock: Clock) -> Provide:
+    """The request's booking desk, built from the request's session alone. As five
+    dependencies (the two services, the policy, the gate, the day) Litestar resolved them in
+    task groups, a task each, on every booking (see `credit.modules.credit.underwriter`)."""
+
+    def provide_booking_desk(
+        db_session: NamedDependency[SkipValidation[AsyncSession]],
+    ) -> BookingDesk:
+        return BookingDesk(
+            LoanService(session=db_session),
+            CustomerService(session=db_session),
+            policy,
+            gate,
+            clock.today(),
+        )
+
+    return Provide(provide_booking_desk, sync_to_thread=False)

@@ -21,8 +21,7 @@ from credit.api import (
 )
 from credit.lending.amortization import monthly_installment
 from credit.lending.servicing import planned_schedule, statement_figures, stored_state
-from credit.modules.customers.service import provide_customers
-from credit.modules.loans.booking import BookingDesk, provide_booking_desk
+from credit.modules.loans.booking import BookingDesk
 from credit.modules.loans.idempotency import (
     IdempotencyKeyHeader,
     IdempotentWrites,
@@ -61,12 +60,13 @@ from credit.modules.loans.service import LoanService, PaymentGate, provide_loans
 
 
 class LoanController(Controller):
+    """`bookings` (the booking desk) comes from the loans plugin's router, which holds the
+    app's policy, booking gate and clock."""
+
     path = "/api"
     tags = ["Loans"]
     dependencies = {
         "loans": provide_loans,
-        "customers": provide_customers,
-        "bookings": Provide(provide_booking_desk, sync_to_thread=False),
         "idempotency": Provide(provide_idempotent_writes, sync_to_thread=False),
     }
 
@@ -93,12 +93,10 @@ class LoanController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[LoanApplication],
         bookings: NamedDependency[BookingDesk],
-        idempotency: NamedDependency[IdempotentWrites],
-        today: NamedDependency[date],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[CreatedLoan]:
         async def book() -> tuple[int, CreatedLoan]:
-            booking = await bookings.book(data.customer_id, data.to_request(), today)
+            booking = await bookings.book(data.customer_id, data.to_request())
             answer = CreatedLoan(
                 loan_id=booking.loan.id if booking.loan else None,
                 customer_id=data.customer_id,
@@ -108,7 +106,8 @@ class LoanController(Controller):
             )
             return (HTTP_201_CREATED if booking.loan else HTTP_200_OK), answer
 
-        status, answer = await idempotency.run(
+        # On the desk's own loans service: one dependency for the whole booking.
+        status, answer = await IdempotentWrites(bookings.loans).run(
             key_scope("create-loan", request.scope.get("auth")),
             idempotency_key,
             fingerprint(request.method, request.url.path, data),
