@@ -1,16 +1,18 @@
-"""`credit ingest` without Redis: the ingestion runs in the command's own process (SQLite).
+"""`credit ingest` without Redis: the ingestion runs in the command's own process.
 
 The tests are plain functions: the command runs its own event loop."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from credit.cli import credit
-from tests.conftest import in_own_loop
+from tests.conftest import empty_tables, in_own_loop
 from tests.ingest_workbooks import SAMPLE_BOOK, small_book
 from tests.integration.book import count_rows
 
@@ -57,3 +59,33 @@ def test_a_failed_ingest_ends_with_the_reason_and_exits_1(embedded: str, tmp_pat
     assert last.startswith("ingestion failed after ")
     assert "The loans file 'notes.xlsx' is not an Excel workbook" in last
     assert in_own_loop(count_rows(embedded)) == (0, 0)
+
+
+def test_ingest_on_postgresql_loads_the_book_without_the_web_framework(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process of its own, as an operator runs it: the book goes in, and neither Litestar,
+    Advanced Alchemy nor SAQ was imported for it (they cost the command its start-up)."""
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("SAMPLE_DATA_DIR", "")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    script = (
+        "import sys\n"
+        "from credit.cli import credit\n"
+        f"args = ['ingest', {str(SAMPLE_BOOK.customers)!r}, {str(SAMPLE_BOOK.loans)!r}]\n"
+        "try:\n    credit(args, prog_name='credit')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        imported = set(done.stdout.strip().splitlines()[-1].split())
+        loaded = in_own_loop(count_rows(postgres_url))
+    finally:
+        in_own_loop(empty_tables(postgres_url))
+    assert loaded == (SAMPLE_BOOK.customer_rows, SAMPLE_BOOK.loan_rows)
+    assert {"polars", "fastexcel", "asyncpg", "sqlalchemy"} <= imported
+    assert not imported & {"litestar", "advanced_alchemy", "saq"}

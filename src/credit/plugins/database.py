@@ -1,11 +1,11 @@
 """The one way into the database: Advanced Alchemy's config, engine, plugin and service base.
 
 `sqlalchemy_config(settings)` is the process's only engine and pool. The web app serves it
-through Advanced Alchemy's Litestar plugin (a session per request, closed by its autocommit
-handler); jobs and CLI commands open their sessions from the same config
-(`Service.new(config=...)`). SQLite (the embedded default) gets WAL and foreign keys on every
-connection; PostgreSQL a pool sized by `DATABASE_POOL_SIZE`, asyncpg's prepared-statement
-cache and a statement timeout so a stuck query cannot hold a request forever. Alembic
+through Advanced Alchemy's Litestar plugin (a session per request, closed by its default
+handler before the response goes out); jobs and CLI commands open their sessions from the
+same config (`Service.new(config=...)`). SQLite (the embedded default) gets WAL and foreign
+keys on every connection; PostgreSQL the pool and driver options of `credit.plugins.engine`.
+Alembic
 (migrations/) is the only way the schema is made.
 
 `Service` is the lending modules' Advanced Alchemy service: statements built once, run on the
@@ -42,11 +42,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 
 from credit.errors import Conflict, DatabaseUnavailable
+from credit.plugins.engine import engine_options
 from credit.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
-# asyncpg prepares each statement once per connection and keeps it (SQLAlchemy's LRU cache).
-PREPARED_STATEMENT_CACHE_SIZE = 256
 
 # aiosqlite logs every statement with its parameters at DEBUG; those are personal data.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
@@ -62,24 +61,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def engine_config(settings: Settings) -> EngineConfig:
-    # Statement parameters are phone numbers and incomes: never in logs or error messages.
-    if settings.is_embedded:
-        return EngineConfig(echo=settings.database_echo, hide_parameters=True)
-    return EngineConfig(
-        echo=settings.database_echo,
-        hide_parameters=True,
-        pool_size=settings.database_pool_size,
-        # A full pool answers 503 after `pool_timeout` instead of queueing requests forever.
-        max_overflow=0,
-        pool_pre_ping=False,
-        pool_timeout=10,
-        connect_args={
-            "timeout": 5,
-            "command_timeout": 30,
-            "prepared_statement_cache_size": PREPARED_STATEMENT_CACHE_SIZE,
-            "server_settings": {"application_name": "credit", "statement_timeout": "30000"},
-        },
-    )
+    return EngineConfig(**engine_options(settings))
 
 
 def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:

@@ -245,10 +245,10 @@ async def ingest_here(
     settings: Settings, customers: Path, loans: Path, bar: Progress
 ) -> tuple[IngestStatus, float]:
     """Without Redis: the ingestion itself, in this process, showing its stages as they come,
-    on the engine of the process's one database config. The job runner is not imported."""
+    on the process's one engine. The job runner is not imported, nor (on PostgreSQL) Advanced
+    Alchemy or Litestar."""
     from credit.modules.ingest.schemas import IngestStatus
     from credit.modules.ingest.service import ingest_workbooks
-    from credit.plugins.database import sqlalchemy_config
 
     display = StageDisplay(bar, first="starting")
 
@@ -257,10 +257,16 @@ async def ingest_here(
 
     try:
         if settings.is_embedded:
+            from credit.plugins.database import sqlalchemy_config
             from credit.plugins.migrations import upgrade_database_async
 
             await upgrade_database_async(settings)  # a fresh clone has no database yet
-        engine = sqlalchemy_config(settings).get_engine()
+            engine = sqlalchemy_config(settings).get_engine()
+        else:
+            # The same options as the app's engine, without Advanced Alchemy or Litestar.
+            from credit.plugins.engine import ingestion_engine
+
+            engine = ingestion_engine(settings)
         try:
             report = await ingest_workbooks(engine, customers, loans, progress)
         finally:
