@@ -142,7 +142,12 @@ class PrivatePostgres:
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
         self._run(
-            [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"],
+            # UTF-8 as a production cluster is: under the C locale initdb would pick SQL_ASCII,
+            # where `varchar(100)` counts bytes and a 100-character name does not fit.
+            [
+                str(self.bin / "initdb"),
+                *("-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
+            ],
             timeout=120,
         )
 

@@ -120,3 +120,12 @@ async def test_unknown_customer_profile_is_404(client: Client) -> None:
     response = await client.get("/api/customers/424242")
     assert response.status_code == 404
     assert response.json()["detail"] == "Customer 424242 not found."
+
+
+async def test_a_name_of_the_longest_length_in_any_script_is_stored(client: Client) -> None:
+    """The limit is 100 characters, whatever their size in bytes: 100 characters outside the
+    Basic Multilingual Plane (4 bytes each in UTF-8) fit, as 100 ASCII letters do."""
+    name = "\U0001d586" * 100  # MATHEMATICAL BOLD FRAKTUR SMALL A
+    response = await client.post("/api/register", json=applicant(last_name=name))
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == f"Asha {name}"
