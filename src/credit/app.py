@@ -2,8 +2,9 @@
 
 One Advanced Alchemy config (one engine, one pool) serves every module: per request through
 Advanced Alchemy's plugin and the services' DI providers, and in jobs and CLI commands through
-the same config. The lending policy and "today" are per-process objects,
-given to handlers by dependency injection as well.
+the same config. The lending policy and the clock are per-process objects: app-level
+dependencies (`policy`, `today`), and given to the credit and loans plugins, whose routers
+build each request's underwriter and booking desk with them.
 """
 
 from __future__ import annotations

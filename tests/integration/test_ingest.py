@@ -163,9 +163,18 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
 ) -> None:
     """PostgreSQL only: a big first load drops and re-creates the secondary structures."""
     monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
+    statements: list[str] = []
+    run = writer.PostgresBook._run
+
+    async def recorded(self: writer.PostgresBook, sql: str, **params: Any) -> Any:
+        statements.append(sql)
+        return await run(self, sql, **params)
+
+    monkeypatch.setattr(writer.PostgresBook, "_run", recorded)
     try:
         # Both tables are empty: each goes straight in by COPY, without staging or MERGE.
         report = await ingest(postgres_url, book.customers, book.loans)
+        first_load = list(statements)
         assert (report.customers.inserted, report.loans.inserted) == (
             book.customer_rows,
             book.loan_rows,
@@ -192,7 +201,27 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
     )
     assert indexes == {"pk_loans", "uq_loans_customer_id_source_loan_id"}
     assert foreign_keys == ["fk_loans_customer_id_customers"]
-    # The primary key went too, and with it the payments' key to it: both are back.
+    # Each empty table's primary key went too, with the other tables' keys to it, and each
+    # was built again once its rows were in.
+    for table, key, owner, reference in (
+        ("customers", "pk_customers", "loans", "fk_loans_customer_id_customers"),
+        ("loans", "pk_loans", "payments", "fk_payments_loan_id_loans"),
+    ):
+        dropped = first_load.index(f'ALTER TABLE {owner} DROP CONSTRAINT "{reference}"')
+        assert first_load.index(f'ALTER TABLE {table} DROP CONSTRAINT "{key}"') > dropped
+        rebuilt = [
+            i
+            for i, sql in enumerate(first_load)
+            if sql.startswith(f'ALTER TABLE {table} ADD CONSTRAINT "{key}" PRIMARY KEY')
+        ]
+        restored = [
+            i
+            for i, sql in enumerate(first_load)
+            if sql.startswith(f'ALTER TABLE {owner} ADD CONSTRAINT "{reference}" FOREIGN KEY')
+        ]
+        assert rebuilt
+        assert restored
+        assert rebuilt[-1] < restored[-1]
     assert referring == ["fk_payments_loan_id_loans"]
 
 

@@ -1,6 +1,8 @@
 """The one way into the database: Advanced Alchemy's config, engine, plugin and service base.
 
-`sqlalchemy_config(settings)` is the process's only engine and pool. The web app serves it
+`sqlalchemy_config(settings)` is the process's only engine and pool (one exception:
+`credit ingest` on PostgreSQL, which needs no session, builds its engine from the same options
+in `credit.plugins.engine`). The web app serves it
 through Advanced Alchemy's Litestar plugin (a session per request, closed by its default
 handler before the response goes out); jobs and CLI commands open their sessions from the
 same config (`Service.new(config=...)`). SQLite (the embedded default) gets WAL and foreign

@@ -12,13 +12,15 @@ an API booking decided on the book before this one is not booked after it
   update rows whose values are distinct) moves it into the book; money travels as integer
   paise and becomes NUMERIC in that statement. Afterwards the identity sequences are moved
   past the largest id. A load bigger than the table it goes into (a first load of a large
-  book) drops the table's indexes, foreign keys and (when nothing refers to it, or the table
-  is empty) primary key first and re-creates them after the MERGE, inside the same
-  transaction: one sorted index build instead of a million index insertions. Into an empty
-  table such a load skips staging and MERGE too: COPY goes straight in, in PostgreSQL's
-  binary format when every column is a fixed-width number or date (the loans): the server
-  then parses no decimal or date text, and the rows are packed with numpy, a chunk at a time
-  in a worker thread while the server stores the previous one.
+  book) drops the table's indexes, foreign keys and (when nothing refers to it) primary key
+  first and re-creates them after the MERGE, inside the same transaction: one sorted index
+  build instead of a million index insertions. Into an empty table such a load skips staging
+  and MERGE: its primary key goes too, with the other tables' foreign keys to it (they can
+  hold no row referring to an empty table), and all come back after the COPY. That COPY goes
+  straight into the table, in PostgreSQL's binary format when every column is a fixed-width
+  number or date (the loans): the server then parses no decimal or date text, and the rows
+  are packed with numpy, a chunk at a time in a worker thread while the server stores the
+  previous one.
 - SQLite (the engine's connection): `INSERT ... ON CONFLICT (id) DO UPDATE ... WHERE
   distinct` as one executemany, with money in the integer units that `ExactDecimal` stores
   there (paise, 1/10,000 %). SQLite's rowid ids continue after the largest id by themselves.
@@ -123,7 +125,9 @@ async def open_book(engine: AsyncEngine) -> AsyncIterator[BookWriter]:
             await conn.execute(text("UPDATE book_state SET generation = generation"))
             book = SqliteBook(conn)
         else:
-            # Readers go on; API bookings and registrations wait until the book is in.
+            # Readers go on (except during a big load into an empty table, whose rebuilt keys
+            # hold `ACCESS EXCLUSIVE` locks until the commit: there is nothing to read yet);
+            # API bookings and registrations wait until the book is in.
             # EXCLUSIVE: it conflicts with the ROW EXCLUSIVE lock a booking's first write takes
             # on `customers` (its claim, or the lock on its customer when it queues), and the
             # order (`customers`, then `loans`) is a booking's order too, so a booking is either
