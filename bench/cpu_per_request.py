@@ -3,8 +3,9 @@
     DATABASE_URL=postgresql+asyncpg://... CREDIT_TODAY=2025-06-15 \
         uv run python bench/cpu_per_request.py [--requests 3000] [--profile OUT.prof]
 
-Calls the app (and `bench/reference_app.py`, on the same database) with ready-made ASGI scopes
-for each endpoint, one request at a time, and prints the process CPU time per request. There
+Calls the app (and both references of `bench/reference_app.py`: `reference`, the raw one, and
+`same-stack`, on the same database) with ready-made ASGI scopes for each endpoint, one request
+at a time, and prints the process CPU time per request. There
 is no HTTP parsing, no socket and no concurrency here, so the figures are smaller than the
 served ones in `bench/api.py`, but they are steady enough on a shared machine to compare two
 versions of the code, and `--profile` records where that CPU goes (cProfile, CPU-time timer).
@@ -101,9 +102,13 @@ def endpoints(
     customers: list[int], loans: list[int]
 ) -> dict[str, Callable[[], tuple[Scope, bytes]]]:
     phones = iter(range(5_000_000_000, 6_000_000_000))
+
+    def reference() -> tuple[Scope, bytes]:  # both references answer the same path
+        return http_scope("GET", f"/reference/{random.choice(customers)}")
+
     return {
-        "reference": lambda: http_scope("GET", f"/reference/{random.choice(customers)}"),
-        "same-stack": lambda: http_scope("GET", f"/reference/{random.choice(customers)}"),
+        "reference": reference,
+        "same-stack": reference,
         "check-eligibility": lambda: http_scope(
             "POST", "/api/check-eligibility", application(customers)
         ),
@@ -155,6 +160,9 @@ async def main() -> None:
     )
     parser.add_argument("--concurrency", type=int, default=1, help="requests in flight")
     parser.add_argument("--profile", help="write a cProfile of the app's endpoints here")
+    parser.add_argument(
+        "--profile-references", action="store_true", help="profile the references too"
+    )
     args = parser.parse_args()
     random.seed(7)
     os.environ.setdefault("RATE_LIMIT_PER_SECOND", "1000000000")
@@ -172,7 +180,7 @@ async def main() -> None:
     async with app.lifespan(), reference.lifespan(), same_stack.lifespan():
         for name in args.endpoints.split(","):
             target = references.get(name, app)
-            if profiler and (name not in references or os.environ.get("PROFILE_REFS")):
+            if profiler and (name not in references or args.profile_references):
                 profiler.enable()
             ms, statuses = await measure(target, makers[name], args.requests, args.concurrency)
             if profiler:

@@ -4,14 +4,13 @@ The tests are plain functions: the command runs its own event loop."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from credit.cli import credit
+from tests.cli_process import imported_after
 from tests.conftest import empty_tables, in_own_loop
 from tests.ingest_workbooks import SAMPLE_BOOK, small_book
 from tests.integration.book import count_rows
@@ -69,20 +68,8 @@ def test_ingest_on_postgresql_loads_the_book_without_the_web_framework(
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     monkeypatch.setenv("SAMPLE_DATA_DIR", "")
     monkeypatch.delenv("REDIS_URL", raising=False)
-    script = (
-        "import sys\n"
-        "from credit.cli import credit\n"
-        f"args = ['ingest', {str(SAMPLE_BOOK.customers)!r}, {str(SAMPLE_BOOK.loans)!r}]\n"
-        "try:\n    credit(args, prog_name='credit')\n"
-        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
-    )
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        imported = set(done.stdout.strip().splitlines()[-1].split())
+        imported = imported_after("ingest", str(SAMPLE_BOOK.customers), str(SAMPLE_BOOK.loans))
         loaded = in_own_loop(count_rows(postgres_url))
     finally:
         in_own_loop(empty_tables(postgres_url))

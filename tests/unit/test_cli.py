@@ -26,23 +26,9 @@ from credit.modules.ingest.schemas import (
     SheetCounts,
 )
 from credit.plugins.queue import JobState
+from tests.cli_process import imported_after
 
 HEAVY = ("litestar", "polars", "sqlalchemy", "advanced_alchemy", "saq", "fastexcel", "asyncpg")
-
-
-def imported_after(*arguments: str) -> set[str]:
-    """Top-level packages a fresh interpreter has imported once `credit ARGUMENTS` is done."""
-    script = (
-        "import sys\n"
-        "from credit.cli import credit\n"
-        f"try:\n    credit({list(arguments)!r}, prog_name='credit')\n"
-        "except SystemExit:\n    pass\n"
-        "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
-    )
-    return set(done.stdout.strip().splitlines()[-1].split())
 
 
 def test_help_says_what_the_cli_is_and_offers_only_this_apps_commands() -> None:

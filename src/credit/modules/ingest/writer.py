@@ -64,18 +64,8 @@ CUSTOMER_FIELDS = (
     "monthly_income",
     "approved_limit",
 )
-LOAN_FIELDS = (
-    "id",
-    "customer_id",
-    "source_loan_id",
-    "loan_amount",
-    "tenure",
-    "interest_rate",
-    "monthly_installment",
-    "emis_paid_on_time",
-    "start_date",
-    "end_date",
-)
+# A loan's id and the terms the file gives it (the same the plan compares a serviced loan on).
+LOAN_FIELDS = ("id", *SERVICED_TERMS)
 # Written with a loan, never compared: see the module docstring.
 LOAN_SERVICING_FIELDS = ("loaded_on", "installments_settled")
 # A loan a payment has touched: its row is left as it is.
@@ -541,9 +531,8 @@ class PostgresBook(_UpsertingBook):
                 table=table,
             )
         )
-        if not empty and references:
-            keys = []
-        else:
+        keys = []
+        if empty or not references:
             keys = list(
                 await self._run(
                     "SELECT conname AS name, pg_get_constraintdef(oid) AS ddl FROM pg_constraint "
@@ -551,8 +540,8 @@ class PostgresBook(_UpsertingBook):
                     table=table,
                 )
             )
-        if not keys:
-            references = []
+        else:
+            references = []  # other tables' rows refer to this one's: its key stays
         indexes = list(
             await self._run(
                 "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS ddl "
