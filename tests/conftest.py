@@ -158,11 +158,13 @@ async def empty_tables(url: str) -> None:
         if url.startswith("postgresql"):
             await conn.execute(
                 text(
-                    "TRUNCATE payments, idempotency_keys, loans, customers RESTART IDENTITY CASCADE"
+                    "TRUNCATE payments, decisions, idempotency_keys, loans, customers "
+                    "RESTART IDENTITY CASCADE"
                 )
             )
         else:
             await conn.execute(text("DELETE FROM payments"))
+            await conn.execute(text("DELETE FROM decisions"))
             await conn.execute(text("DELETE FROM idempotency_keys"))
             await conn.execute(text("DELETE FROM loans"))
             await conn.execute(text("DELETE FROM customers"))

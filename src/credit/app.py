@@ -28,6 +28,7 @@ from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
 from credit.plugins.logs import logging_plugin
+from credit.plugins.money import MoneyPlugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
 from credit.plugins.strict_input import StrictInputPlugin
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             ErrorsPlugin(),
             StrictInputPlugin(),
             OpenAPIPlugin(version("credit")),
+            MoneyPlugin(),
             TelemetryPlugin(settings),
             CustomersPlugin(),
             CreditPlugin(policy, clock),

@@ -35,6 +35,13 @@ class PastLoan:
     # None seeds it as a booked loan (nothing settled).
     loaded_on: date | None = TODAY
 
+    @property
+    def settled(self) -> int:
+        """Installments settled as loaded: those due by `loaded_on` (none for a booked loan)."""
+        if self.loaded_on is None:
+            return 0
+        return installments_due(self.start, self.tenure, self.loaded_on)
+
 
 async def seed_loans(database_url: str, customer_id: int, loans: Iterable[PastLoan]) -> list[int]:
     engine = create_async_engine(database_url)
@@ -53,10 +60,11 @@ async def seed_loans(database_url: str, customer_id: int, loans: Iterable[PastLo
                     start_date=loan.start,
                     end_date=add_months(loan.start, loan.tenure),
                     loaded_on=loan.loaded_on,
-                    installments_settled=(
-                        0
-                        if loan.loaded_on is None
-                        else installments_due(loan.start, loan.tenure, loan.loaded_on)
+                    installments_settled=loan.settled,
+                    on_time_at_load=(
+                        None
+                        if loan.paid_on_time is None or loan.loaded_on is None
+                        else min(loan.paid_on_time, loan.settled)
                     ),
                 )
                 for loan in loans

@@ -61,6 +61,7 @@ async def test_check_eligibility_approves_a_new_customer_at_the_requested_rate(
         "monthly_installment": 8884.88,
         "credit_score": 80,
         "message": "Approved.",
+        "reasons": [],
     }
     assert await count_rows(settings.database_url) == (1, 0)  # it writes nothing
 
@@ -132,6 +133,8 @@ async def test_create_loan_books_an_approved_loan(
     assert body["monthly_installment"] == 8884.88
     assert isinstance(body["loan_id"], int)
     assert "2026-06-15" in body["message"]  # ends 12 months after today (2025-06-15)
+    assert body["reasons"] == []
+    assert isinstance(body["decision_id"], int)
 
     loan = (await client.get(f"/api/view-loan/{body['loan_id']}")).json()
     assert loan == {
@@ -147,6 +150,10 @@ async def test_create_loan_books_an_approved_loan(
         "interest_rate": 12,
         "monthly_installment": 8884.88,
         "tenure": 12,
+        "repayments_left": 12,
+        "outstanding_principal": 100_000,
+        "status": "current",
+        "days_past_due": 0,
     }
     current = (await client.get(f"/api/view-loans/{customer_id}")).json()
     assert current == [
@@ -237,7 +244,9 @@ async def test_schedule_shows_every_installment_and_the_recorded_emi(
     )
     body = (await client.get(f"/api/loans/{loan_id}/schedule")).json()
     installments = body["installments"]
-    assert body["monthly_installment"] == 10_520.10
+    # The loan's EMI is the files' (as every view of it shows); the installments follow the
+    # formula (10,520.10), and the recorded figure says where they differ.
+    assert body["monthly_installment"] == 15_344
     assert body["recorded_monthly_installment"] == 15_344
     assert len(installments) == 129
     assert installments[0] == {

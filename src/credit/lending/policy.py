@@ -15,6 +15,7 @@ from functools import cached_property
 import msgspec
 
 from credit.lending.amortization import monthly_installment, plain, to_money
+from credit.lending.reasons import Reason, ReasonCode, in_policy_order
 
 
 @dataclass(frozen=True)
@@ -112,47 +113,87 @@ class Borrower(msgspec.Struct, frozen=True):
 
 
 class Decision(msgspec.Struct, frozen=True):
+    """The policy's answer: approved when no rule stops it, else every failing rule in policy
+    order. `message` is the first reason's message, or says the loan is approvable."""
+
     approval: bool
     corrected_interest_rate: Decimal
     monthly_installment: Decimal
     slab: Slab
     message: str
+    reasons: tuple[Reason, ...] = ()
 
 
-def decide(score: int, borrower: Borrower, request: LoanRequest, policy: CreditPolicy) -> Decision:
-    """Apply slabs (rule 3), affordability (rule 4) and the limit (rule 5) to one request."""
+def decide(
+    score: int,
+    borrower: Borrower,
+    request: LoanRequest,
+    policy: CreditPolicy,
+    *,
+    earned: int | None = None,
+    rate_must_match: bool = False,
+) -> Decision:
+    """Apply the limit (rule 2), the slabs (rule 3), affordability (rule 4) and the limit with
+    the new loan (rule 5) to one request, and list every rule that stops it.
+
+    `earned` is the score the history earned before rule 2 zeroed it: a customer over the
+    limit is told so, and told the score is too low only when the history alone makes it so.
+    `rate_must_match` is create-loan's rule: a rate under the slab's minimum is a reason (the
+    service never books at a rate the borrower did not ask for); check-eligibility instead
+    offers the corrected rate."""
     slab = slab_for(score, policy)
     corrected_rate = max(request.interest_rate, slab.min_rate)
     emi = monthly_installment(request.amount, corrected_rate, request.tenure)
-    if not slab.approvable:
-        return Decision(
-            False,
-            corrected_rate,
-            emi,
-            slab,
-            f"Credit score {score} is {policy.min_rate_16_above} or below; "
-            "no loan can be approved.",
+    reasons: list[Reason] = []
+    current, limit = borrower.current_loans_amount, borrower.approved_limit
+    over_limit = current > limit
+    if over_limit:
+        reasons.append(
+            Reason(
+                ReasonCode.OVER_APPROVED_LIMIT,
+                f"Current loans come to {current}, above the approved limit of {limit}: "
+                "the credit score is 0 for that reason.",
+            )
+        )
+    judged = earned if over_limit and earned is not None else score
+    if judged <= policy.min_rate_16_above:
+        reasons.append(
+            Reason(
+                ReasonCode.SCORE_TOO_LOW,
+                f"Credit score {judged} is {policy.min_rate_16_above} or below; "
+                "no loan can be approved.",
+            )
+        )
+    if rate_must_match and slab.approvable and corrected_rate != request.interest_rate:
+        reasons.append(
+            Reason(
+                ReasonCode.RATE_BELOW_SLAB,
+                f"Not approved at {plain(request.interest_rate)}% a year: credit score {score} "
+                f"needs at least {plain(slab.min_rate)}%. Apply again at "
+                f"{plain(corrected_rate)}% or more.",
+            )
         )
     max_emis = to_money(borrower.monthly_income * policy.max_emi_share_of_income)
     if borrower.current_emis + emi > max_emis:
-        return Decision(
-            False,
-            corrected_rate,
-            emi,
-            slab,
-            f"Monthly installments would come to {borrower.current_emis + emi} "
-            f"(current {borrower.current_emis} + this loan {emi}), above the {max_emis} "
-            f"allowed ({policy.max_emi_share_of_income * 100:.0f}% of monthly income).",
+        reasons.append(
+            Reason(
+                ReasonCode.EMI_OVER_INCOME_SHARE,
+                f"Monthly installments would come to {borrower.current_emis + emi} "
+                f"(current {borrower.current_emis} + this loan {emi}), above the {max_emis} "
+                f"allowed ({policy.max_emi_share_of_income * 100:.0f}% of monthly income).",
+            )
         )
-    if borrower.current_loans_amount + request.amount > borrower.approved_limit:
-        return Decision(
-            False,
-            corrected_rate,
-            emi,
-            slab,
-            f"Current loans ({borrower.current_loans_amount}) plus this loan ({request.amount}) "
-            f"exceed the approved limit of {borrower.approved_limit}.",
+    if current + request.amount > limit:
+        reasons.append(
+            Reason(
+                ReasonCode.OVER_LIMIT_WITH_NEW_LOAN,
+                f"Current loans ({current}) plus this loan ({request.amount}) come to "
+                f"{current + request.amount}, above the approved limit of {limit}.",
+            )
         )
+    if reasons:
+        ordered = in_policy_order(reasons)
+        return Decision(False, corrected_rate, emi, slab, ordered[0].message, ordered)
     if corrected_rate != request.interest_rate:
         message = (
             f"Approvable at {plain(corrected_rate)}% a year: credit score {score} needs a rate "

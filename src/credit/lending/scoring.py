@@ -51,9 +51,13 @@ class Component(msgspec.Struct, frozen=True):
 
 
 class CreditScore(msgspec.Struct, frozen=True):
+    """The score (0 when rule 2 applies), its components, and `earned`: what the history
+    earned before rule 2 (the same as `score` when the customer is within the limit)."""
+
     score: int
     components: tuple[Component, ...]
     over_limit: bool
+    earned: int = 0
 
 
 def _falling(value: Decimal, free_up_to: Decimal, zero_at: Decimal) -> Decimal:
@@ -127,5 +131,5 @@ def credit_score(history: CreditHistory, policy: CreditPolicy) -> CreditScore:
     )
     over_limit = history.current_loans_amount > history.approved_limit
     total = sum((c.points for c in components), ZERO)
-    score = 0 if over_limit else int(total.quantize(ONE, rounding=ROUND_HALF_UP))
-    return CreditScore(max(0, min(100, score)), components, over_limit)
+    earned = max(0, min(100, int(total.quantize(ONE, rounding=ROUND_HALF_UP))))
+    return CreditScore(0 if over_limit else earned, components, over_limit, earned)

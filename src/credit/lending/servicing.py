@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 import msgspec
 
@@ -160,8 +161,11 @@ def installments_loaded(terms: LoanTerms, loaded_on: date) -> int:
     return installments_due(terms.start_date, terms.tenure, loaded_on)
 
 
+@lru_cache(maxsize=4096)
 def balance_after(terms: LoanTerms, installments: int) -> Decimal:
-    """The formula schedule's balance after `installments` (the loan amount after none)."""
+    """The formula schedule's balance after `installments` (the loan amount after none).
+    Cached: every read of a loaded loan without payments needs it, and it is a whole
+    schedule's arithmetic."""
     if installments == 0:
         return terms.loan_amount
     rows = schedule(terms.loan_amount, terms.interest_rate, terms.tenure, terms.start_date)
@@ -316,6 +320,41 @@ class RecordedPayment(msgspec.Struct, frozen=True):
     on_time: bool
 
 
+class LoanStanding(msgspec.Struct, frozen=True):
+    """The one read of where a loan stands today, which every view of the loan shows: `e`,
+    the installments left, `B`, whether it is current, the next due date and what is
+    overdue. An installment is overdue once its due date has passed (the day after it falls
+    due) while it is unsettled; `days_past_due` counts from the oldest of them, which is
+    always the next installment."""
+
+    monthly_installment: Decimal
+    repayments_left: int
+    outstanding_principal: Decimal
+    status: str  # "current" or "closed"
+    next_due_date: date | None
+    overdue_installments: int
+    days_past_due: int
+
+
+def standing(state: LoanState, today: date) -> LoanStanding:
+    overdue = 0
+    if not state.closed:
+        passed = installments_due(
+            state.terms.start_date, state.terms.tenure, today - timedelta(days=1)
+        )
+        overdue = max(0, passed - state.installments_settled)
+    next_due = state.next_due_date
+    return LoanStanding(
+        monthly_installment=state.monthly_installment,
+        repayments_left=state.repayments_left,
+        outstanding_principal=state.outstanding_principal,
+        status="closed" if state.closed else "current",
+        next_due_date=next_due,
+        overdue_installments=overdue,
+        days_past_due=(today - next_due).days if overdue and next_due else 0,
+    )
+
+
 class StatementFigures(msgspec.Struct, frozen=True):
     amount_paid: Decimal
     monthly_installment: Decimal
@@ -333,26 +372,18 @@ def statement_figures(
     payments: list[RecordedPayment],
     today: date,
 ) -> StatementFigures:
-    """The statement's numbers. `amount_paid` is every settled installment: the `loaded` ones
-    at the recorded EMI, plus every payment. An installment is overdue once its due date has
-    passed (the day after it falls due) while it is unsettled; `days_past_due` counts from the
-    oldest of them, which is always the next installment."""
+    """The statement's numbers: the loan's standing, and `amount_paid`, every settled
+    installment: the `loaded` ones at the recorded EMI, plus every payment."""
     paid = recorded_emi * loaded + sum((p.amount for p in payments), ZERO)
-    overdue = 0
-    if not state.closed:
-        passed = installments_due(
-            state.terms.start_date, state.terms.tenure, today - timedelta(days=1)
-        )
-        overdue = max(0, passed - state.installments_settled)
-    next_due = state.next_due_date
+    now = standing(state, today)
     return StatementFigures(
         amount_paid=to_money(paid),
-        monthly_installment=state.monthly_installment,
-        repayments_left=state.repayments_left,
-        outstanding_principal=state.outstanding_principal,
-        next_due_date=next_due,
-        overdue_installments=overdue,
-        days_past_due=(today - next_due).days if overdue and next_due else 0,
+        monthly_installment=now.monthly_installment,
+        repayments_left=now.repayments_left,
+        outstanding_principal=now.outstanding_principal,
+        next_due_date=now.next_due_date,
+        overdue_installments=now.overdue_installments,
+        days_past_due=now.days_past_due,
     )
 
 

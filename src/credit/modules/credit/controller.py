@@ -2,34 +2,52 @@
 
 The credit module owns the answers that combine a customer with their loans; it reads them
 through the loans service (the customer's book and, for the profile, the customer with their
-current loans in one statement), decisions and scores through the underwriter, and writes
-nothing.
+current loans in one statement), decisions and scores through the underwriter, and the
+application records that create-loan wrote through the loans module's decision service. It
+writes nothing.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.openapi.spec import Example
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from credit.api import BAD_REQUEST, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, CustomerIdPath, ok
+from credit.api import (
+    BAD_REQUEST,
+    MAX_ID,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    CustomerIdPath,
+    error,
+    ok,
+)
 from credit.lending.policy import slab_for
 from credit.modules.credit.schemas import (
     CREDIT_SCORE_EXAMPLE,
+    DECISIONS_EXAMPLE,
     ELIGIBILITY_EXAMPLE,
     PROFILE_EXAMPLE,
+    REFUSAL_EXAMPLE,
     CreditScoreReport,
     CustomerProfile,
+    DecisionList,
+    DecisionReport,
     Eligibility,
     ScoreComponent,
 )
 from credit.modules.credit.underwriter import Underwriter
-from credit.modules.loans.api import LoanApplication, LoanService, provide_loans
-
-ZERO = Decimal(0)
+from credit.modules.loans.api import (
+    DecisionService,
+    LoanApplication,
+    LoanService,
+    provide_decisions,
+    provide_loans,
+)
 
 
 class CreditController(Controller):
@@ -59,18 +77,9 @@ class CreditController(Controller):
         data: JSONBody[LoanApplication],
         underwriter: NamedDependency[Underwriter],
     ) -> Eligibility:
-        assessment = await underwriter.assess(data.customer_id, data.to_request())
-        decision = assessment.decision
-        return Eligibility(
-            customer_id=data.customer_id,
-            approval=decision.approval,
-            interest_rate=data.interest_rate,
-            corrected_interest_rate=float(decision.corrected_interest_rate),
-            tenure=data.tenure,
-            monthly_installment=float(decision.monthly_installment),
-            credit_score=assessment.score.score,
-            message=decision.message,
-        )
+        request = data.to_request()
+        assessment = await underwriter.assess(data.customer_id, request)
+        return Eligibility.of(data.customer_id, request, assessment)
 
     @get(
         "/customers/{customer_id:int}/credit-score",
@@ -93,10 +102,7 @@ class CreditController(Controller):
         return CreditScoreReport(
             customer_id=customer_id,
             credit_score=score.score,
-            components=[
-                ScoreComponent(c.name, float(c.value), float(c.points), c.max_points)
-                for c in score.components
-            ],
+            components=[ScoreComponent.of(c) for c in score.components],
             slab=slab_for(score.score, underwriter.policy).name,
             as_of=underwriter.today,
             over_limit=score.over_limit,
@@ -126,15 +132,68 @@ class ProfileController(Controller):
     async def profile(
         self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> CustomerProfile:
-        book = await loans.customer_loans(customer_id)
-        return CustomerProfile(
-            customer_id=book.customer_id,
-            first_name=book.first_name,
-            last_name=book.last_name,
-            age=book.age,
-            phone_number=book.phone_number,
-            monthly_income=float(book.monthly_income),
-            approved_limit=float(book.approved_limit),
-            current_debt=float(sum((loan.outstanding_principal() for loan in book.loans), ZERO)),
-            current_emis=float(sum((loan.monthly_installment for loan in book.loans), ZERO)),
-        )
+        return CustomerProfile.of(await loans.customer_loans(customer_id))
+
+
+DecisionIdPath = Annotated[
+    int,
+    Parameter(ge=1, le=MAX_ID, description="The decision's id.", examples=[Example(value=812)]),
+]
+PageSize = Annotated[
+    int, Parameter(ge=1, le=100, description="Decisions per page (1-100).", required=False)
+]
+Before = Annotated[
+    int | None,
+    Parameter(
+        ge=1,
+        le=MAX_ID,
+        description="Only decisions older than this `decision_id` (the previous page's `next`).",
+        required=False,
+    ),
+]
+
+
+class DecisionController(Controller):
+    """Application records: every create-loan answer, approved or refused, as it was decided.
+    They are read here; create-loan writes them (the loans module), and nothing changes them."""
+
+    path = "/api"
+    tags = ["Credit"]
+    dependencies = {"decisions": provide_decisions}
+
+    @get(
+        "/decisions/{decision_id:int}",
+        operation_id="getDecision",
+        summary="One application's record",
+        description="The request, the score with its components, every reason in policy "
+        "order, the policy's numbers in force and the API key that applied.",
+        responses={
+            200: ok(DecisionReport, "The record.", REFUSAL_EXAMPLE),
+            **BAD_REQUEST,
+            404: error("No such decision.", 404),
+        },
+    )
+    async def decision(
+        self, decision_id: DecisionIdPath, decisions: NamedDependency[DecisionService]
+    ) -> DecisionReport:
+        return DecisionReport.of(await decisions.decision(decision_id))
+
+    @get(
+        "/customers/{customer_id:int}/decisions",
+        operation_id="listCustomerDecisions",
+        summary="A customer's application records, newest first",
+        description="Paged by `limit` and `before` (keyset: pass the previous page's `next`).",
+        responses={
+            200: ok(DecisionList, "A page of records.", DECISIONS_EXAMPLE),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+        },
+    )
+    async def customer_decisions(
+        self,
+        customer_id: CustomerIdPath,
+        decisions: NamedDependency[DecisionService],
+        limit: PageSize = 20,
+        before: Before = None,
+    ) -> DecisionList:
+        return DecisionList.of(await decisions.of_customer(customer_id, limit, before))

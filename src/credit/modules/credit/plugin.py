@@ -8,7 +8,11 @@ from litestar.plugins import InitPluginProtocol
 
 from credit.clock import Clock
 from credit.lending.policy import CreditPolicy
-from credit.modules.credit.controller import CreditController, ProfileController
+from credit.modules.credit.controller import (
+    CreditController,
+    DecisionController,
+    ProfileController,
+)
 from credit.modules.credit.underwriter import underwriter_provider
 
 
@@ -23,7 +27,7 @@ class CreditPlugin(InitPluginProtocol):
         app_config.route_handlers.append(
             Router(
                 path="/",
-                route_handlers=[CreditController, ProfileController],
+                route_handlers=[CreditController, DecisionController, ProfileController],
                 dependencies={"underwriter": underwriter_provider(self.policy, self.clock)},
             )
         )

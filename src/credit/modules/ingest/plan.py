@@ -19,7 +19,8 @@ Pure Polars over the validated sheets and the keys already in the database:
 - a loan with payments recorded since it was loaded keeps its row as it is: a file row that
   changes its terms disagrees with those payments and is rejected, with that reason;
 - each loan is loaded as of the day of loading (`settled_as_of`): the installments due by
-  then count as settled, as the files are the lender's record of that day.
+  then count as settled, as the files are the lender's record of that day, and of its
+  `EMIs paid on Time` the score counts no more than those installments.
 """
 
 from __future__ import annotations
@@ -282,9 +283,10 @@ def _keep_payments(
 
 
 def settled_as_of(loans: pl.DataFrame, today: date) -> pl.DataFrame:
-    """The loans with `loaded_on` (today) and `installments_settled`: the installments due on
+    """The loans with `loaded_on` (today), `installments_settled`: the installments due on
     or before today (`amortization.installments_due` in Polars: installment k falls due k
-    months after the start, clamped to the month's last day)."""
+    months after the start, clamped to the month's last day), and `on_time_at_load`: the
+    file's on-time count capped at those installments."""
     start = pl.col("start_date")
     months = pl.lit(today.year * 12 + today.month, dtype=pl.Int64) - (
         start.dt.year().cast(pl.Int64) * 12 + start.dt.month().cast(pl.Int64)
@@ -302,6 +304,10 @@ def settled_as_of(loans: pl.DataFrame, today: date) -> pl.DataFrame:
     return loans.with_columns(
         pl.lit(today, dtype=pl.Date).alias("loaded_on"),
         due.cast(pl.Int16).alias("installments_settled"),
+        # The score counts no more installments paid on time than had fallen due.
+        pl.min_horizontal(pl.col("emis_paid_on_time").cast(pl.Int64), due)
+        .cast(pl.Int16)
+        .alias("on_time_at_load"),
     )
 
 

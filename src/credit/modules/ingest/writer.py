@@ -26,9 +26,10 @@ an API booking decided on the book before this one is not booked after it
   there (paise, 1/10,000 %). SQLite's rowid ids continue after the largest id by themselves.
 
 Each upsert returns how many rows it inserted or changed; unchanged rows are not touched.
-A loan also gets its servicing start (`LOAN_SERVICING_FIELDS`: the day it was loaded and the
-installments settled by then) when it is inserted or its row changes, but those columns do not
-make a row "changed" (a re-run on a later day changes nothing), and a loan with payments
+A loan also gets its servicing start (`LOAN_SERVICING_FIELDS`: the day it was loaded, the
+installments settled by then and the on-time count the score takes of them) when it is
+inserted or its row changes, but those columns do not make a row "changed" (a re-run on a
+later day changes nothing), and a loan with payments
 (`outstanding_principal` set) is never updated: the plan has rejected such rows already.
 """
 
@@ -67,7 +68,7 @@ CUSTOMER_FIELDS = (
 # A loan's id and the terms the file gives it (the same the plan compares a serviced loan on).
 LOAN_FIELDS = ("id", *SERVICED_TERMS)
 # Written with a loan, never compared: see the module docstring.
-LOAN_SERVICING_FIELDS = ("loaded_on", "installments_settled")
+LOAN_SERVICING_FIELDS = ("loaded_on", "installments_settled", "on_time_at_load")
 # A loan a payment has touched: its row is left as it is.
 NOT_SERVICED = "outstanding_principal IS NULL"
 MONEY_FIELDS = {"monthly_income", "approved_limit", "loan_amount", "monthly_installment"}
@@ -188,6 +189,7 @@ STAGING_TYPES = {
     "end_date": "date",
     "loaded_on": "date",
     "installments_settled": "integer",
+    "on_time_at_load": "integer",
 }
 
 

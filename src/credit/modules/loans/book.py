@@ -166,8 +166,9 @@ def book_statement(today: date) -> Any:
     this_year = and_(
         loans.start_date >= day(date(today.year, 1, 1)), loans.start_date <= day(today)
     )
-    # On time: as the files say before loading, then each payment made by its due date.
-    on_time = func.coalesce(loans.emis_paid_on_time, constant(0)) + loans.installments_paid_on_time
+    # On time: as the files say before loading (capped per loan at the installments due by
+    # then), then each payment made by its due date.
+    on_time = func.coalesce(loans.on_time_at_load, constant(0)) + loans.installments_paid_on_time
     return (
         select(
             CUSTOMERS.c.id.label("customer_id"),
@@ -249,44 +250,11 @@ INSERT_LOAN = (
     .values(customer_id=bindparam("customer_id"), **{name: _booked(name) for name in BOOKED_FIELDS})
     .returning(LOANS.c.id)
 )
-# PostgreSQL claims and inserts in one statement (data-modifying WITHs): one round trip. It
-# is a SELECT over two WITHs, claim first, because PostgreSQL takes the tables' locks in that
-# order (`customers`, then `loans`), as an ingestion's `LOCK TABLE customers, loans` and a
-# queued booking's lock on its customer and then its `INSERT` do. As `INSERT ... SELECT FROM
-# claimed` it took `loans` first and deadlocked with a concurrent ingestion (test_faults.py;
-# tests/integration/test_booking.py checks the order).
-_claimed = CLAIM_BOOKING.cte("claimed")
-_inserted = (
-    insert(LOANS)
-    .from_select(
-        ["customer_id", *BOOKED_FIELDS],
-        select(_claimed.c.id, *(_booked(name) for name in BOOKED_FIELDS)),
-    )
-    .returning(LOANS.c.id)
-    .cte("inserted")
-)
-CLAIM_AND_INSERT_LOAN = select(_inserted.c.id).add_cte(_claimed, _inserted)
+# PostgreSQL claims, inserts and records the decision in one statement (data-modifying
+# WITHs): `decisions.CLAIM_BOOK_AND_RECORD`.
 
 
 # --- views -------------------------------------------------------------------------------------
-
-LOAN_WITH_CUSTOMER = (
-    select(
-        LOANS.c.id,
-        LOANS.c.loan_amount,
-        LOANS.c.interest_rate,
-        LOANS.c.monthly_installment,
-        LOANS.c.tenure,
-        CUSTOMERS.c.id.label("customer_id"),
-        CUSTOMERS.c.first_name,
-        CUSTOMERS.c.last_name,
-        CUSTOMERS.c.phone_number,
-        CUSTOMERS.c.age,
-    )
-    .join(CUSTOMERS, CUSTOMERS.c.id == LOANS.c.customer_id)
-    .where(LOANS.c.id == bindparam("loan_id"))
-)
-
 
 # The columns of a loan's servicing state, read by `LoanService` into `LoanTerms` and
 # `servicing.stored_state`.
@@ -300,6 +268,22 @@ STATE_COLUMNS = (
     LOANS.c.outstanding_principal,
     LOANS.c.current_emi,
     LOANS.c.last_paid_on,
+)
+
+
+# A loan (bind `loan_id`) with its state and its customer.
+LOAN_WITH_CUSTOMER = (
+    select(
+        LOANS.c.id.label("loan_id"),
+        *STATE_COLUMNS,
+        CUSTOMERS.c.id.label("customer_id"),
+        CUSTOMERS.c.first_name,
+        CUSTOMERS.c.last_name,
+        CUSTOMERS.c.phone_number,
+        CUSTOMERS.c.age,
+    )
+    .join(CUSTOMERS, CUSTOMERS.c.id == LOANS.c.customer_id)
+    .where(LOANS.c.id == bindparam("loan_id"))
 )
 
 

@@ -1,4 +1,5 @@
-"""Booking a loan: the policy's decision and the insert, optimistically, one claim at a time.
+"""Booking a loan: the policy's decision and the insert, optimistically, one claim at a time;
+every application recorded (`decisions`), with its loan or alone when refused.
 
 A booking reads the customer's book in one statement (with `BookVersion`: the customer's
 booking version and the book's generation), decides, and books with one conditional write
@@ -22,8 +23,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 from litestar.di import NamedDependency, Provide
@@ -31,9 +33,11 @@ from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credit.clock import Clock
-from credit.lending.amortization import monthly_installment, plain
+from credit.lending.amortization import monthly_installment
 from credit.lending.policy import CreditPolicy, LoanRequest
+from credit.lending.reasons import Reason
 from credit.modules.customers.service import CustomerService
+from credit.modules.loans.decisions import DecisionService, record_values
 from credit.modules.loans.service import BookedLoan, LoanService
 
 # Claims one booking may lose to competing bookings (or an ingestion) before it queues.
@@ -56,12 +60,14 @@ class BookingGate:
 
 
 class Booking(msgspec.Struct, frozen=True):
-    """What came of an application: the booked loan, or None and the reason."""
+    """What came of an application: the booked loan, or None and the reasons; and its record."""
 
     loan: BookedLoan | None
     message: str
     # The EMI at the requested rate: what the borrower pays if booked, or would have paid.
     monthly_installment: Decimal
+    decision_id: int
+    reasons: tuple[Reason, ...] = ()
 
 
 class BookingDesk:
@@ -71,23 +77,27 @@ class BookingDesk:
         self,
         loans: LoanService,
         customers: CustomerService,
+        decisions: DecisionService,
         policy: CreditPolicy,
         gate: BookingGate,
         today: date,
     ) -> None:
         self.loans = loans
         self.customers = customers
+        self.decisions = decisions
         self.policy = policy
         self.gate = gate
         self.today = today
 
-    async def book(self, customer_id: int, request: LoanRequest) -> Booking:
-        """Book as of the desk's day (the request's today)."""
+    async def book(
+        self, customer_id: int, request: LoanRequest, api_key_id: int | None = None
+    ) -> Booking:
+        """Book as of the desk's day (the request's today), and record the application."""
         today = self.today
         installment = monthly_installment(request.amount, request.interest_rate, request.tenure)
         async with self.gate.hold(customer_id):
             for _ in range(OPTIMISTIC_ATTEMPTS):
-                booking = await self._attempt(customer_id, request, installment, today)
+                booking = await self._attempt(customer_id, request, installment, today, api_key_id)
                 if booking is not None:
                     return booking
             # This customer's book keeps moving under us: queue behind its row lock instead.
@@ -96,7 +106,7 @@ class BookingDesk:
             # starts after the lock is granted sees what the previous holder committed.
             async with self.loans.transaction():
                 await self.customers.lock(customer_id)
-                booking = await self._attempt(customer_id, request, installment, today)
+                booking = await self._attempt(customer_id, request, installment, today, api_key_id)
         if booking is None:  # nothing else can move the version while the row is held
             raise RuntimeError(f"a booking for customer {customer_id} lost its claim under lock")
         return booking
@@ -107,36 +117,40 @@ class BookingDesk:
         request: LoanRequest,
         installment: Decimal,
         today: date,
+        api_key_id: int | None,
     ) -> Booking | None:
         """Decide on the customer's book as read now and book if approved; None when the book
-        moved between the read and the claim (nothing was written then)."""
-        assessment = await self.loans.assess(customer_id, request, today, self.policy)
+        moved between the read and the claim (nothing was written then). A refusal is
+        recorded alone; an approval with its loan."""
+        assessment = await self.loans.assess(
+            customer_id, request, today, self.policy, rate_must_match=True
+        )
         decision = assessment.decision
-        if not decision.approval:
-            return Booking(None, decision.message, installment)
-        if decision.corrected_interest_rate != request.interest_rate:
-            # Never book at a rate the borrower did not ask for: say what would be accepted.
-            return Booking(
-                None,
-                f"Not approved at {plain(request.interest_rate)}% a year: credit score "
-                f"{assessment.score.score} needs at least {plain(decision.slab.min_rate)}%. "
-                f"Apply again at {plain(decision.corrected_interest_rate)}% or more.",
-                installment,
+
+        def record(approval: bool) -> dict[str, Any]:
+            return record_values(
+                request=request,
+                inputs=assessment.inputs,
+                score=assessment.score,
+                decision=decision,
+                approval=approval,
+                monthly_installment=installment,
+                policy=self.policy,
+                api_key_id=api_key_id,
+                today=today,
+                decided_at=datetime.now(UTC),
             )
+
+        if not decision.approval:
+            decision_id = await self.decisions.record(customer_id, record(False))
+            return Booking(None, decision.message, installment, decision_id, decision.reasons)
         loan = await self.loans.book_loan(
-            customer_id,
-            assessment.book.version,
-            request.amount,
-            request.interest_rate,
-            request.tenure,
-            installment,
-            today,
+            customer_id, assessment.book.version, request, installment, today, record(True)
         )
         if loan is None:
             return None
-        return Booking(
-            loan, f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.", installment
-        )
+        message = f"Loan approved and booked; it ends on {loan.end_date.isoformat()}."
+        return Booking(loan, message, installment, loan.decision_id)
 
 
 def booking_desk_provider(policy: CreditPolicy, gate: BookingGate, clock: Clock) -> Provide:
@@ -150,6 +164,7 @@ def booking_desk_provider(policy: CreditPolicy, gate: BookingGate, clock: Clock)
         return BookingDesk(
             LoanService(session=db_session),
             CustomerService(session=db_session),
+            DecisionService(session=db_session),
             policy,
             gate,
             clock.today(),

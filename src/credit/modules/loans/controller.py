@@ -48,7 +48,6 @@ from credit.modules.loans.schemas import (
     CreatedLoan,
     CurrentLoan,
     LoanApplication,
-    LoanCustomer,
     LoanDetail,
     LoanSchedule,
     LoanStatement,
@@ -57,6 +56,7 @@ from credit.modules.loans.schemas import (
     ScheduledInstallment,
 )
 from credit.modules.loans.service import LoanService, PaymentGate, provide_loans
+from credit.plugins.money import ExactResponse
 
 
 class LoanController(Controller):
@@ -95,31 +95,32 @@ class LoanController(Controller):
         bookings: NamedDependency[BookingDesk],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[CreatedLoan]:
+        auth = request.scope.get("auth")
+
         async def book() -> tuple[int, CreatedLoan]:
-            booking = await bookings.book(data.customer_id, data.to_request())
-            answer = CreatedLoan(
-                loan_id=booking.loan.id if booking.loan else None,
-                customer_id=data.customer_id,
-                loan_approved=booking.loan is not None,
-                message=booking.message,
-                monthly_installment=float(booking.monthly_installment),
+            booking = await bookings.book(
+                data.customer_id, data.to_request(), getattr(auth, "key_id", None)
             )
+            answer = CreatedLoan.of(data.customer_id, booking)
             return (HTTP_201_CREATED if booking.loan else HTTP_200_OK), answer
 
         # On the desk's own loans service: one dependency for the whole booking.
         status, answer = await IdempotentWrites(bookings.loans).run(
-            key_scope("create-loan", request.scope.get("auth")),
+            key_scope("create-loan", auth),
             idempotency_key,
             fingerprint(request.method, request.url.path, data),
             CreatedLoan,
             book,
         )
-        return Response(answer, status_code=status)
+        return ExactResponse(answer, status_code=status)
 
     @get(
         "/view-loan/{loan_id:int}",
         operation_id="viewLoan",
         summary="One loan with its customer",
+        description="The loan's figures are where it stands today: the current EMI (after a "
+        "payment of another amount, the recalculated one), the installments left, the balance, "
+        "whether it is current, and its days past due, the same figures as its statement.",
         responses={
             200: ok(LoanDetail, "The loan and its customer.", LOAN_DETAIL_EXAMPLE),
             **BAD_REQUEST,
@@ -127,23 +128,10 @@ class LoanController(Controller):
         },
     )
     async def view_loan(
-        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
+        self, loan_id: LoanIdPath, loans: NamedDependency[LoanService], today: NamedDependency[date]
     ) -> LoanDetail:
-        loan, customer = await loans.loan_with_customer(loan_id)
-        return LoanDetail(
-            loan_id=loan.id,
-            customer=LoanCustomer(
-                id=customer.id,
-                first_name=customer.first_name,
-                last_name=customer.last_name,
-                phone_number=customer.phone_number,
-                age=customer.age,
-            ),
-            loan_amount=float(loan.loan_amount),
-            interest_rate=float(loan.interest_rate),
-            monthly_installment=float(loan.monthly_installment),
-            tenure=loan.tenure,
-        )
+        found = await loans.loan_with_customer(loan_id)
+        return LoanDetail.of(found.loan, found.customer, today)
 
     @get(
         "/view-loans/{customer_id:int}",
@@ -162,16 +150,7 @@ class LoanController(Controller):
         self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> list[CurrentLoan]:
         book = await loans.customer_loans(customer_id)
-        return [
-            CurrentLoan(
-                loan_id=loan.loan_id,
-                loan_amount=float(loan.terms.loan_amount),
-                interest_rate=float(loan.terms.interest_rate),
-                monthly_installment=float(loan.monthly_installment),
-                repayments_left=loan.repayments_left,
-            )
-            for loan in book.loans
-        ]
+        return [CurrentLoan.of(loan) for loan in book.loans]
 
     @get(
         "/loans/{loan_id:int}/schedule",
@@ -203,15 +182,16 @@ class LoanController(Controller):
         lines = planned_schedule(state, ledger.loaded, ledger.payments)
         return LoanSchedule(
             loan_id=ledger.loan_id,
-            monthly_installment=float(formula_emi),
+            # The loan's current EMI, as every view of it shows (one truth per loan).
+            monthly_installment=ledger.state.monthly_installment,
             installments=[
                 ScheduledInstallment(
                     number=line.number,
                     due_date=line.due_date,
-                    emi=float(line.emi),
-                    interest=float(line.interest),
-                    principal=float(line.principal),
-                    balance=float(line.balance),
+                    emi=line.emi,
+                    interest=line.interest,
+                    principal=line.principal,
+                    balance=line.balance,
                     settled_by=line.settled_by,
                     payment_id=line.payment_id,
                     paid_on=line.paid_on,
@@ -220,7 +200,7 @@ class LoanController(Controller):
                 for line in lines
             ],
             recorded_monthly_installment=(
-                float(ledger.recorded_emi) if ledger.recorded_emi != formula_emi else None
+                ledger.recorded_emi if ledger.recorded_emi != formula_emi else None
             ),
         )
 
@@ -273,7 +253,7 @@ class LoanController(Controller):
             PaymentReceipt,
             pay,
         )
-        return Response(receipt, status_code=status)
+        return ExactResponse(receipt, status_code=status)
 
     @get(
         "/view-statement/{customer_id:int}/{loan_id:int}",

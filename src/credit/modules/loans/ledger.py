@@ -87,7 +87,7 @@ INSERT_PAYMENT = (
 # PostgreSQL: settle and record in one statement, atomic without a transaction around it. A
 # SELECT over two WITHs, the update of `loans` first, so the tables are locked in a payment's
 # order (`loans`, then `payments`; an ingestion locks `customers` and `loans` before it, see
-# `book.CLAIM_AND_INSERT_LOAN`). No row back: another payment moved the loan first.
+# `decisions.CLAIM_BOOK_AND_RECORD`). No row back: another payment moved the loan first.
 _settled = SETTLE_INSTALLMENT.cte("settled")
 _recorded = (
     insert(PAYMENTS)

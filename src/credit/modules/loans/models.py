@@ -1,4 +1,5 @@
 """The `loans` table with its servicing state, the `payments` that settled installments,
+`decisions` (the record of every create-loan application and its outcome),
 `idempotency_keys` (the answers of writes a client may retry), and `book_state`: the
 generation of the book as a whole.
 
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from advanced_alchemy.base import IdentityAuditBase, IdentityBase
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -32,6 +35,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.plugins.db_types import Money, Rate
@@ -58,6 +62,10 @@ class Loan(IdentityAuditBase):
     monthly_installment: Mapped[Decimal] = mapped_column(Money())
     # NULL for API-booked loans: the service has no payment records for them yet.
     emis_paid_on_time: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    # What the score counts of `emis_paid_on_time`: never more than the installments due on
+    # the loan when it was loaded (a file's surplus on one loan cannot hide missed
+    # installments). Written with `loaded_on`; NULL for API-booked loans.
+    on_time_at_load: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
 
@@ -112,6 +120,51 @@ class Payment(IdentityBase):
     created_at: Mapped[datetime] = mapped_column(
         DateTimeUTC(timezone=True), server_default=func.now()
     )
+
+
+# A record's structured parts: JSONB on PostgreSQL (queryable), JSON text on SQLite.
+JsonB = JSON().with_variant(JSONB(), "postgresql")
+
+
+class DecisionRecord(IdentityBase):
+    """One create-loan application and what was decided, with everything needed to decide it
+    again: the customer's figures the policy read (`inputs`), the policy's numbers in force,
+    the score's components and the reasons. Written with the loan it booked (one
+    transaction), or alone when refused; never updated or deleted."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        # A customer's decisions, newest first, paged by id (keyset).
+        Index("ix_decisions_customer_id_id", "customer_id", "id"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("customers.id", ondelete="RESTRICT"),
+    )
+    decided_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    # The lender's date the decision was made for (the book as of that day).
+    as_of: Mapped[date] = mapped_column(Date)
+    loan_amount: Mapped[Decimal] = mapped_column(Money())
+    interest_rate: Mapped[Decimal] = mapped_column(Rate())
+    tenure: Mapped[int] = mapped_column(SmallInteger)
+    approval: Mapped[bool] = mapped_column(Boolean)
+    loan_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("loans.id", ondelete="RESTRICT"),
+        default=None,
+        unique=True,
+    )
+    corrected_interest_rate: Mapped[Decimal] = mapped_column(Rate())
+    monthly_installment: Mapped[Decimal] = mapped_column(Money())
+    credit_score: Mapped[int] = mapped_column(SmallInteger)
+    # The API key that applied; NULL when the API is open. Kept as the id it was (keys are
+    # revoked, never deleted), without a foreign key a key's history would have to honour.
+    api_key_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    components: Mapped[list[Any]] = mapped_column(JsonB)
+    reasons: Mapped[list[Any]] = mapped_column(JsonB)
+    policy: Mapped[dict[str, Any]] = mapped_column(JsonB)
 
 
 # The answer to each write that came with an `Idempotency-Key`, stored in the same transaction

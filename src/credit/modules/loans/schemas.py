@@ -5,19 +5,25 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from credit.lending.amortization import to_money, to_rate
 from credit.lending.policy import LoanRequest
+from credit.lending.reasons import Reason
 from credit.lending.servicing import (
     Allocation,
     AmountNotInPaise,
     LoanState,
     RecordedPayment,
     StatementFigures,
+    standing,
 )
+
+if TYPE_CHECKING:
+    from credit.modules.loans.booking import Booking
+    from credit.modules.loans.service import LoanCustomerRow, StoredLoan
 
 LoanAmount = Annotated[
     float,
@@ -44,6 +50,8 @@ Tenure = Annotated[
     int, msgspec.Meta(ge=1, le=600, description="Monthly installments.", examples=[24])
 ]
 CustomerId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1, examples=[1])]
+# Money in answers: exact, written as a JSON number (`credit.plugins.money`).
+Rupees = Annotated[Decimal, msgspec.Meta(description="Rupees, to the paisa.")]
 
 
 class LoanApplication(msgspec.Struct):
@@ -76,8 +84,38 @@ class CreatedLoan(msgspec.Struct):
     loan_id: int | None
     customer_id: int
     loan_approved: bool
-    message: str
-    monthly_installment: float
+    message: Annotated[
+        str, msgspec.Meta(description="The approval, or the first reason's message.")
+    ]
+    monthly_installment: Annotated[
+        Rupees, msgspec.Meta(description="The EMI at the requested rate.", examples=[23188.02])
+    ]
+    decision_id: Annotated[
+        int,
+        msgspec.Meta(
+            description="The application's record (`GET /api/decisions/{decision_id}`); a "
+            "replay with the same Idempotency-Key gives the same one.",
+            examples=[812],
+        ),
+    ]
+    reasons: Annotated[
+        list[Reason],
+        msgspec.Meta(
+            description="Every rule that stops approval, in policy order; [] when booked."
+        ),
+    ]
+
+    @classmethod
+    def of(cls, customer_id: int, booking: Booking) -> CreatedLoan:
+        return cls(
+            loan_id=booking.loan.id if booking.loan else None,
+            customer_id=customer_id,
+            loan_approved=booking.loan is not None,
+            message=booking.message,
+            monthly_installment=booking.monthly_installment,
+            decision_id=booking.decision_id,
+            reasons=list(booking.reasons),
+        )
 
 
 class LoanCustomer(msgspec.Struct):
@@ -89,20 +127,81 @@ class LoanCustomer(msgspec.Struct):
 
 
 class LoanDetail(msgspec.Struct):
+    """view-loan's answer. Its figures are the loan's standing today (`servicing.standing`):
+    the same EMI, installments left and balance as the statement, view-loans and the
+    profile."""
+
     loan_id: int
     customer: LoanCustomer
-    loan_amount: float
-    interest_rate: float
-    monthly_installment: float
+    loan_amount: Rupees
+    interest_rate: Annotated[Decimal, msgspec.Meta(description="Yearly %.", examples=[10.5])]
+    monthly_installment: Annotated[
+        Rupees,
+        msgspec.Meta(
+            description="The current EMI: recalculated by a payment of another amount.",
+            examples=[23188.02],
+        ),
+    ]
     tenure: int
+    repayments_left: Annotated[
+        int, msgspec.Meta(description="Installments not yet settled.", examples=[23])
+    ]
+    outstanding_principal: Rupees
+    status: Annotated[
+        Literal["current", "closed"],
+        msgspec.Meta(description="`closed` once paid off (early or not)."),
+    ]
+    days_past_due: Annotated[
+        int,
+        msgspec.Meta(
+            description="Days since the oldest overdue installment fell due, as of today (the "
+            "statement's figure); 0 if none.",
+            examples=[0],
+        ),
+    ]
+
+    @classmethod
+    def of(cls, loan: StoredLoan, customer: LoanCustomerRow, today: date) -> LoanDetail:
+        terms, now = loan.state.terms, standing(loan.state, today)
+        return cls(
+            loan_id=loan.loan_id,
+            customer=LoanCustomer(
+                id=customer.id,
+                first_name=customer.first_name,
+                last_name=customer.last_name,
+                phone_number=customer.phone_number,
+                age=customer.age,
+            ),
+            loan_amount=terms.loan_amount,
+            interest_rate=terms.interest_rate,
+            monthly_installment=now.monthly_installment,
+            tenure=terms.tenure,
+            repayments_left=now.repayments_left,
+            outstanding_principal=now.outstanding_principal,
+            status="closed" if now.status == "closed" else "current",
+            days_past_due=now.days_past_due,
+        )
 
 
 class CurrentLoan(msgspec.Struct):
     loan_id: int
-    loan_amount: float
-    interest_rate: float
-    monthly_installment: float
+    loan_amount: Rupees
+    interest_rate: Annotated[Decimal, msgspec.Meta(description="Yearly %.", examples=[10.5])]
+    monthly_installment: Annotated[
+        Rupees, msgspec.Meta(description="The current EMI.", examples=[23188.02])
+    ]
     repayments_left: int
+
+    @classmethod
+    def of(cls, loan: StoredLoan) -> CurrentLoan:
+        state = loan.state
+        return cls(
+            loan_id=loan.loan_id,
+            loan_amount=state.terms.loan_amount,
+            interest_rate=state.terms.interest_rate,
+            monthly_installment=state.monthly_installment,
+            repayments_left=state.repayments_left,
+        )
 
 
 class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
@@ -112,10 +211,10 @@ class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
 
     number: int
     due_date: date
-    emi: float
-    interest: float
-    principal: float
-    balance: float
+    emi: Rupees
+    interest: Rupees
+    principal: Rupees
+    balance: Rupees
     settled_by: Annotated[
         str | None, msgspec.Meta(description='"loading" or "payment"; absent when planned.')
     ] = None
@@ -126,16 +225,22 @@ class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
 
 class LoanSchedule(msgspec.Struct, omit_defaults=True):
     loan_id: int
-    monthly_installment: float
+    monthly_installment: Annotated[
+        Rupees, msgspec.Meta(description="The current EMI, as every view of the loan shows it.")
+    ]
     installments: list[ScheduledInstallment]
-    recorded_monthly_installment: float | None = None
+    recorded_monthly_installment: Annotated[
+        Rupees | None,
+        msgspec.Meta(
+            description="The files' `Monthly payment`, when it differs from the formula's EMI "
+            "(the installments follow the formula)."
+        ),
+    ] = None
 
 
 # --- Servicing: make-payment and view-statement ---------------------------------------------
 # The examples are one loan's story (docs/servicing-example.md): 1,00,000 at 12 % for 12
 # months from 15 Jan 2026, a short payment on its second installment, the statement on 1 Jun.
-
-Rupees = Annotated[float, msgspec.Meta(description="Rupees, to the paisa.")]
 
 
 class PaymentRequest(msgspec.Struct):
@@ -212,12 +317,12 @@ class PaymentReceipt(msgspec.Struct):
             loan_id=loan_id,
             installment=allocation.installment,
             paid_on=allocation.paid_on,
-            amount=float(allocation.amount),
-            interest=float(allocation.interest),
-            principal=float(allocation.principal),
-            balance=float(allocation.balance),
+            amount=allocation.amount,
+            interest=allocation.interest,
+            principal=allocation.principal,
+            balance=allocation.balance,
             on_time=allocation.on_time,
-            monthly_installment=float(allocation.monthly_installment),
+            monthly_installment=allocation.monthly_installment,
             repayments_left=allocation.repayments_left,
         )
 
@@ -238,10 +343,10 @@ class StatementPayment(msgspec.Struct):
             payment_id=payment.payment_id,
             installment=payment.installment,
             paid_on=payment.paid_on,
-            amount=float(payment.amount),
-            interest=float(payment.interest),
-            principal=float(payment.principal),
-            balance=float(payment.balance),
+            amount=payment.amount,
+            interest=payment.interest,
+            principal=payment.principal,
+            balance=payment.balance,
             on_time=payment.on_time,
         )
 
@@ -252,7 +357,7 @@ class LoanStatement(msgspec.Struct):
     customer_id: Annotated[int, msgspec.Meta(examples=[1])]
     loan_id: Annotated[int, msgspec.Meta(examples=[7])]
     principal: Annotated[Rupees, msgspec.Meta(description="The loan amount.", examples=[100000.0])]
-    interest_rate: Annotated[float, msgspec.Meta(description="Yearly %.", examples=[12.0])]
+    interest_rate: Annotated[Decimal, msgspec.Meta(description="Yearly %.", examples=[12.0])]
     amount_paid: Annotated[
         Rupees,
         msgspec.Meta(
@@ -300,12 +405,12 @@ class LoanStatement(msgspec.Struct):
         return cls(
             customer_id=customer_id,
             loan_id=loan_id,
-            principal=float(state.terms.loan_amount),
-            interest_rate=float(state.terms.interest_rate),
-            amount_paid=float(figures.amount_paid),
-            monthly_installment=float(figures.monthly_installment),
+            principal=state.terms.loan_amount,
+            interest_rate=state.terms.interest_rate,
+            amount_paid=figures.amount_paid,
+            monthly_installment=figures.monthly_installment,
             repayments_left=figures.repayments_left,
-            outstanding_principal=float(figures.outstanding_principal),
+            outstanding_principal=figures.outstanding_principal,
             next_due_date=figures.next_due_date,
             overdue_installments=figures.overdue_installments,
             days_past_due=figures.days_past_due,

@@ -20,7 +20,8 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 
 from credit.errors import Conflict, NotFound
 from credit.lending.amortization import add_months
-from credit.lending.policy import Borrower, CreditPolicy, Decision, LoanRequest, decide
+from credit.lending.assessment import ApplicationInputs, assess
+from credit.lending.policy import CreditPolicy, Decision, LoanRequest
 from credit.lending.scoring import CreditScore, credit_score
 from credit.lending.servicing import (
     Allocation,
@@ -28,11 +29,9 @@ from credit.lending.servicing import (
     LoanTerms,
     RecordedPayment,
     apply_payment,
-    balance_after,
     stored_state,
 )
 from credit.modules.loans.book import (
-    CLAIM_AND_INSERT_LOAN,
     CLAIM_BOOKING,
     CURRENT_LOANS,
     INSERT_LOAN,
@@ -42,6 +41,7 @@ from credit.modules.loans.book import (
     book_statement,
     customer_book,
 )
+from credit.modules.loans.decisions import CLAIM_BOOK_AND_RECORD, INSERT_DECISION
 from credit.modules.loans.ledger import (
     CUSTOMER_LOAN_LEDGER,
     INSERT_PAYMENT,
@@ -134,7 +134,10 @@ class LoanSettledMeanwhile(Conflict):
 
 
 class Assessment(msgspec.Struct, frozen=True):
+    """The customer's book as read, what the policy read of it, the score and the decision."""
+
     book: CustomerBook
+    inputs: ApplicationInputs
     score: CreditScore
     decision: Decision
 
@@ -142,14 +145,7 @@ class Assessment(msgspec.Struct, frozen=True):
 class BookedLoan(msgspec.Struct, frozen=True):
     id: int
     end_date: date
-
-
-class LoanRow(msgspec.Struct, frozen=True):
-    id: int
-    loan_amount: Decimal
-    interest_rate: Decimal
-    monthly_installment: Decimal
-    tenure: int
+    decision_id: int
 
 
 class LoanCustomerRow(msgspec.Struct, frozen=True):
@@ -160,32 +156,17 @@ class LoanCustomerRow(msgspec.Struct, frozen=True):
     age: int
 
 
-class CurrentLoanRow(msgspec.Struct, frozen=True):
-    """A current loan as stored. Its `B` (`outstanding_principal()`) is computed only when
-    asked: before a first payment it is the formula schedule's balance after `s`, which
-    view-loans does not need."""
+class StoredLoan(msgspec.Struct, frozen=True):
+    """A loan as read: its id and its state (`state_of`, the one read of a loan's `B`, `s`
+    and `e` that every view of it shows)."""
 
     loan_id: int
-    terms: LoanTerms
-    recorded_emi: Decimal
-    installments_settled: int
-    stored_balance: Decimal | None
-    current_emi: Decimal | None
+    state: LoanState
 
-    @property
-    def monthly_installment(self) -> Decimal:
-        """`e`: the EMI from now on."""
-        return self.recorded_emi if self.current_emi is None else self.current_emi
 
-    @property
-    def repayments_left(self) -> int:
-        """A current loan has a balance, so every installment not settled is left."""
-        return self.terms.tenure - self.installments_settled
-
-    def outstanding_principal(self) -> Decimal:
-        if self.stored_balance is not None:
-            return self.stored_balance
-        return balance_after(self.terms, self.installments_settled)
+class LoanWithCustomer(msgspec.Struct, frozen=True):
+    loan: StoredLoan
+    customer: LoanCustomerRow
 
 
 class CustomerLoans(msgspec.Struct, frozen=True):
@@ -198,7 +179,7 @@ class CustomerLoans(msgspec.Struct, frozen=True):
     phone_number: int
     monthly_income: Decimal
     approved_limit: Decimal
-    loans: list[CurrentLoanRow]
+    loans: list[StoredLoan]
 
 
 class LoanLedger(msgspec.Struct, frozen=True):
@@ -245,64 +226,62 @@ class LoanService(Service[Loan]):
         return book, credit_score(book.history, policy)
 
     async def assess(
-        self, customer_id: int, request: LoanRequest, today: date, policy: CreditPolicy
+        self,
+        customer_id: int,
+        request: LoanRequest,
+        today: date,
+        policy: CreditPolicy,
+        *,
+        rate_must_match: bool = False,
     ) -> Assessment:
         """The score and the policy's decision on the customer's book as read now."""
-        book, score = await self.score(customer_id, today, policy)
-        borrower = Borrower(
-            monthly_income=book.monthly_income,
-            approved_limit=book.approved_limit,
-            current_loans_amount=book.history.current_loans_amount,
-            current_emis=book.current_emis,
-        )
-        return Assessment(book, score, decide(score.score, borrower, request, policy))
+        book = await self.customer_book(customer_id, today)
+        inputs = ApplicationInputs(book.history, book.monthly_income, book.current_emis)
+        assessed = assess(inputs, request, policy, rate_must_match=rate_must_match)
+        return Assessment(book, inputs, assessed.score, assessed.decision)
 
     async def book_loan(
         self,
         customer_id: int,
         version: BookVersion,
-        amount: Decimal,
-        interest_rate: Decimal,
-        tenure: int,
+        request: LoanRequest,
         installment: Decimal,
         start: date,
+        record: dict[str, Any],
     ) -> BookedLoan | None:
-        """Book the loan if the customer's book is still at `version`; None if it moved."""
-        end = add_months(start, tenure)
+        """Book the loan with its application record (`decisions.record_values`) if the
+        customer's book is still at `version`; None, and nothing written, if it moved."""
+        end = add_months(start, request.tenure)
         now = datetime.now(UTC)
         values = {
             "customer_id": customer_id,
             "customer_version": version.customer,
             "book_generation": version.book,
-            "booked_loan_amount": amount,
-            "booked_interest_rate": interest_rate,
-            "booked_tenure": tenure,
+            "booked_loan_amount": request.amount,
+            "booked_interest_rate": request.interest_rate,
+            "booked_tenure": request.tenure,
             "booked_monthly_installment": installment,
             "booked_start_date": start,
             "booked_end_date": end,
             "booked_created_at": now,
             "booked_updated_at": now,
+            **record,
         }
         if self.writable_ctes:  # one statement: atomic without a transaction around it
-            row = (await self.execute(CLAIM_AND_INSERT_LOAN, values)).one_or_none()
-        else:
-            async with self.transaction():
-                if (await self.execute(CLAIM_BOOKING, values)).one_or_none() is None:
-                    return None
-                row = (await self.execute(INSERT_LOAN, values)).one_or_none()
-        return None if row is None else BookedLoan(row.id, end)
+            row = (await self.execute(CLAIM_BOOK_AND_RECORD, values)).one_or_none()
+            return None if row is None else BookedLoan(row.id, end, row.decision_id)
+        async with self.transaction():
+            if (await self.execute(CLAIM_BOOKING, values)).one_or_none() is None:
+                return None
+            loan_id = (await self.execute(INSERT_LOAN, values)).one().id
+            values["recorded_loan_id"] = loan_id
+            decided = (await self.execute(INSERT_DECISION, values)).one()
+        return BookedLoan(loan_id, end, decided.id)
 
-    async def loan_with_customer(self, loan_id: int) -> tuple[LoanRow, LoanCustomerRow]:
+    async def loan_with_customer(self, loan_id: int) -> LoanWithCustomer:
         row = (await self.execute(LOAN_WITH_CUSTOMER, {"loan_id": loan_id})).one_or_none()
         if row is None:
             raise loan_not_found(loan_id)
-        loan = LoanRow(
-            id=row.id,
-            loan_amount=row.loan_amount,
-            interest_rate=row.interest_rate,
-            monthly_installment=row.monthly_installment,
-            tenure=row.tenure,
-        )
         customer = LoanCustomerRow(
             id=row.customer_id,
             first_name=row.first_name,
@@ -310,7 +289,7 @@ class LoanService(Service[Loan]):
             phone_number=row.phone_number,
             age=row.age,
         )
-        return loan, customer
+        return LoanWithCustomer(StoredLoan(row.loan_id, state_of(row)), customer)
 
     async def ledger(self, loan_id: int, customer_id: int | None = None) -> LoanLedger:
         """The loan with its payments, in one statement; NotFound when there is no such loan
@@ -420,16 +399,7 @@ class LoanService(Service[Loan]):
             monthly_income=first.monthly_income,
             approved_limit=first.approved_limit,
             loans=[
-                CurrentLoanRow(
-                    loan_id=row.loan_id,
-                    terms=LoanTerms(row.loan_amount, row.interest_rate, row.tenure, row.start_date),
-                    recorded_emi=row.monthly_installment,
-                    installments_settled=row.installments_settled,
-                    stored_balance=row.outstanding_principal,
-                    current_emi=row.current_emi,
-                )
-                for row in rows
-                if row.loan_id is not None
+                StoredLoan(row.loan_id, state_of(row)) for row in rows if row.loan_id is not None
             ],
         )
 

@@ -1,0 +1,74 @@
+"""Assessing an application: the score and the policy's decision from the customer's book.
+
+`ApplicationInputs` is everything the policy reads of a customer (the credit history with the
+limit and current amounts, the income and the current EMIs): an application record stores it
+with the policy's numbers, so `assess` run again on a record gives the record's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from credit.lending.policy import Borrower, CreditPolicy, Decision, LoanRequest, decide
+from credit.lending.scoring import CreditHistory, CreditScore, credit_score
+
+
+class ApplicationInputs(msgspec.Struct, frozen=True):
+    """What the policy reads of the customer when it decides."""
+
+    history: CreditHistory
+    monthly_income: Decimal
+    current_emis: Decimal
+
+    @property
+    def borrower(self) -> Borrower:
+        return Borrower(
+            monthly_income=self.monthly_income,
+            approved_limit=self.history.approved_limit,
+            current_loans_amount=self.history.current_loans_amount,
+            current_emis=self.current_emis,
+        )
+
+
+class Assessed(msgspec.Struct, frozen=True):
+    score: CreditScore
+    decision: Decision
+
+
+def assess(
+    inputs: ApplicationInputs,
+    request: LoanRequest,
+    policy: CreditPolicy,
+    *,
+    rate_must_match: bool = False,
+) -> Assessed:
+    """Score the history and decide on the request (see `policy.decide` for the flag)."""
+    score = credit_score(inputs.history, policy)
+    decision = decide(
+        score.score,
+        inputs.borrower,
+        request,
+        policy,
+        earned=score.earned,
+        rate_must_match=rate_must_match,
+    )
+    return Assessed(score, decision)
+
+
+def policy_numbers(policy: CreditPolicy) -> dict[str, int | Decimal]:
+    """Every number of the policy, by name."""
+    return {f.name: getattr(policy, f.name) for f in fields(policy)}
+
+
+def policy_from_numbers(numbers: dict[str, Any]) -> CreditPolicy:
+    """The policy whose numbers these are (as `policy_numbers` gave them, or their JSON)."""
+    values: dict[str, int | Decimal] = {}
+    for f in fields(CreditPolicy):
+        if f.name in numbers:
+            raw = numbers[f.name]
+            values[f.name] = Decimal(str(raw)) if f.type == "Decimal" else int(raw)
+    return CreditPolicy(**values)  # type: ignore[arg-type]
