@@ -145,7 +145,7 @@ def decide(
     corrected_rate = max(request.interest_rate, slab.min_rate)
     emi = monthly_installment(request.amount, corrected_rate, request.tenure)
     reasons: list[Reason] = []
-    current, limit = borrower.current_loans_amount, borrower.approved_limit
+    current, limit = to_money(borrower.current_loans_amount), to_money(borrower.approved_limit)
     over_limit = current > limit
     if over_limit:
         reasons.append(
@@ -174,13 +174,14 @@ def decide(
             )
         )
     max_emis = to_money(borrower.monthly_income * policy.max_emi_share_of_income)
-    if borrower.current_emis + emi > max_emis:
+    emis = to_money(borrower.current_emis)
+    if emis + emi > max_emis:
         reasons.append(
             Reason(
                 ReasonCode.EMI_OVER_INCOME_SHARE,
-                f"Monthly installments would come to {borrower.current_emis + emi} "
-                f"(current {borrower.current_emis} + this loan {emi}), above the {max_emis} "
-                f"allowed ({policy.max_emi_share_of_income * 100:.0f}% of monthly income).",
+                f"Monthly installments would come to {emis + emi} (current {emis} + this "
+                f"loan {emi}), above the {max_emis} allowed "
+                f"({policy.max_emi_share_of_income * 100:.0f}% of monthly income).",
             )
         )
     if current + request.amount > limit:
