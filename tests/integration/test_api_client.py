@@ -152,6 +152,14 @@ async def test_the_generated_client_calls_every_operation(
     assert declined.status_code == 200
     assert isinstance(declined.parsed, models.CreatedLoan)
     assert declined.parsed.loan_approved is False
+    assert [str(reason.code) for reason in declined.parsed.reasons] == ["emi_over_income_share"]
+    record = await call("credit.get_decision", decision_id=declined.parsed.decision_id)
+    assert isinstance(record.parsed, models.DecisionReport)
+    assert record.parsed.approval is False
+    records = await call("credit.list_customer_decisions", customer_id=customer_id, limit=1)
+    assert isinstance(records.parsed, models.DecisionList)
+    assert [item.decision_id for item in records.parsed.items] == [declined.parsed.decision_id]
+    assert records.parsed.next == declined.parsed.decision_id
 
     loan = await call("loans.view_loan", loan_id=loan_id)
     assert isinstance(loan.parsed, models.LoanDetail)

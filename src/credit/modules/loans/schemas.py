@@ -425,6 +425,8 @@ BOOKED_EXAMPLE = {
     "loan_approved": True,
     "message": "Loan approved and booked; it ends on 2027-06-15.",
     "monthly_installment": 23188.02,
+    "decision_id": 811,
+    "reasons": [],
 }
 NOT_APPROVED_EXAMPLE = {
     "loan_id": None,
@@ -433,6 +435,14 @@ NOT_APPROVED_EXAMPLE = {
     "message": "Monthly installments would come to 102521.76 (current 23188.02 + this loan "
     "79333.74), above the 37500.00 allowed (50% of monthly income).",
     "monthly_installment": 79333.74,
+    "decision_id": 812,
+    "reasons": [
+        {
+            "code": "emi_over_income_share",
+            "message": "Monthly installments would come to 102521.76 (current 23188.02 + this "
+            "loan 79333.74), above the 37500.00 allowed (50% of monthly income).",
+        }
+    ],
 }
 LOAN_DETAIL_EXAMPLE = {
     "loan_id": 7801,
@@ -447,6 +457,10 @@ LOAN_DETAIL_EXAMPLE = {
     "interest_rate": 10.5,
     "monthly_installment": 23188.02,
     "tenure": 24,
+    "repayments_left": 23,
+    "outstanding_principal": 481186.98,
+    "status": "current",
+    "days_past_due": 0,
 }
 CURRENT_LOANS_EXAMPLE = [
     {
