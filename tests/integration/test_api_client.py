@@ -159,7 +159,7 @@ async def test_the_generated_client_calls_every_operation(
     records = await call("credit.list_customer_decisions", customer_id=customer_id, limit=1)
     assert isinstance(records.parsed, models.DecisionList)
     assert [item.decision_id for item in records.parsed.items] == [declined.parsed.decision_id]
-    assert records.parsed.next == declined.parsed.decision_id
+    assert records.parsed.next_ == declined.parsed.decision_id  # `next` is a builtin
 
     loan = await call("loans.view_loan", loan_id=loan_id)
     assert isinstance(loan.parsed, models.LoanDetail)
