@@ -18,10 +18,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from credit.lending.assessment import ApplicationInputs, assess
+from credit.lending.policy import CreditPolicy, LoanRequest
+from credit.lending.scoring import CreditHistory
 from credit.modules.customers.service import CUSTOMERS
 from credit.modules.ingest.writer import open_book
 from credit.modules.loans import booking
-from credit.modules.loans.book import CLAIM_AND_INSERT_LOAN
+from credit.modules.loans.decisions import CLAIM_BOOK_AND_RECORD, record_values
 from credit.modules.loans.service import LoanService
 from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
@@ -30,6 +33,25 @@ from tests.integration.test_api_loans import application, register
 
 Client = AsyncTestClient[Litestar]
 MONEY_AND_RATE = ("loan_amount", "interest_rate", "monthly_installment")
+# The application record written with each loan (its figures do not matter here).
+NO_HISTORY = CreditHistory(Decimal(0), 0, 0, 0, 0, Decimal(0), Decimal(0))
+_APPLIED = assess(
+    ApplicationInputs(NO_HISTORY, Decimal(1), Decimal(0)),
+    LoanRequest(Decimal(1), Decimal(1), 12),
+    CreditPolicy(),
+)
+RECORD = record_values(
+    request=LoanRequest(Decimal(1), Decimal(1), 12),
+    inputs=ApplicationInputs(NO_HISTORY, Decimal(1), Decimal(0)),
+    score=_APPLIED.score,
+    decision=_APPLIED.decision,
+    approval=True,
+    monthly_installment=Decimal(1),
+    policy=CreditPolicy(),
+    api_key_id=None,
+    today=date(2025, 1, 1),
+    decided_at=datetime.now(UTC),
+)
 
 BOOKING_VERSION = select(CUSTOMERS.c.booking_version).where(
     CUSTOMERS.c.id == bindparam("customer_id")
@@ -67,8 +89,8 @@ async def booking_version(engine: AsyncEngine, customer_id: int) -> int:
 
 
 async def book(loans: LoanService, customer_id: int, version: Any, today: date) -> Any:
-    amount, rate = Decimal(100_000), Decimal(12)
-    return await loans.book_loan(customer_id, version, amount, rate, 12, Decimal("8884.88"), today)
+    request = LoanRequest(Decimal(100_000), Decimal(12), 12)
+    return await loans.book_loan(customer_id, version, request, Decimal("8884.88"), today, RECORD)
 
 
 def one_loaded_customer(customer_id: int) -> pl.DataFrame:
@@ -181,15 +203,16 @@ async def test_a_claim_waiting_for_an_ingestion_holds_no_lock_on_loans(postgres_
                     | {"booked_updated_at": now, "booked_tenure": 12}
                     | {"booked_start_date": date(2025, 1, 1), "booked_end_date": date(2026, 1, 1)}
                     | {f"booked_{name}": Decimal(1) for name in MONEY_AND_RATE}
+                    | RECORD
                 )
 
             for version in range(8):
-                claimed = await booking_conn.execute(CLAIM_AND_INSERT_LOAN, args(version))
+                claimed = await booking_conn.execute(CLAIM_BOOK_AND_RECORD, args(version))
                 assert claimed.one_or_none() is not None
             async with ingestion.transaction():
                 # Where an ingestion is between the two tables of its `LOCK TABLE`.
                 await ingestion.execute("LOCK TABLE customers IN EXCLUSIVE MODE")
-                waiting = asyncio.create_task(booking_conn.execute(CLAIM_AND_INSERT_LOAN, args(8)))
+                waiting = asyncio.create_task(booking_conn.execute(CLAIM_BOOK_AND_RECORD, args(8)))
                 await asyncio.sleep(0.3)
                 held = await ingestion.fetch(
                     "SELECT relation::regclass::text AS name, granted FROM pg_locks "
@@ -200,6 +223,7 @@ async def test_a_claim_waiting_for_an_ingestion_holds_no_lock_on_loans(postgres_
                 assert ("loans", True) not in [(lock["name"], lock["granted"]) for lock in held]
             assert (await waiting).one_or_none() is not None
     finally:
+        await ingestion.execute("DELETE FROM decisions")
         await ingestion.execute("DELETE FROM loans")
         await ingestion.execute("DELETE FROM customers")
         await ingestion.close()

@@ -14,11 +14,12 @@ import polars as pl
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.modules.ingest import writer
 from credit.modules.ingest.schemas import IngestError, RejectedRow
+from credit.modules.loans.models import Loan
 from credit.settings import Settings
 from tests.conftest import empty_tables
 from tests.ingest_workbooks import (
@@ -71,10 +72,16 @@ async def test_whole_book_loads_every_row_and_a_rerun_changes_nothing(
             row["Loan Amount"],
             row["Interest Rate"],
         )
-        assert (stored["monthly_installment"], stored["tenure"]) == (
-            row["Monthly payment"],
-            row["Tenure"],
+        assert stored["tenure"] == row["Tenure"]
+        assert await recorded_emi(settings.database_url, row["Loan ID"]) == Decimal(
+            row["Monthly payment"]
         )
+        # view-loan shows the loan's EMI from now on, as its statement does: the file's for a
+        # loan with installments left, 0 for one that ended before it was loaded.
+        statement = await client.get(f"/api/view-statement/{row['Customer ID']}/{row['Loan ID']}")
+        assert stored["monthly_installment"] == statement.json()["monthly_installment"]
+        if stored["status"] == "current":
+            assert stored["monthly_installment"] == row["Monthly payment"]
     ended = book.loan_ended_before(today)
     current = (await client.get(f"/api/view-loans/{ended['Customer ID']}")).json()
     assert ended["Loan ID"] not in {loan["loan_id"] for loan in current}
@@ -205,7 +212,9 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
     # was built again once its rows were in.
     for table, key, owner, reference in (
         ("customers", "pk_customers", "loans", "fk_loans_customer_id_customers"),
+        ("customers", "pk_customers", "decisions", "fk_decisions_customer_id_customers"),
         ("loans", "pk_loans", "payments", "fk_payments_loan_id_loans"),
+        ("loans", "pk_loans", "decisions", "fk_decisions_loan_id_loans"),
     ):
         dropped = first_load.index(f'ALTER TABLE {owner} DROP CONSTRAINT "{reference}"')
         assert first_load.index(f'ALTER TABLE {table} DROP CONSTRAINT "{key}"') > dropped
@@ -222,7 +231,18 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
         assert rebuilt
         assert restored
         assert rebuilt[-1] < restored[-1]
-    assert referring == ["fk_payments_loan_id_loans"]
+    assert sorted(referring) == ["fk_decisions_loan_id_loans", "fk_payments_loan_id_loans"]
+
+
+async def recorded_emi(url: str, loan_id: int) -> Decimal:
+    """The loan's `Monthly payment` as stored (read through the column's own type)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            query = select(Loan.monthly_installment).where(Loan.id == loan_id)
+            return Decimal((await conn.execute(query)).scalar_one())
+    finally:
+        await engine.dispose()
 
 
 async def stored_loan(url: str, loan_id: int) -> tuple[Any, ...]:
