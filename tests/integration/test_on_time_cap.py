@@ -94,20 +94,37 @@ async def test_the_twin_of_customer_260_is_capped_per_loan(
     assert later < at_loading < 1  # a silent payer loses on-time points
 
 
+async def score_report(settings: Settings, customer_id: int, day: date) -> dict[str, Any]:
+    app = create_app(settings, clock=FixedClock(day))
+    async with AsyncTestClient(app=app) as client:
+        report: dict[str, Any] = (
+            await client.get(f"/api/customers/{customer_id}/credit-score")
+        ).json()
+    return report
+
+
 async def test_customer_260_of_the_real_book_is_capped_per_loan(
     settings: Settings, real_book: Book
 ) -> None:
+    """docs/credit-score.md's example: loaded on 6 Dec 2026, served then and 100 days later."""
+    loaded = date(2026, 12, 6)
     frame = real_book.loan_frame.filter(pl.col("Customer ID") == 260)
     loans = [
         (row["Date of Approval"], row["Tenure"], row["EMIs paid on Time"])
         for row in frame.iter_rows(named=True)
     ]
     # The quirk is there: more on time than due at loading on some loan.
-    assert any(paid > installments_due(start, tenure, TODAY) for start, tenure, paid in loans)
-    await ingest(settings.database_url, real_book.customers, real_book.loans)
-    later = await on_time_share(settings, 260, LATER)
-    assert later == expected_on_time_share(loans, TODAY, LATER)
-    assert later < 1
+    assert any(paid > installments_due(start, tenure, loaded) for start, tenure, paid in loans)
+    await ingest(settings.database_url, real_book.customers, real_book.loans, today=loaded)
+    for day, share, score in (
+        (loaded, "0.9617", 98),
+        (loaded + timedelta(days=100), "0.9263", 97),
+    ):
+        report = await score_report(settings, 260, day)
+        (on_time,) = [c for c in report["components"] if c["name"] == "paid_on_time"]
+        assert Decimal(str(on_time["value"])) == expected_on_time_share(loans, loaded, day)
+        assert Decimal(str(on_time["value"])) == Decimal(share)
+        assert report["credit_score"] == score
 
 
 # --- the migration --------------------------------------------------------------------------------
