@@ -368,3 +368,10 @@ async def test_fifty_concurrent_applications_are_each_recorded_as_answered(
     assert len(approved) == 2
     assert sorted(loan["loan_id"] for loan in current) == sorted(a["loan_id"] for a in approved)
     assert sum(loan["monthly_installment"] for loan in current) <= 50_000
+
+
+async def test_an_unknown_query_parameter_is_refused(client: Client) -> None:
+    customer_id = await register(client)
+    response = await client.get(f"/api/customers/{customer_id}/decisions?befor=3")
+    assert response.status_code == 400
+    assert response.json()["extra"][0]["key"] == "befor"

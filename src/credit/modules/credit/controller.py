@@ -9,10 +9,13 @@ writes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
@@ -153,6 +156,24 @@ Before = Annotated[
 ]
 
 
+def only_query(*names: str) -> Any:
+    """A guard that refuses query parameters other than `names` (400 naming the first), so a
+    misspelt `befor=` is an error rather than the first page again."""
+    known = frozenset(names)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        unknown = sorted(set(connection.query_params) - known)
+        if unknown:
+            raise ValidationException(
+                detail=f"Validation failed for GET {connection.url.path}",
+                extra=[
+                    {"message": "Unknown query parameter", "key": unknown[0], "source": "query"}
+                ],
+            )
+
+    return guard
+
+
 class DecisionController(Controller):
     """Application records: every create-loan answer, approved or refused, as it was decided.
     They are read here; create-loan writes them (the loans module), and nothing changes them."""
@@ -182,7 +203,9 @@ class DecisionController(Controller):
         "/customers/{customer_id:int}/decisions",
         operation_id="listCustomerDecisions",
         summary="A customer's application records, newest first",
-        description="Paged by `limit` and `before` (keyset: pass the previous page's `next`).",
+        description="Paged by `limit` and `before` (keyset: pass the previous page's `next`); "
+        "another query parameter is 400.",
+        guards=[only_query("limit", "before")],
         responses={
             200: ok(DecisionList, "A page of records.", DECISIONS_EXAMPLE),
             **BAD_REQUEST,
