@@ -49,8 +49,8 @@ def phase_read(customers: Path, loans: Path) -> dict[str, float]:
 
 
 def phase_ingest(customers: Path, loans: Path, database_url: str) -> dict[str, object]:
+    from credit.db.database import sqlalchemy_config
     from credit.modules.ingest.service import ingest_workbooks
-    from credit.plugins.database import sqlalchemy_config
     from credit.settings import Settings
 
     stages: list[tuple[str, float]] = []
@@ -112,7 +112,7 @@ def run_child(*args: str) -> dict[str, object]:
 async def fresh_database() -> str:
     import asyncpg
 
-    from credit.plugins.migrations import upgrade_database
+    from credit.db.migrations import upgrade_database
     from credit.settings import Settings
 
     name = f"credit_bench_{uuid.uuid4().hex[:8]}"

@@ -17,13 +17,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from credit.clock import Clock, FixedClock, LenderClock
+from credit.db.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.lending.policy import CreditPolicy
 from credit.modules.access.plugin import AccessPlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
 from credit.modules.loans.plugin import LoansPlugin
-from credit.plugins.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from credit.clock import FixedClock
+from credit.db.database import sqlalchemy_config
 from credit.lending.amortization import add_months, installments_due, monthly_installment
 from credit.modules.customers.models import Customer
 from credit.modules.ingest.schemas import IngestReport
 from credit.modules.ingest.service import ingest_workbooks
 from credit.modules.loans.models import Loan
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.conftest import TODAY
 

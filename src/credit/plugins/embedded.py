@@ -18,9 +18,9 @@ from litestar.plugins import InitPluginProtocol
 from sqlalchemy import text
 
 from credit.clock import FixedClock, LenderClock
+from credit.db.migrations import upgrade_database_async
 from credit.modules.ingest.sample import CUSTOMERS_FILE, LOANS_FILE
 from credit.modules.ingest.service import ingest_workbooks
-from credit.plugins.migrations import upgrade_database_async
 from credit.settings import Settings
 
 logger = logging.getLogger("credit.startup")

@@ -16,9 +16,9 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlche
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 
+from credit.db.migrations import upgrade_database
 from credit.errors import Conflict, NotFound
 from credit.modules.access.service import SCOPES, ApiKeyService
-from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, UNSUPPORTED_MEDIA_TYPE, error, ok
+from credit.http import BAD_REQUEST, UNSUPPORTED_MEDIA_TYPE, error, ok
 from credit.lending.policy import CreditPolicy
 from credit.modules.customers.schemas import (
     REGISTERED_EXAMPLE,

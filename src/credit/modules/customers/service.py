@@ -14,11 +14,11 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import Table, bindparam, insert, select, update
 
+from credit.db.database import Service, service_provider
 from credit.errors import Conflict, NotFound
 from credit.lending.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
 from credit.modules.customers.schemas import RegisterCustomer
-from credit.plugins.database import Service, service_provider
 
 CUSTOMERS = cast(Table, Customer.__table__)
 PROFILE_FIELDS = (

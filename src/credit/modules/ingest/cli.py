@@ -257,14 +257,14 @@ async def ingest_here(
 
     try:
         if settings.is_embedded:
-            from credit.plugins.database import sqlalchemy_config
-            from credit.plugins.migrations import upgrade_database_async
+            from credit.db.database import sqlalchemy_config
+            from credit.db.migrations import upgrade_database_async
 
             await upgrade_database_async(settings)  # a fresh clone has no database yet
             engine = sqlalchemy_config(settings).get_engine()
         else:
             # The same options as the app's engine, without Advanced Alchemy or Litestar.
-            from credit.plugins.engine import ingestion_engine
+            from credit.db.engine import ingestion_engine
 
             engine = ingestion_engine(settings)
         try:

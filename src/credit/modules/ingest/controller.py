@@ -22,7 +22,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, error, ok
+from credit.http import BAD_REQUEST, NOT_FOUND, error, ok
 from credit.modules.ingest.schemas import (
     ACCEPTED_EXAMPLE,
     STATUS_EXAMPLE,

@@ -11,7 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from credit.api import (
+from credit.http import (
     BAD_REQUEST,
     NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,

@@ -9,7 +9,7 @@ from typing import Any
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
-from credit.api import ApiError, ok
+from credit.http import ApiError, ok
 from credit.modules.loans.schemas import LoanStatement, PaymentReceipt
 
 

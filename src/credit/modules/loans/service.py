@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 
+from credit.db.database import Service, service_provider
 from credit.errors import Conflict, NotFound
 from credit.lending.amortization import add_months
 from credit.lending.policy import Borrower, CreditPolicy, Decision, LoanRequest, decide
@@ -52,7 +53,6 @@ from credit.modules.loans.ledger import (
     SETTLE_INSTALLMENT,
 )
 from credit.modules.loans.models import Loan
-from credit.plugins.database import Service, service_provider
 
 PAYMENT_NAMES = ("installment", "paid_on", "amount", "interest", "principal", "balance", "on_time")
 # Races a payment may lose to other payments of its loan (PostgreSQL) before it queues

@@ -2,11 +2,11 @@
 
 `sqlalchemy_config(settings)` is the process's only engine and pool (one exception:
 `credit ingest` on PostgreSQL, which needs no session, builds its engine from the same options
-in `credit.plugins.engine`). The web app serves it
+in `credit.db.engine`). The web app serves it
 through Advanced Alchemy's Litestar plugin (a session per request, closed by its default
 handler before the response goes out); jobs and CLI commands open their sessions from the
 same config (`Service.new(config=...)`). SQLite (the embedded default) gets WAL and foreign
-keys on every connection; PostgreSQL the pool and driver options of `credit.plugins.engine`.
+keys on every connection; PostgreSQL the pool and driver options of `credit.db.engine`.
 Alembic
 (migrations/) is the only way the schema is made.
 
@@ -43,8 +43,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 
+from credit.db.engine import engine_options
 from credit.errors import Conflict, DatabaseUnavailable
-from credit.plugins.engine import engine_options
 from credit.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
