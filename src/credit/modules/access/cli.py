@@ -16,6 +16,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlche
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 
+from credit.db.database import provide_services
 from credit.db.migrations import upgrade_database
 from credit.errors import Conflict, NotFound
 from credit.modules.access.service import SCOPES, ApiKeyService
@@ -34,7 +35,7 @@ def _run(app: Litestar, work: Callable[[ApiKeyService], Awaitable[T]]) -> T:
 
     async def main() -> T:
         try:
-            async with ApiKeyService.new(config=alchemy) as keys:
+            async with provide_services(alchemy, ApiKeyService) as (keys,):
                 return await work(keys)
         finally:
             await alchemy.get_engine().dispose()

@@ -1,14 +1,10 @@
-"""HTTP: check a loan's eligibility, explain a customer's credit score, show their profile.
+"""HTTP: check a loan's eligibility, explain a customer's credit score.
 
-The credit module owns the answers that combine a customer with their loans; it reads them
-through the loans service (the customer's book and, for the profile, the customer with their
-current loans in one statement), decisions and scores through the underwriter, and writes
-nothing.
+Decisions and scores come from the underwriter (this module's `deps.py`), which reads the
+customer's book through the loans module's face; nothing here writes.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
@@ -20,23 +16,18 @@ from credit.lending.policy import slab_for
 from credit.modules.credit.schemas import (
     CREDIT_SCORE_EXAMPLE,
     ELIGIBILITY_EXAMPLE,
-    PROFILE_EXAMPLE,
     CreditScoreReport,
-    CustomerProfile,
     Eligibility,
     ScoreComponent,
 )
 from credit.modules.credit.underwriter import Underwriter
-from credit.modules.loans.api import LoanApplication, LoanService, provide_loans
-
-ZERO = Decimal(0)
+from credit.modules.loans.api import LoanApplication
 
 
 class CreditController(Controller):
     path = "/api"
     tags = ["Credit"]
-    # `underwriter` comes from the plugin, which holds the app's policy and clock.
-    dependencies = {"loans": provide_loans}
+    # `underwriter` comes from this module's `deps.py`, with the app's policy and clock.
 
     @post(
         "/check-eligibility",
@@ -100,41 +91,4 @@ class CreditController(Controller):
             slab=slab_for(score.score, underwriter.policy).name,
             as_of=underwriter.today,
             over_limit=score.over_limit,
-        )
-
-
-class ProfileController(Controller):
-    """The customer's profile: a customer with their loans, documented with the customers."""
-
-    path = "/api"
-    tags = ["Customers"]
-    dependencies = {"loans": provide_loans}
-
-    @get(
-        "/customers/{customer_id:int}",
-        operation_id="getCustomer",
-        summary="A customer's profile",
-        description="Profile with the approved limit, the outstanding principal of the current "
-        "loans (after the installments settled: by the files as of loading, then by payments) "
-        "and the sum of their current EMIs.",
-        responses={
-            200: ok(CustomerProfile, "The customer's profile.", PROFILE_EXAMPLE),
-            **BAD_REQUEST,
-            **NOT_FOUND,
-        },
-    )
-    async def profile(
-        self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
-    ) -> CustomerProfile:
-        book = await loans.customer_loans(customer_id)
-        return CustomerProfile(
-            customer_id=book.customer_id,
-            first_name=book.first_name,
-            last_name=book.last_name,
-            age=book.age,
-            phone_number=book.phone_number,
-            monthly_income=float(book.monthly_income),
-            approved_limit=float(book.approved_limit),
-            current_debt=float(sum((loan.outstanding_principal() for loan in book.loans), ZERO)),
-            current_emis=float(sum((loan.monthly_installment for loan in book.loans), ZERO)),
         )

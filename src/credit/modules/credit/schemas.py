@@ -1,4 +1,4 @@
-"""Responses of the eligibility, credit-score and customer-profile endpoints."""
+"""Responses of the eligibility and credit-score endpoints."""
 
 from __future__ import annotations
 
@@ -34,18 +34,6 @@ class CreditScoreReport(msgspec.Struct):
     over_limit: bool
 
 
-class CustomerProfile(msgspec.Struct):
-    customer_id: int
-    first_name: str
-    last_name: str
-    age: int
-    phone_number: int
-    monthly_income: float
-    approved_limit: float
-    current_debt: float
-    current_emis: float
-
-
 # Realistic examples for the OpenAPI document (answers of the real service).
 ELIGIBILITY_EXAMPLE = {
     "customer_id": 301,
@@ -70,15 +58,4 @@ CREDIT_SCORE_EXAMPLE = {  # the README's worked example
     "slab": "above 50",
     "as_of": "2025-06-15",
     "over_limit": False,
-}
-PROFILE_EXAMPLE = {
-    "customer_id": 301,
-    "first_name": "Aarav",
-    "last_name": "Sharma",
-    "age": 34,
-    "phone_number": 9876543210,
-    "monthly_income": 75000.0,
-    "approved_limit": 2700000.0,
-    "current_debt": 481186.98,
-    "current_emis": 23188.02,
 }

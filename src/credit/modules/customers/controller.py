@@ -14,13 +14,12 @@ from credit.modules.customers.schemas import (
     RegisterCustomer,
     RegisteredCustomer,
 )
-from credit.modules.customers.service import CustomerService, provide_customers
+from credit.modules.customers.service import CustomerService
 
 
 class CustomerController(Controller):
     path = "/api"
     tags = ["Customers"]
-    dependencies = {"customers": provide_customers}
 
     @post(
         "/register",

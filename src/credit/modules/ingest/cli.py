@@ -165,12 +165,16 @@ def _runner(settings: Settings) -> JobRunner:
 
 async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[JobRunner, str]:
     """Hand the files to the SAQ worker: copies in the shared upload directory, then the job."""
+    from credit.clock import clock_for
     from credit.modules.ingest.uploads import copy_to_uploads
 
     runner = _runner(settings)
     customers, loans = copy_to_uploads(settings.upload_dir, customers, loans)
     job_id = await runner.enqueue(
-        "ingest_book", customers_path=str(customers.resolve()), loans_path=str(loans.resolve())
+        "ingest_book",
+        customers_path=str(customers.resolve()),
+        loans_path=str(loans.resolve()),
+        as_of=clock_for(settings).today().isoformat(),
     )
     return runner, job_id
 
@@ -247,6 +251,7 @@ async def ingest_here(
     """Without Redis: the ingestion itself, in this process, showing its stages as they come,
     on the process's one engine. The job runner is not imported, nor (on PostgreSQL) Advanced
     Alchemy or Litestar."""
+    from credit.clock import clock_for
     from credit.modules.ingest.schemas import IngestStatus
     from credit.modules.ingest.service import ingest_workbooks
 
@@ -268,7 +273,8 @@ async def ingest_here(
 
             engine = ingestion_engine(settings)
         try:
-            report = await ingest_workbooks(engine, customers, loans, progress)
+            clock = clock_for(settings)  # CREDIT_TODAY, as the app's
+            report = await ingest_workbooks(engine, customers, loans, clock, progress)
         finally:
             await engine.dispose()
     except Exception as exc:  # the job's way: its own words, not a traceback

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -22,13 +22,8 @@ from credit.http import (
 from credit.lending.amortization import monthly_installment
 from credit.lending.servicing import planned_schedule, statement_figures, stored_state
 from credit.modules.loans.booking import BookingDesk
-from credit.modules.loans.idempotency import (
-    IdempotencyKeyHeader,
-    IdempotentWrites,
-    fingerprint,
-    key_scope,
-    provide_idempotent_writes,
-)
+from credit.modules.loans.idempotency import IdempotencyKeyHeader, fingerprint, key_scope
+from credit.modules.loans.payments import PaymentDesk
 from credit.modules.loans.responses import (
     KEY_REUSED,
     LOAN_CLOSED,
@@ -48,7 +43,6 @@ from credit.modules.loans.schemas import (
     CreatedLoan,
     CurrentLoan,
     LoanApplication,
-    LoanCustomer,
     LoanDetail,
     LoanSchedule,
     LoanStatement,
@@ -56,19 +50,15 @@ from credit.modules.loans.schemas import (
     PaymentRequest,
     ScheduledInstallment,
 )
-from credit.modules.loans.service import LoanService, PaymentGate, provide_loans
+from credit.modules.loans.service import LoanService
 
 
 class LoanController(Controller):
-    """`bookings` (the booking desk) comes from the loans plugin's router, which holds the
-    app's policy, booking gate and clock."""
+    """`loans`, `bookings` (the booking desk) and `payments` (the payment desk) come from
+    this module's `deps.py`, with the app's policy, gates and clock."""
 
     path = "/api"
     tags = ["Loans"]
-    dependencies = {
-        "loans": provide_loans,
-        "idempotency": Provide(provide_idempotent_writes, sync_to_thread=False),
-    }
 
     @post(
         "/create-loan",
@@ -106,8 +96,8 @@ class LoanController(Controller):
             )
             return (HTTP_201_CREATED if booking.loan else HTTP_200_OK), answer
 
-        # On the desk's own loans service: one dependency for the whole booking.
-        status, answer = await IdempotentWrites(bookings.loans).run(
+        # The desk's own idempotent writes: one dependency for the whole booking.
+        status, answer = await bookings.writes.run(
             key_scope("create-loan", request.scope.get("auth")),
             idempotency_key,
             fingerprint(request.method, request.url.path, data),
@@ -129,21 +119,7 @@ class LoanController(Controller):
     async def view_loan(
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
     ) -> LoanDetail:
-        loan, customer = await loans.loan_with_customer(loan_id)
-        return LoanDetail(
-            loan_id=loan.id,
-            customer=LoanCustomer(
-                id=customer.id,
-                first_name=customer.first_name,
-                last_name=customer.last_name,
-                phone_number=customer.phone_number,
-                age=customer.age,
-            ),
-            loan_amount=float(loan.loan_amount),
-            interest_rate=float(loan.interest_rate),
-            monthly_installment=float(loan.monthly_installment),
-            tenure=loan.tenure,
-        )
+        return LoanDetail.of(await loans.loan_with_customer(loan_id))
 
     @get(
         "/view-loans/{customer_id:int}",
@@ -162,16 +138,7 @@ class LoanController(Controller):
         self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> list[CurrentLoan]:
         book = await loans.customer_loans(customer_id)
-        return [
-            CurrentLoan(
-                loan_id=loan.loan_id,
-                loan_amount=float(loan.terms.loan_amount),
-                interest_rate=float(loan.terms.interest_rate),
-                monthly_installment=float(loan.monthly_installment),
-                repayments_left=loan.repayments_left,
-            )
-            for loan in book.loans
-        ]
+        return [CurrentLoan.of(loan) for loan in book.loans]
 
     @get(
         "/loans/{loan_id:int}/schedule",
@@ -249,24 +216,19 @@ class LoanController(Controller):
         customer_id: CustomerIdPath,
         loan_id: LoanIdPath,
         data: JSONBody[PaymentRequest],
-        loans: NamedDependency[LoanService],
-        payment_gate: NamedDependency[PaymentGate],
-        idempotency: NamedDependency[IdempotentWrites],
-        today: NamedDependency[date],
+        payments: NamedDependency[PaymentDesk],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentReceipt]:
         amount = data.exact_amount()
 
         async def pay() -> tuple[int, PaymentReceipt]:
-            recorded = await loans.pay(
-                customer_id, loan_id, amount, data.paid_on or today, today, payment_gate
-            )
+            recorded = await payments.pay(customer_id, loan_id, amount, data.paid_on)
             receipt = PaymentReceipt.of(
                 recorded.payment_id, customer_id, loan_id, recorded.allocation
             )
             return HTTP_201_CREATED, receipt
 
-        status, receipt = await idempotency.run(
+        status, receipt = await payments.writes.run(
             key_scope("make-payment", request.scope.get("auth")),
             idempotency_key,
             fingerprint(request.method, request.url.path, data),

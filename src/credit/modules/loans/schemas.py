@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
@@ -18,6 +18,9 @@ from credit.lending.servicing import (
     RecordedPayment,
     StatementFigures,
 )
+
+if TYPE_CHECKING:
+    from credit.modules.loans.service import CurrentLoanRow, LoanWithCustomer
 
 LoanAmount = Annotated[
     float,
@@ -96,6 +99,20 @@ class LoanDetail(msgspec.Struct):
     monthly_installment: float
     tenure: int
 
+    @classmethod
+    def of(cls, row: LoanWithCustomer) -> LoanDetail:
+        customer = LoanCustomer(
+            row.customer_id, row.first_name, row.last_name, row.phone_number, row.age
+        )
+        return cls(
+            loan_id=row.id,
+            customer=customer,
+            loan_amount=float(row.loan_amount),
+            interest_rate=float(row.interest_rate),
+            monthly_installment=float(row.monthly_installment),
+            tenure=row.tenure,
+        )
+
 
 class CurrentLoan(msgspec.Struct):
     loan_id: int
@@ -103,6 +120,16 @@ class CurrentLoan(msgspec.Struct):
     interest_rate: float
     monthly_installment: float
     repayments_left: int
+
+    @classmethod
+    def of(cls, row: CurrentLoanRow) -> CurrentLoan:
+        return cls(
+            loan_id=row.loan_id,
+            loan_amount=float(row.loan_amount),
+            interest_rate=float(row.interest_rate),
+            monthly_installment=float(row.emi),
+            repayments_left=row.repayments_left,
+        )
 
 
 class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
