@@ -14,11 +14,8 @@ from litestar.status_codes import HTTP_200_OK
 from credit.http import BAD_REQUEST, NOT_FOUND, UNSUPPORTED_MEDIA_TYPE, CustomerIdPath, ok
 from credit.lending.policy import slab_for
 from credit.modules.credit.schemas import (
-    CREDIT_SCORE_EXAMPLE,
-    ELIGIBILITY_EXAMPLE,
     CreditScoreReport,
     Eligibility,
-    ScoreComponent,
 )
 from credit.modules.credit.underwriter import Underwriter
 from credit.modules.loans.api import LoanApplication
@@ -37,9 +34,7 @@ class CreditController(Controller):
         description="Scores the customer, applies the rate slabs, the affordability rule (all "
         "EMIs including this one within 50% of income) and the approved limit. Writes nothing.",
         responses={
-            200: ok(
-                Eligibility, "The decision, with the rate the slab needs.", ELIGIBILITY_EXAMPLE
-            ),
+            200: ok(Eligibility, "The decision, with the rate the slab needs."),
             **BAD_REQUEST,
             **NOT_FOUND,
             **UNSUPPORTED_MEDIA_TYPE,
@@ -51,17 +46,7 @@ class CreditController(Controller):
         underwriter: NamedDependency[Underwriter],
     ) -> Eligibility:
         assessment = await underwriter.assess(data.customer_id, data.to_request())
-        decision = assessment.decision
-        return Eligibility(
-            customer_id=data.customer_id,
-            approval=decision.approval,
-            interest_rate=data.interest_rate,
-            corrected_interest_rate=float(decision.corrected_interest_rate),
-            tenure=data.tenure,
-            monthly_installment=float(decision.monthly_installment),
-            credit_score=assessment.score.score,
-            message=decision.message,
-        )
+        return Eligibility.of(data, assessment)
 
     @get(
         "/customers/{customer_id:int}/credit-score",
@@ -70,7 +55,7 @@ class CreditController(Controller):
         description="The score with each component's measured value and the points it earned, "
         "the slab it falls in, and the date it was computed for.",
         responses={
-            200: ok(CreditScoreReport, "The score and its parts.", CREDIT_SCORE_EXAMPLE),
+            200: ok(CreditScoreReport, "The score and its parts."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -81,14 +66,5 @@ class CreditController(Controller):
         underwriter: NamedDependency[Underwriter],
     ) -> CreditScoreReport:
         score = await underwriter.score(customer_id)
-        return CreditScoreReport(
-            customer_id=customer_id,
-            credit_score=score.score,
-            components=[
-                ScoreComponent(c.name, float(c.value), float(c.points), c.max_points)
-                for c in score.components
-            ],
-            slab=slab_for(score.score, underwriter.policy).name,
-            as_of=underwriter.today,
-            over_limit=score.over_limit,
-        )
+        slab = slab_for(score.score, underwriter.policy)
+        return CreditScoreReport.of(customer_id, score, slab, underwriter.today)

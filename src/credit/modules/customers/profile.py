@@ -70,7 +70,7 @@ class ProfileController(Controller):
         "loans (after the installments settled: by the files as of loading, then by payments) "
         "and the sum of their current EMIs.",
         responses={
-            200: ok(CustomerProfile, "The customer's profile.", CustomerProfile.example),
+            200: ok(CustomerProfile, "The customer's profile."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },

@@ -230,14 +230,14 @@ class StageDisplay:
 async def follow(runner: JobRunner, job_id: str, bar: Progress) -> tuple[IngestStatus, float]:
     """Show a queued job's stages until it ends. Returns its last status and the seconds it
     took."""
-    from credit.modules.ingest.controller import ingest_status
+    from credit.modules.ingest.schemas import IngestStatus
 
     display = StageDisplay(bar)
     while True:
         state = await runner.state(job_id)
         if state is None:
             raise click.ClickException(f"job {job_id} disappeared")
-        status = ingest_status(state)
+        status = IngestStatus.of(state)
         if status.progress is not None:
             display.show(status.progress.stage, status.progress.rows_done)
         if state.finished:

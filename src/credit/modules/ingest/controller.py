@@ -11,10 +11,9 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
-import msgspec
 from litestar import Controller, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -25,15 +24,11 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from credit.http import BAD_REQUEST, NOT_FOUND, error, ok
 from credit.modules.ingest.schemas import (
-    ACCEPTED_EXAMPLE,
-    STATUS_EXAMPLE,
     IngestAccepted,
-    IngestProgress,
-    IngestReport,
     IngestStatus,
 )
 from credit.modules.ingest.uploads import store_uploads
-from credit.plugins.queue import JobQueueUnavailable, JobRunner, JobState
+from credit.plugins.queue import JobQueueUnavailable, JobRunner
 from credit.settings import Settings
 
 JobIdPath = Annotated[str, Parameter(max_length=64, description="The ingestion job's id.")]
@@ -60,7 +55,7 @@ class IngestController(Controller):
         description="Multipart fields `customers` (customer_data.xlsx) and `loans` "
         "(loan_data.xlsx). Answers 202 with the job id; the load runs in the background.",
         responses={
-            202: ok(IngestAccepted, "Queued; follow the job id.", ACCEPTED_EXAMPLE),
+            202: ok(IngestAccepted, "Queued; follow the job id."),
             **BAD_REQUEST,
             413: error("An uploaded workbook is larger than allowed.", 413),
             503: error("The job queue (Redis) is unreachable; nothing was stored.", 503),
@@ -100,7 +95,7 @@ class IngestController(Controller):
         "gives the stage and rows done; `report` (when complete) counts inserted, updated, "
         "unchanged and rejected rows and lists every remapped loan id.",
         responses={
-            200: ok(IngestStatus, "The job's status, progress and report.", STATUS_EXAMPLE),
+            200: ok(IngestStatus, "The job's status, progress and report."),
             **BAD_REQUEST,
             **NOT_FOUND,
             503: error("The job queue (Redis) is unreachable.", 503),
@@ -113,7 +108,7 @@ class IngestController(Controller):
         state = await job_runner.state(job_id)
         if state is None:
             raise NotFoundException(detail=f"Ingestion job {job_id} not found.")
-        return ingest_status(state)
+        return IngestStatus.of(state)
 
 
 def ingest_router(settings: Settings) -> Router:
@@ -123,23 +118,3 @@ def ingest_router(settings: Settings) -> Router:
         route_handlers=[IngestController],
         request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
     )
-
-
-def ingest_status(state: JobState) -> IngestStatus:
-    stage = state.meta.get("stage")
-    progress = (
-        IngestProgress(stage=str(stage), rows_done=int(state.meta.get("rows_done", 0)))
-        if stage
-        else None
-    )
-    return IngestStatus(
-        job_id=state.job_id,
-        status=state.status,
-        progress=progress,
-        report=_report(state.result) if state.status == "complete" else None,
-        error=state.error,
-    )
-
-
-def _report(result: Any) -> IngestReport | None:
-    return msgspec.convert(result, IngestReport) if result is not None else None

@@ -19,36 +19,25 @@ from credit.http import (
     LoanIdPath,
     ok,
 )
-from credit.lending.amortization import monthly_installment
-from credit.lending.servicing import planned_schedule, statement_figures, stored_state
+from credit.lending.statement import loan_plan, statement_figures
 from credit.modules.loans.booking import BookingDesk
 from credit.modules.loans.idempotency import IdempotencyKeyHeader, fingerprint, key_scope
+from credit.modules.loans.payment_schemas import LoanStatement, PaymentReceipt, PaymentRequest
 from credit.modules.loans.payments import PaymentDesk
 from credit.modules.loans.responses import (
     KEY_REUSED,
     LOAN_CLOSED,
     LOAN_OF_CUSTOMER_NOT_FOUND,
     PAYMENT_BAD_REQUEST,
-    PAYMENT_RECORDED,
     PAYMENT_REFUSED,
     STATEMENT_BAD_REQUEST,
-    STATEMENT_SHOWN,
 )
 from credit.modules.loans.schemas import (
-    BOOKED_EXAMPLE,
-    CURRENT_LOANS_EXAMPLE,
-    LOAN_DETAIL_EXAMPLE,
-    NOT_APPROVED_EXAMPLE,
-    SCHEDULE_EXAMPLE,
     CreatedLoan,
     CurrentLoan,
     LoanApplication,
     LoanDetail,
     LoanSchedule,
-    LoanStatement,
-    PaymentReceipt,
-    PaymentRequest,
-    ScheduledInstallment,
 )
 from credit.modules.loans.service import LoanService
 
@@ -70,8 +59,10 @@ class LoanController(Controller):
         "the book with every earlier booking (and ingestion) in it.",
         status_code=HTTP_201_CREATED,
         responses={
-            201: ok(CreatedLoan, "Approved and booked.", BOOKED_EXAMPLE),
-            200: ok(CreatedLoan, "Not approved; nothing was booked.", NOT_APPROVED_EXAMPLE),
+            201: ok(CreatedLoan, "Approved and booked."),
+            200: ok(
+                CreatedLoan, "Not approved; nothing was booked.", CreatedLoan.not_approved_example
+            ),
             **BAD_REQUEST,
             **NOT_FOUND,
             **UNSUPPORTED_MEDIA_TYPE,
@@ -87,13 +78,7 @@ class LoanController(Controller):
     ) -> Response[CreatedLoan]:
         async def book() -> tuple[int, CreatedLoan]:
             booking = await bookings.book(data.customer_id, data.to_request())
-            answer = CreatedLoan(
-                loan_id=booking.loan.id if booking.loan else None,
-                customer_id=data.customer_id,
-                loan_approved=booking.loan is not None,
-                message=booking.message,
-                monthly_installment=float(booking.monthly_installment),
-            )
+            answer = CreatedLoan.of(data.customer_id, booking)
             return (HTTP_201_CREATED if booking.loan else HTTP_200_OK), answer
 
         # The desk's own idempotent writes: one dependency for the whole booking.
@@ -111,7 +96,7 @@ class LoanController(Controller):
         operation_id="viewLoan",
         summary="One loan with its customer",
         responses={
-            200: ok(LoanDetail, "The loan and its customer.", LOAN_DETAIL_EXAMPLE),
+            200: ok(LoanDetail, "The loan and its customer."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -129,7 +114,7 @@ class LoanController(Controller):
         "with its current EMI and the installments left to settle; `[]` when none. A loan "
         "paid off early is not current.",
         responses={
-            200: ok(list[CurrentLoan], "The current loans.", CURRENT_LOANS_EXAMPLE),
+            200: ok(list[CurrentLoan], "The current loans.", [CurrentLoan.example]),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -151,7 +136,7 @@ class LoanController(Controller):
         "date and split) and the installments still to come are planned from the current "
         "balance at the current EMI.",
         responses={
-            200: ok(LoanSchedule, "Every installment, first to last.", SCHEDULE_EXAMPLE),
+            200: ok(LoanSchedule, "Every installment, first to last."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -160,36 +145,8 @@ class LoanController(Controller):
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
     ) -> LoanSchedule:
         ledger = await loans.ledger(loan_id)
-        terms = ledger.state.terms
-        formula_emi = monthly_installment(terms.loan_amount, terms.interest_rate, terms.tenure)
-        state = ledger.state
-        if not ledger.payments:
-            # No payment yet: the plan is the formula schedule (at the formula EMI, whatever
-            # the files recorded), as the contract has it.
-            state = stored_state(terms, formula_emi, state.installments_settled, None, None)
-        lines = planned_schedule(state, ledger.loaded, ledger.payments)
-        return LoanSchedule(
-            loan_id=ledger.loan_id,
-            monthly_installment=float(formula_emi),
-            installments=[
-                ScheduledInstallment(
-                    number=line.number,
-                    due_date=line.due_date,
-                    emi=float(line.emi),
-                    interest=float(line.interest),
-                    principal=float(line.principal),
-                    balance=float(line.balance),
-                    settled_by=line.settled_by,
-                    payment_id=line.payment_id,
-                    paid_on=line.paid_on,
-                    on_time=line.on_time,
-                )
-                for line in lines
-            ],
-            recorded_monthly_installment=(
-                float(ledger.recorded_emi) if ledger.recorded_emi != formula_emi else None
-            ),
-        )
+        plan = loan_plan(ledger.state, ledger.loaded, ledger.payments)
+        return LoanSchedule.of(ledger.loan_id, ledger.recorded_emi, plan)
 
     @post(
         "/make-payment/{customer_id:int}/{loan_id:int}",
@@ -202,7 +159,7 @@ class LoanController(Controller):
         "before the loan's last payment. Payments of one loan are applied one at a time.",
         status_code=HTTP_201_CREATED,
         responses={
-            **PAYMENT_RECORDED,
+            201: ok(PaymentReceipt, "The payment is recorded; the loan as it stands after it."),
             **PAYMENT_BAD_REQUEST,
             **LOAN_OF_CUSTOMER_NOT_FOUND,
             **LOAN_CLOSED,
@@ -244,7 +201,11 @@ class LoanController(Controller):
         description="`amount_paid` counts the installments settled before loading at the "
         "recorded EMI plus every payment; `overdue_installments` are unsettled installments "
         "whose due date has passed, `days_past_due` counts from the oldest of them.",
-        responses={**STATEMENT_SHOWN, **STATEMENT_BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
+        responses={
+            200: ok(LoanStatement, "The loan's statement."),
+            **STATEMENT_BAD_REQUEST,
+            **LOAN_OF_CUSTOMER_NOT_FOUND,
+        },
     )
     async def view_statement(
         self,

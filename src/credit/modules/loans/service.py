@@ -19,13 +19,8 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from credit.db.database import Service
 from credit.errors import NotFound
 from credit.lending.amortization import add_months
-from credit.lending.servicing import (
-    LoanState,
-    LoanTerms,
-    RecordedPayment,
-    balance_after,
-    stored_state,
-)
+from credit.lending.servicing import LoanState, LoanTerms, balance_after, stored_state
+from credit.lending.statement import RecordedPayment
 from credit.modules.customers.service import customer_not_found
 from credit.modules.loans.book import (
     CLAIM_AND_INSERT_LOAN,
