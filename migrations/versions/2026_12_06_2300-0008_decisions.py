@@ -18,7 +18,7 @@ from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-import credit.plugins.db_types
+import credit.db.types
 from credit.lending.amortization import installments_due
 
 revision: str = "0008_decisions"
@@ -30,12 +30,12 @@ BATCH = 10_000
 JsonB = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
-def _money() -> credit.plugins.db_types.ExactDecimal:
-    return credit.plugins.db_types.ExactDecimal(precision=16, scale=2)
+def _money() -> credit.db.types.ExactDecimal:
+    return credit.db.types.ExactDecimal(precision=16, scale=2)
 
 
-def _rate() -> credit.plugins.db_types.ExactDecimal:
-    return credit.plugins.db_types.ExactDecimal(precision=7, scale=4)
+def _rate() -> credit.db.types.ExactDecimal:
+    return credit.db.types.ExactDecimal(precision=7, scale=4)
 
 
 def _id() -> sa.types.TypeEngine[int]:

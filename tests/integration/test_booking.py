@@ -18,15 +18,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from credit.lending.assessment import ApplicationInputs, assess
+from credit.db.database import sqlalchemy_config
 from credit.lending.policy import CreditPolicy, LoanRequest
 from credit.lending.scoring import CreditHistory
+from credit.lending.underwriting import ApplicationInputs, assess
 from credit.modules.customers.service import CUSTOMERS
 from credit.modules.ingest.writer import open_book
 from credit.modules.loans import booking
 from credit.modules.loans.decisions import CLAIM_BOOK_AND_RECORD, record_values
 from credit.modules.loans.service import LoanService
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.integration.book import count_rows
 from tests.integration.test_api_loans import application, register

@@ -18,10 +18,10 @@ from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
 from credit.clock import FixedClock
-from credit.lending.assessment import assess, policy_from_numbers
+from credit.db.database import sqlalchemy_config
 from credit.lending.policy import CreditPolicy
+from credit.lending.underwriting import assess, policy_from_numbers
 from credit.modules.loans.api import DecisionService
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.conftest import empty_tables
 from tests.integration.book import PastLoan, count_rows, seed_loans

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.db.migrations import upgrade_database
 from credit.lending.amortization import add_months, installments_due
-from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY, _admin, _sqlalchemy_url, in_own_loop
 from tests.ingest_workbooks import Book, customer, loan, small_book

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from credit.lending.assessment import (
+from credit.lending.policy import Borrower, CreditPolicy, LoanRequest, decide
+from credit.lending.reasons import ReasonCode
+from credit.lending.scoring import CreditHistory
+from credit.lending.underwriting import (
     ApplicationInputs,
     assess,
     policy_from_numbers,
     policy_numbers,
 )
-from credit.lending.policy import Borrower, CreditPolicy, LoanRequest, decide
-from credit.lending.reasons import ReasonCode
-from credit.lending.scoring import CreditHistory
 
 D = Decimal
 POLICY = CreditPolicy()

@@ -1,10 +1,8 @@
-"""HTTP: check a loan's eligibility, explain a customer's credit score, show their profile.
+"""HTTP: check a loan's eligibility, explain a customer's credit score.
 
-The credit module owns the answers that combine a customer with their loans; it reads them
-through the loans service (the customer's book and, for the profile, the customer with their
-current loans in one statement), decisions and scores through the underwriter, and the
-application records that create-loan wrote through the loans module's decision service. It
-writes nothing.
+Decisions and scores come from the underwriter (this module's `deps.py`), which reads the
+customer's book through the loans module's face; application records (which create-loan
+writes) through the loans module's decision service. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from credit.api import (
+from credit.http import (
     BAD_REQUEST,
     MAX_ID,
     NOT_FOUND,
@@ -31,33 +29,19 @@ from credit.api import (
 )
 from credit.lending.policy import slab_for
 from credit.modules.credit.schemas import (
-    CREDIT_SCORE_EXAMPLE,
-    DECISIONS_EXAMPLE,
-    ELIGIBILITY_EXAMPLE,
-    PROFILE_EXAMPLE,
-    REFUSAL_EXAMPLE,
     CreditScoreReport,
-    CustomerProfile,
     DecisionList,
     DecisionReport,
     Eligibility,
-    ScoreComponent,
 )
 from credit.modules.credit.underwriter import Underwriter
-from credit.modules.loans.api import (
-    DecisionService,
-    LoanApplication,
-    LoanService,
-    provide_decisions,
-    provide_loans,
-)
+from credit.modules.loans.api import DecisionService, LoanApplication
 
 
 class CreditController(Controller):
     path = "/api"
     tags = ["Credit"]
-    # `underwriter` comes from the plugin, which holds the app's policy and clock.
-    dependencies = {"loans": provide_loans}
+    # `underwriter` comes from this module's `deps.py`, with the app's policy and clock.
 
     @post(
         "/check-eligibility",
@@ -67,9 +51,7 @@ class CreditController(Controller):
         description="Scores the customer, applies the rate slabs, the affordability rule (all "
         "EMIs including this one within 50% of income) and the approved limit. Writes nothing.",
         responses={
-            200: ok(
-                Eligibility, "The decision, with the rate the slab needs.", ELIGIBILITY_EXAMPLE
-            ),
+            200: ok(Eligibility, "The decision, with the rate the slab needs."),
             **BAD_REQUEST,
             **NOT_FOUND,
             **UNSUPPORTED_MEDIA_TYPE,
@@ -80,9 +62,8 @@ class CreditController(Controller):
         data: JSONBody[LoanApplication],
         underwriter: NamedDependency[Underwriter],
     ) -> Eligibility:
-        request = data.to_request()
-        assessment = await underwriter.assess(data.customer_id, request)
-        return Eligibility.of(data.customer_id, request, assessment)
+        assessment = await underwriter.assess(data.customer_id, data.to_request())
+        return Eligibility.of(data, assessment)
 
     @get(
         "/customers/{customer_id:int}/credit-score",
@@ -91,7 +72,7 @@ class CreditController(Controller):
         description="The score with each component's measured value and the points it earned, "
         "the slab it falls in, and the date it was computed for.",
         responses={
-            200: ok(CreditScoreReport, "The score and its parts.", CREDIT_SCORE_EXAMPLE),
+            200: ok(CreditScoreReport, "The score and its parts."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -102,40 +83,8 @@ class CreditController(Controller):
         underwriter: NamedDependency[Underwriter],
     ) -> CreditScoreReport:
         score = await underwriter.score(customer_id)
-        return CreditScoreReport(
-            customer_id=customer_id,
-            credit_score=score.score,
-            components=[ScoreComponent.of(c) for c in score.components],
-            slab=slab_for(score.score, underwriter.policy).name,
-            as_of=underwriter.today,
-            over_limit=score.over_limit,
-        )
-
-
-class ProfileController(Controller):
-    """The customer's profile: a customer with their loans, documented with the customers."""
-
-    path = "/api"
-    tags = ["Customers"]
-    dependencies = {"loans": provide_loans}
-
-    @get(
-        "/customers/{customer_id:int}",
-        operation_id="getCustomer",
-        summary="A customer's profile",
-        description="Profile with the approved limit, the outstanding principal of the current "
-        "loans (after the installments settled: by the files as of loading, then by payments) "
-        "and the sum of their current EMIs.",
-        responses={
-            200: ok(CustomerProfile, "The customer's profile.", PROFILE_EXAMPLE),
-            **BAD_REQUEST,
-            **NOT_FOUND,
-        },
-    )
-    async def profile(
-        self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
-    ) -> CustomerProfile:
-        return CustomerProfile.of(await loans.customer_loans(customer_id))
+        slab = slab_for(score.score, underwriter.policy)
+        return CreditScoreReport.of(customer_id, score, slab, underwriter.today)
 
 
 DecisionIdPath = Annotated[
@@ -176,11 +125,11 @@ def only_query(*names: str) -> Any:
 
 class DecisionController(Controller):
     """Application records: every create-loan answer, approved or refused, as it was decided.
-    They are read here; create-loan writes them (the loans module), and nothing changes them."""
+    They are read here through the loans module's decision service; create-loan writes them,
+    and nothing changes them."""
 
     path = "/api"
     tags = ["Credit"]
-    dependencies = {"decisions": provide_decisions}
 
     @get(
         "/decisions/{decision_id:int}",
@@ -189,7 +138,7 @@ class DecisionController(Controller):
         description="The request, the score with its components, every reason in policy "
         "order, the policy's numbers in force and the API key that applied.",
         responses={
-            200: ok(DecisionReport, "The record.", REFUSAL_EXAMPLE),
+            200: ok(DecisionReport, "The record."),
             **BAD_REQUEST,
             404: error("No such decision.", 404),
         },
@@ -207,7 +156,7 @@ class DecisionController(Controller):
         "another query parameter is 400.",
         guards=[only_query("limit", "before")],
         responses={
-            200: ok(DecisionList, "A page of records.", DECISIONS_EXAMPLE),
+            200: ok(DecisionList, "A page of records."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },

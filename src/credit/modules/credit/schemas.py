@@ -1,25 +1,25 @@
-"""Responses of the eligibility, credit-score and customer-profile endpoints."""
+"""Responses of the eligibility, credit-score and decision endpoints."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
 
-from credit.lending.policy import LoanRequest
 from credit.lending.reasons import Reason
-from credit.lending.scoring import Component
 
 if TYPE_CHECKING:
-    from credit.modules.loans.api import Assessment, CustomerLoans, DecisionPage, StoredDecision
+    from credit.lending.policy import Slab
+    from credit.lending.scoring import Component, CreditScore
+    from credit.lending.underwriting import Assessment
+    from credit.modules.loans.api import DecisionPage, LoanApplication, StoredDecision
 
-ZERO = Decimal("0.00")
-
-
+# Money and rates in answers: exact, written as JSON numbers (`credit.plugins.money`).
 Rupees = Annotated[Decimal, msgspec.Meta(description="Rupees, to the paisa.")]
 YearlyRate = Annotated[Decimal, msgspec.Meta(description="Yearly %.")]
+REASONS = "Every rule that stops approval, in policy order, with its figures; [] when approved."
 
 
 class Eligibility(msgspec.Struct):
@@ -37,22 +37,37 @@ class Eligibility(msgspec.Struct):
     message: Annotated[
         str, msgspec.Meta(description="The first reason's message, or the approval's.")
     ]
-    reasons: Annotated[
-        list[Reason],
-        msgspec.Meta(
-            description="Every rule that stops approval, in policy order; [] when approved."
-        ),
-    ]
+    reasons: Annotated[list[Reason], msgspec.Meta(description=REASONS)]
+
+    example: ClassVar[dict[str, Any]] = {
+        "customer_id": 301,
+        "approval": False,
+        "interest_rate": 10.5,
+        "corrected_interest_rate": 10.5,
+        "tenure": 12,
+        "monthly_installment": 17629.72,
+        "credit_score": 75,
+        "message": "Monthly installments would come to 40817.74 (current 23188.02 + this loan "
+        "17629.72), above the 37500.00 allowed (50% of monthly income).",
+        "reasons": [
+            {
+                "code": "emi_over_income_share",
+                "message": "Monthly installments would come to 40817.74 (current 23188.02 + "
+                "this loan 17629.72), above the 37500.00 allowed (50% of monthly income).",
+            }
+        ],
+    }
 
     @classmethod
-    def of(cls, customer_id: int, request: LoanRequest, assessment: Assessment) -> Eligibility:
+    def of(cls, application: LoanApplication, assessment: Assessment) -> Eligibility:
         decision = assessment.decision
+        request = application.to_request()
         return cls(
-            customer_id=customer_id,
+            customer_id=application.customer_id,
             approval=decision.approval,
             interest_rate=request.interest_rate,
             corrected_interest_rate=decision.corrected_interest_rate,
-            tenure=request.tenure,
+            tenure=application.tenure,
             monthly_installment=decision.monthly_installment,
             credit_score=assessment.score.score,
             message=decision.message,
@@ -68,7 +83,8 @@ class ScoreComponent(msgspec.Struct):
 
     @classmethod
     def of(cls, component: Component) -> ScoreComponent:
-        return cls(component.name, component.value, component.points, component.max_points)
+        c = component
+        return cls(c.name, c.value, c.points, c.max_points)
 
 
 class CreditScoreReport(msgspec.Struct):
@@ -79,34 +95,30 @@ class CreditScoreReport(msgspec.Struct):
     as_of: date
     over_limit: bool
 
-
-class CustomerProfile(msgspec.Struct):
-    customer_id: int
-    first_name: str
-    last_name: str
-    age: int
-    phone_number: int
-    monthly_income: Annotated[int, msgspec.Meta(description="Rupees a month.")]
-    approved_limit: Annotated[int, msgspec.Meta(description="Rupees.")]
-    current_debt: Annotated[
-        Rupees, msgspec.Meta(description="The current loans' outstanding principal.")
-    ]
-    current_emis: Annotated[Rupees, msgspec.Meta(description="The current loans' EMIs.")]
+    # The README's worked example.
+    example: ClassVar[dict[str, Any]] = {
+        "customer_id": 301,
+        "credit_score": 91,
+        "components": [
+            {"name": "paid_on_time", "value": 0.9091, "points": 36.36, "max_points": 40},
+            {"name": "loans_taken", "value": 2.0, "points": 20.0, "max_points": 20},
+            {"name": "current_year_activity", "value": 1.0, "points": 15.0, "max_points": 20},
+            {"name": "approved_volume", "value": 0.0472, "points": 20.0, "max_points": 20},
+        ],
+        "slab": "above 50",
+        "as_of": "2025-06-15",
+        "over_limit": False,
+    }
 
     @classmethod
-    def of(cls, book: CustomerLoans) -> CustomerProfile:
-        """The profile's sums are over the loans' states: the same `B` and `e` that view-loan,
-        view-loans and the statements show."""
+    def of(cls, customer_id: int, score: CreditScore, slab: Slab, as_of: date) -> CreditScoreReport:
         return cls(
-            customer_id=book.customer_id,
-            first_name=book.first_name,
-            last_name=book.last_name,
-            age=book.age,
-            phone_number=book.phone_number,
-            monthly_income=int(book.monthly_income),
-            approved_limit=int(book.approved_limit),
-            current_debt=sum((loan.state.outstanding_principal for loan in book.loans), ZERO),
-            current_emis=sum((loan.state.monthly_installment for loan in book.loans), ZERO),
+            customer_id=customer_id,
+            credit_score=score.score,
+            components=[ScoreComponent.of(c) for c in score.components],
+            slab=slab.name,
+            as_of=as_of,
+            over_limit=score.over_limit,
         )
 
 
@@ -133,7 +145,7 @@ class DecisionReport(msgspec.Struct):
     ]
     credit_score: int
     components: list[ScoreComponent]
-    reasons: list[Reason]
+    reasons: Annotated[list[Reason], msgspec.Meta(description=REASONS)]
     policy: Annotated[
         dict[str, Decimal],
         msgspec.Meta(description="Every number of the credit policy in force, by name."),
@@ -141,6 +153,48 @@ class DecisionReport(msgspec.Struct):
     api_key_id: Annotated[
         int | None, msgspec.Meta(description="The API key that applied; null when open.")
     ]
+
+    example: ClassVar[dict[str, Any]] = {
+        "decision_id": 812,
+        "customer_id": 301,
+        "decided_at": "2025-06-15T10:42:07.118204+00:00",
+        "as_of": "2025-06-15",
+        "request": {"loan_amount": 900000.00, "interest_rate": 10.5, "tenure": 12},
+        "approval": False,
+        "loan_id": None,
+        "corrected_interest_rate": 10.5,
+        "monthly_installment": 79333.74,
+        "credit_score": 91,
+        "components": CreditScoreReport.example["components"],
+        "reasons": [
+            {
+                "code": "emi_over_income_share",
+                "message": "Monthly installments would come to 102521.76 (current 23188.02 + "
+                "this loan 79333.74), above the 37500.00 allowed (50% of monthly income).",
+            }
+        ],
+        "policy": {
+            "limit_multiple": 36,
+            "limit_rounding": 100000,
+            "approve_above": 50,
+            "min_rate_12_above": 30,
+            "min_rate_16_above": 10,
+            "mid_slab_min_rate": 12,
+            "low_slab_min_rate": 16,
+            "max_emi_share_of_income": 0.5,
+            "weight_paid_on_time": 40,
+            "weight_loans_taken": 20,
+            "weight_current_year_activity": 20,
+            "weight_approved_volume": 20,
+            "loans_taken_free": 5,
+            "loans_taken_zero_at": 15,
+            "current_year_zero_at": 4,
+            "volume_free_multiple": 1,
+            "volume_zero_multiple": 3,
+            "no_history_on_time_share": 0.5,
+        },
+        "api_key_id": None,
+    }
 
     @classmethod
     def of(cls, stored: StoredDecision) -> DecisionReport:
@@ -173,93 +227,8 @@ class DecisionList(msgspec.Struct):
         msgspec.Meta(description="Pass as `before` for the next (older) page; null at the end."),
     ]
 
+    example: ClassVar[dict[str, Any]] = {"items": [DecisionReport.example], "next": None}
+
     @classmethod
     def of(cls, page: DecisionPage) -> DecisionList:
         return cls([DecisionReport.of(item) for item in page.items], page.next)
-
-
-# Realistic examples for the OpenAPI document (answers of the real service).
-ELIGIBILITY_EXAMPLE = {
-    "customer_id": 301,
-    "approval": False,
-    "interest_rate": 10.5,
-    "corrected_interest_rate": 10.5,
-    "tenure": 12,
-    "monthly_installment": 17629.72,
-    "credit_score": 75,
-    "message": "Monthly installments would come to 40817.74 (current 23188.02 + this loan "
-    "17629.72), above the 37500.00 allowed (50% of monthly income).",
-    "reasons": [
-        {
-            "code": "emi_over_income_share",
-            "message": "Monthly installments would come to 40817.74 (current 23188.02 + this "
-            "loan 17629.72), above the 37500.00 allowed (50% of monthly income).",
-        }
-    ],
-}
-CREDIT_SCORE_EXAMPLE = {  # the README's worked example
-    "customer_id": 301,
-    "credit_score": 91,
-    "components": [
-        {"name": "paid_on_time", "value": 0.9091, "points": 36.36, "max_points": 40},
-        {"name": "loans_taken", "value": 2.0, "points": 20.0, "max_points": 20},
-        {"name": "current_year_activity", "value": 1.0, "points": 15.0, "max_points": 20},
-        {"name": "approved_volume", "value": 0.0472, "points": 20.0, "max_points": 20},
-    ],
-    "slab": "above 50",
-    "as_of": "2025-06-15",
-    "over_limit": False,
-}
-PROFILE_EXAMPLE = {
-    "customer_id": 301,
-    "first_name": "Aarav",
-    "last_name": "Sharma",
-    "age": 34,
-    "phone_number": 9876543210,
-    "monthly_income": 75000,
-    "approved_limit": 2700000,
-    "current_debt": 481186.98,
-    "current_emis": 23188.02,
-}
-REFUSAL_EXAMPLE = {
-    "decision_id": 812,
-    "customer_id": 301,
-    "decided_at": "2025-06-15T10:42:07.118204+00:00",
-    "as_of": "2025-06-15",
-    "request": {"loan_amount": 900000.00, "interest_rate": 10.5, "tenure": 12},
-    "approval": False,
-    "loan_id": None,
-    "corrected_interest_rate": 10.5,
-    "monthly_installment": 79333.74,
-    "credit_score": 91,
-    "components": CREDIT_SCORE_EXAMPLE["components"],
-    "reasons": [
-        {
-            "code": "emi_over_income_share",
-            "message": "Monthly installments would come to 102521.76 (current 23188.02 + this "
-            "loan 79333.74), above the 37500.00 allowed (50% of monthly income).",
-        }
-    ],
-    "policy": {
-        "limit_multiple": 36,
-        "limit_rounding": 100000,
-        "approve_above": 50,
-        "min_rate_12_above": 30,
-        "min_rate_16_above": 10,
-        "mid_slab_min_rate": 12,
-        "low_slab_min_rate": 16,
-        "max_emi_share_of_income": 0.5,
-        "weight_paid_on_time": 40,
-        "weight_loans_taken": 20,
-        "weight_current_year_activity": 20,
-        "weight_approved_volume": 20,
-        "loans_taken_free": 5,
-        "loans_taken_zero_at": 15,
-        "current_year_zero_at": 4,
-        "volume_free_multiple": 1,
-        "volume_zero_multiple": 3,
-        "no_history_on_time_share": 0.5,
-    },
-    "api_key_id": None,
-}
-DECISIONS_EXAMPLE = {"items": [REFUSAL_EXAMPLE], "next": None}

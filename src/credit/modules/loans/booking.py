@@ -4,7 +4,8 @@ every application recorded (`decisions`), with its loan or alone when refused.
 A booking reads the customer's book in one statement (with `BookVersion`: the customer's
 booking version and the book's generation), decides, and books with one conditional write
 that raises the customer's booking version only if both are still what it read, and inserts
-the loan only if it did (on PostgreSQL one statement; on SQLite two in a transaction). Two
+the loan and its record only if it did (on PostgreSQL one statement; on SQLite three in a
+transaction). Two
 bookings for one customer therefore cannot both pass the limit and affordability checks on the
 same book: the second finds the version moved, writes nothing and decides again on the new
 book. An ingestion raises the book's generation, so a decision read before it is not booked
@@ -28,19 +29,18 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from litestar.di import NamedDependency, Provide
-from litestar.params import SkipValidation
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from credit.clock import Clock
 from credit.lending.amortization import monthly_installment
 from credit.lending.policy import CreditPolicy, LoanRequest
 from credit.lending.reasons import Reason
+from credit.lending.underwriting import ApplicationInputs, assess
 from credit.modules.customers.service import CustomerService
 from credit.modules.loans.decisions import DecisionService, record_values
+from credit.modules.loans.idempotency import IdempotentWrites
 from credit.modules.loans.service import BookedLoan, LoanService
 
-# Claims one booking may lose to competing bookings (or an ingestion) before it queues.
+# Claims one booking (or payment, `payments.py`) may lose to competing ones (or an ingestion)
+# before it queues.
 OPTIMISTIC_ATTEMPTS = 3
 
 
@@ -80,6 +80,7 @@ class BookingDesk:
         decisions: DecisionService,
         policy: CreditPolicy,
         gate: BookingGate,
+        writes: IdempotentWrites,
         today: date,
     ) -> None:
         self.loans = loans
@@ -87,6 +88,7 @@ class BookingDesk:
         self.decisions = decisions
         self.policy = policy
         self.gate = gate
+        self.writes = writes
         self.today = today
 
     async def book(
@@ -122,15 +124,15 @@ class BookingDesk:
         """Decide on the customer's book as read now and book if approved; None when the book
         moved between the read and the claim (nothing was written then). A refusal is
         recorded alone; an approval with its loan."""
-        assessment = await self.loans.assess(
-            customer_id, request, today, self.policy, rate_must_match=True
-        )
+        book = await self.loans.customer_book(customer_id, today)
+        inputs = ApplicationInputs(book.history, book.monthly_income, book.current_emis)
+        assessment = assess(inputs, request, self.policy, rate_must_match=True)
         decision = assessment.decision
 
         def record(approval: bool) -> dict[str, Any]:
             return record_values(
                 request=request,
-                inputs=assessment.inputs,
+                inputs=inputs,
                 score=assessment.score,
                 decision=decision,
                 approval=approval,
@@ -145,29 +147,9 @@ class BookingDesk:
             decision_id = await self.decisions.record(customer_id, record(False))
             return Booking(None, decision.message, installment, decision_id, decision.reasons)
         loan = await self.loans.book_loan(
-            customer_id, assessment.book.version, request, installment, today, record(True)
+            customer_id, book.version, request, installment, today, record(True)
         )
         if loan is None:
             return None
         message = f"Loan approved and booked; it ends on {loan.end_date.isoformat()}."
         return Booking(loan, message, installment, loan.decision_id)
-
-
-def booking_desk_provider(policy: CreditPolicy, gate: BookingGate, clock: Clock) -> Provide:
-    """The request's booking desk, built from the request's session alone. As five
-    dependencies (the two services, the policy, the gate, the day) Litestar resolved them in
-    task groups, a task each, on every booking (see `credit.modules.credit.underwriter`)."""
-
-    def provide_booking_desk(
-        db_session: NamedDependency[SkipValidation[AsyncSession]],
-    ) -> BookingDesk:
-        return BookingDesk(
-            LoanService(session=db_session),
-            CustomerService(session=db_session),
-            DecisionService(session=db_session),
-            policy,
-            gate,
-            clock.today(),
-        )
-
-    return Provide(provide_booking_desk, sync_to_thread=False)

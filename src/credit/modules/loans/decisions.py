@@ -19,11 +19,12 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import Table, and_, bindparam, insert, or_, select
 
+from credit.db.database import Service
 from credit.errors import NotFound
-from credit.lending.assessment import ApplicationInputs, policy_numbers
 from credit.lending.policy import CreditPolicy, Decision, LoanRequest
 from credit.lending.reasons import Reason
 from credit.lending.scoring import Component, CreditScore
+from credit.lending.underwriting import ApplicationInputs, policy_numbers
 from credit.modules.loans.book import (
     BOOKED_FIELDS,
     CLAIM_BOOKING,
@@ -31,7 +32,6 @@ from credit.modules.loans.book import (
     LOANS,
 )
 from credit.modules.loans.models import DecisionRecord
-from credit.plugins.database import Service, service_provider
 
 DECISIONS: Table = DecisionRecord.__table__  # type: ignore[assignment]
 
@@ -252,7 +252,3 @@ class DecisionService(Service[DecisionRecord]):
         if len(items) > limit:
             return DecisionPage(items[:limit], items[limit - 1].decision_id)
         return DecisionPage(items, None)
-
-
-# The one way a request gets this service: Litestar DI, on the request's session.
-provide_decisions = service_provider(DecisionService)

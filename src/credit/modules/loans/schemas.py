@@ -5,25 +5,23 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import msgspec
 
 from credit.lending.amortization import to_money, to_rate
 from credit.lending.policy import LoanRequest
 from credit.lending.reasons import Reason
-from credit.lending.servicing import (
-    Allocation,
-    AmountNotInPaise,
-    LoanState,
-    RecordedPayment,
-    StatementFigures,
-    standing,
-)
+from credit.lending.statement import LoanPlan, ScheduleLine, standing
 
 if TYPE_CHECKING:
+    from credit.lending.servicing import LoanState
     from credit.modules.loans.booking import Booking
-    from credit.modules.loans.service import LoanCustomerRow, StoredLoan
+    from credit.modules.loans.service import LoanWithCustomer, StoredLoan
+
+# Money and rates in answers: exact, written as JSON numbers (`credit.plugins.money`).
+Rupees = Annotated[Decimal, msgspec.Meta(description="Rupees, to the paisa.")]
+YearlyRate = Annotated[Decimal, msgspec.Meta(description="Yearly %.")]
 
 LoanAmount = Annotated[
     float,
@@ -50,8 +48,6 @@ Tenure = Annotated[
     int, msgspec.Meta(ge=1, le=600, description="Monthly installments.", examples=[24])
 ]
 CustomerId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1, examples=[1])]
-# Money in answers: exact, written as a JSON number (`credit.plugins.money`).
-Rupees = Annotated[Decimal, msgspec.Meta(description="Rupees, to the paisa.")]
 
 
 class LoanApplication(msgspec.Struct):
@@ -88,22 +84,48 @@ class CreatedLoan(msgspec.Struct):
         str, msgspec.Meta(description="The approval, or the first reason's message.")
     ]
     monthly_installment: Annotated[
-        Rupees, msgspec.Meta(description="The EMI at the requested rate.", examples=[23188.02])
+        Rupees, msgspec.Meta(description="The EMI at the requested rate.")
     ]
     decision_id: Annotated[
         int,
         msgspec.Meta(
             description="The application's record (`GET /api/decisions/{decision_id}`); a "
-            "replay with the same Idempotency-Key gives the same one.",
-            examples=[812],
+            "replay with the same Idempotency-Key gives the same one."
         ),
     ]
     reasons: Annotated[
         list[Reason],
         msgspec.Meta(
-            description="Every rule that stops approval, in policy order; [] when booked."
+            description="Every rule that stops approval, in policy order, with its figures; "
+            "[] when booked."
         ),
     ]
+
+    example: ClassVar[dict[str, Any]] = {
+        "loan_id": 7801,
+        "customer_id": 301,
+        "loan_approved": True,
+        "message": "Loan approved and booked; it ends on 2027-06-15.",
+        "monthly_installment": 23188.02,
+        "decision_id": 811,
+        "reasons": [],
+    }
+    not_approved_example: ClassVar[dict[str, Any]] = {
+        "loan_id": None,
+        "customer_id": 301,
+        "loan_approved": False,
+        "message": "Monthly installments would come to 102521.76 (current 23188.02 + this loan "
+        "79333.74), above the 37500.00 allowed (50% of monthly income).",
+        "monthly_installment": 79333.74,
+        "decision_id": 812,
+        "reasons": [
+            {
+                "code": "emi_over_income_share",
+                "message": "Monthly installments would come to 102521.76 (current 23188.02 + "
+                "this loan 79333.74), above the 37500.00 allowed (50% of monthly income).",
+            }
+        ],
+    }
 
     @classmethod
     def of(cls, customer_id: int, booking: Booking) -> CreatedLoan:
@@ -127,25 +149,23 @@ class LoanCustomer(msgspec.Struct):
 
 
 class LoanDetail(msgspec.Struct):
-    """view-loan's answer. Its figures are the loan's standing today (`servicing.standing`):
-    the same EMI, installments left and balance as the statement, view-loans and the
-    profile."""
+    """view-loan's answer. Its figures are where the loan stands today
+    (`statement.standing`): the same EMI, installments left and balance as its statement,
+    view-loans and the profile."""
 
     loan_id: int
     customer: LoanCustomer
     loan_amount: Rupees
-    interest_rate: Annotated[Decimal, msgspec.Meta(description="Yearly %.", examples=[10.5])]
+    interest_rate: YearlyRate
     monthly_installment: Annotated[
         Rupees,
         msgspec.Meta(
-            description="The current EMI: recalculated by a payment of another amount.",
-            examples=[23188.02],
+            description="The current EMI: recalculated by a payment of another amount; 0 once "
+            "the loan is closed."
         ),
     ]
     tenure: int
-    repayments_left: Annotated[
-        int, msgspec.Meta(description="Installments not yet settled.", examples=[23])
-    ]
+    repayments_left: Annotated[int, msgspec.Meta(description="Installments not yet settled.")]
     outstanding_principal: Rupees
     status: Annotated[
         Literal["current", "closed"],
@@ -155,23 +175,36 @@ class LoanDetail(msgspec.Struct):
         int,
         msgspec.Meta(
             description="Days since the oldest overdue installment fell due, as of today (the "
-            "statement's figure); 0 if none.",
-            examples=[0],
+            "statement's figure); 0 if none."
         ),
     ]
 
+    example: ClassVar[dict[str, Any]] = {
+        "loan_id": 7801,
+        "customer": {
+            "id": 301,
+            "first_name": "Aarav",
+            "last_name": "Sharma",
+            "phone_number": 9876543210,
+            "age": 34,
+        },
+        "loan_amount": 500000.00,
+        "interest_rate": 10.5,
+        "monthly_installment": 23188.02,
+        "tenure": 24,
+        "repayments_left": 23,
+        "outstanding_principal": 481186.98,
+        "status": "current",
+        "days_past_due": 0,
+    }
+
     @classmethod
-    def of(cls, loan: StoredLoan, customer: LoanCustomerRow, today: date) -> LoanDetail:
-        terms, now = loan.state.terms, standing(loan.state, today)
+    def of(cls, found: LoanWithCustomer, today: date) -> LoanDetail:
+        c = found.customer
+        terms, now = found.loan.state.terms, standing(found.loan.state, today)
         return cls(
-            loan_id=loan.loan_id,
-            customer=LoanCustomer(
-                id=customer.id,
-                first_name=customer.first_name,
-                last_name=customer.last_name,
-                phone_number=customer.phone_number,
-                age=customer.age,
-            ),
+            loan_id=found.loan.loan_id,
+            customer=LoanCustomer(c.id, c.first_name, c.last_name, c.phone_number, c.age),
             loan_amount=terms.loan_amount,
             interest_rate=terms.interest_rate,
             monthly_installment=now.monthly_installment,
@@ -186,11 +219,17 @@ class LoanDetail(msgspec.Struct):
 class CurrentLoan(msgspec.Struct):
     loan_id: int
     loan_amount: Rupees
-    interest_rate: Annotated[Decimal, msgspec.Meta(description="Yearly %.", examples=[10.5])]
-    monthly_installment: Annotated[
-        Rupees, msgspec.Meta(description="The current EMI.", examples=[23188.02])
-    ]
+    interest_rate: YearlyRate
+    monthly_installment: Annotated[Rupees, msgspec.Meta(description="The current EMI.")]
     repayments_left: int
+
+    example: ClassVar[dict[str, Any]] = {
+        "loan_id": 7801,
+        "loan_amount": 500000.00,
+        "interest_rate": 10.5,
+        "monthly_installment": 23188.02,
+        "repayments_left": 23,
+    }
 
     @classmethod
     def of(cls, loan: StoredLoan) -> CurrentLoan:
@@ -222,6 +261,21 @@ class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
     paid_on: date | None = None
     on_time: bool | None = None
 
+    @classmethod
+    def of(cls, line: ScheduleLine) -> ScheduledInstallment:
+        return cls(
+            number=line.number,
+            due_date=line.due_date,
+            emi=line.emi,
+            interest=line.interest,
+            principal=line.principal,
+            balance=line.balance,
+            settled_by=line.settled_by,
+            payment_id=line.payment_id,
+            paid_on=line.paid_on,
+            on_time=line.on_time,
+        )
+
 
 class LoanSchedule(msgspec.Struct, omit_defaults=True):
     loan_id: int
@@ -232,264 +286,45 @@ class LoanSchedule(msgspec.Struct, omit_defaults=True):
     recorded_monthly_installment: Annotated[
         Rupees | None,
         msgspec.Meta(
-            description="The files' `Monthly payment`, when it differs from the formula's EMI "
+            description="The files' `Monthly payment`, where it differs from the formula's EMI "
             "(the installments follow the formula)."
         ),
     ] = None
 
-
-# --- Servicing: make-payment and view-statement ---------------------------------------------
-# The examples are one loan's story (docs/servicing-example.md): 1,00,000 at 12 % for 12
-# months from 15 Jan 2026, a short payment on its second installment, the statement on 1 Jun.
-
-
-class PaymentRequest(msgspec.Struct):
-    """The body of make-payment."""
-
-    amount: Annotated[
-        float,
-        msgspec.Meta(
-            ge=0.01,
-            le=10_000_000_000,
-            description="Rupees, more than 0 with at most 2 decimals. Under the installment's "
-            "interest or over the payoff is refused (422); exactly the payoff closes the loan.",
-            examples=[5000],
-            extra_json_schema={"extra": {"multiple_of": 0.01}},
-        ),
-    ]
-    paid_on: Annotated[
-        date | None,
-        msgspec.Meta(
-            description="The day the money was received; today when left out. Not after "
-            "today, not before the loan's start, not before the loan's last payment.",
-            examples=["2026-03-15"],
-        ),
-    ] = None
-
-    def exact_amount(self) -> Decimal:
-        """The amount as an exact decimal; more than 2 decimals is refused, not rounded."""
-        amount = Decimal(str(self.amount))
-        if amount != to_money(amount):
-            raise AmountNotInPaise(amount)
-        return to_money(amount)
-
-
-class PaymentReceipt(msgspec.Struct):
-    """make-payment's answer: the installment the payment settled and the loan after it."""
-
-    payment_id: Annotated[int, msgspec.Meta(examples=[2])]
-    customer_id: Annotated[int, msgspec.Meta(examples=[1])]
-    loan_id: Annotated[int, msgspec.Meta(examples=[7])]
-    installment: Annotated[
-        int, msgspec.Meta(description="The installment settled (1 = the first).", examples=[2])
-    ]
-    paid_on: Annotated[date, msgspec.Meta(examples=["2026-03-15"])]
-    amount: Annotated[Rupees, msgspec.Meta(examples=[5000.0])]
-    interest: Annotated[
-        Rupees,
-        msgspec.Meta(description="One month on the balance before it.", examples=[921.15]),
-    ]
-    principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
-    balance: Annotated[
-        Rupees, msgspec.Meta(description="Outstanding principal after it.", examples=[88036.27])
-    ]
-    on_time: Annotated[
-        bool,
-        msgspec.Meta(description="Paid on or before the installment's due date.", examples=[True]),
-    ]
-    monthly_installment: Annotated[
-        Rupees,
-        msgspec.Meta(
-            description="The EMI from now on: recalculated over the installments left when "
-            "the amount differed from it; 0 once the loan is paid off.",
-            examples=[9295.05],
-        ),
-    ]
-    repayments_left: Annotated[int, msgspec.Meta(examples=[10])]
-
-    @classmethod
-    def of(
-        cls, payment_id: int, customer_id: int, loan_id: int, allocation: Allocation
-    ) -> PaymentReceipt:
-        return cls(
-            payment_id=payment_id,
-            customer_id=customer_id,
-            loan_id=loan_id,
-            installment=allocation.installment,
-            paid_on=allocation.paid_on,
-            amount=allocation.amount,
-            interest=allocation.interest,
-            principal=allocation.principal,
-            balance=allocation.balance,
-            on_time=allocation.on_time,
-            monthly_installment=allocation.monthly_installment,
-            repayments_left=allocation.repayments_left,
-        )
-
-
-class StatementPayment(msgspec.Struct):
-    payment_id: Annotated[int, msgspec.Meta(examples=[2])]
-    installment: Annotated[int, msgspec.Meta(examples=[2])]
-    paid_on: Annotated[date, msgspec.Meta(examples=["2026-03-15"])]
-    amount: Annotated[Rupees, msgspec.Meta(examples=[5000.0])]
-    interest: Annotated[Rupees, msgspec.Meta(examples=[921.15])]
-    principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
-    balance: Annotated[Rupees, msgspec.Meta(examples=[88036.27])]
-    on_time: Annotated[bool, msgspec.Meta(examples=[True])]
-
-    @classmethod
-    def of(cls, payment: RecordedPayment) -> StatementPayment:
-        return cls(
-            payment_id=payment.payment_id,
-            installment=payment.installment,
-            paid_on=payment.paid_on,
-            amount=payment.amount,
-            interest=payment.interest,
-            principal=payment.principal,
-            balance=payment.balance,
-            on_time=payment.on_time,
-        )
-
-
-class LoanStatement(msgspec.Struct):
-    """view-statement's answer: what was lent, what has been paid, and where the loan stands."""
-
-    customer_id: Annotated[int, msgspec.Meta(examples=[1])]
-    loan_id: Annotated[int, msgspec.Meta(examples=[7])]
-    principal: Annotated[Rupees, msgspec.Meta(description="The loan amount.", examples=[100000.0])]
-    interest_rate: Annotated[Decimal, msgspec.Meta(description="Yearly %.", examples=[12.0])]
-    amount_paid: Annotated[
-        Rupees,
-        msgspec.Meta(
-            description="Every settled installment: those settled before loading at the "
-            "recorded EMI, plus every payment.",
-            examples=[23179.93],
-        ),
-    ]
-    monthly_installment: Annotated[
-        Rupees, msgspec.Meta(description="The current EMI.", examples=[9295.05])
-    ]
-    repayments_left: Annotated[
-        int, msgspec.Meta(description="Installments not yet settled.", examples=[9])
-    ]
-    outstanding_principal: Annotated[Rupees, msgspec.Meta(examples=[79621.58])]
-    next_due_date: Annotated[
-        date | None,
-        msgspec.Meta(
-            description="Due date of the next installment; null when paid off.",
-            examples=["2026-05-15"],
-        ),
-    ]
-    overdue_installments: Annotated[
-        int,
-        msgspec.Meta(description="Unsettled installments whose due date has passed.", examples=[1]),
-    ]
-    days_past_due: Annotated[
-        int,
-        msgspec.Meta(
-            description="Days since the oldest overdue installment fell due; 0 if none.",
-            examples=[17],
-        ),
-    ]
-    payments: list[StatementPayment]
-
-    @classmethod
-    def of(
-        cls,
-        customer_id: int,
-        loan_id: int,
-        state: LoanState,
-        figures: StatementFigures,
-        payments: list[RecordedPayment],
-    ) -> LoanStatement:
-        return cls(
-            customer_id=customer_id,
-            loan_id=loan_id,
-            principal=state.terms.loan_amount,
-            interest_rate=state.terms.interest_rate,
-            amount_paid=figures.amount_paid,
-            monthly_installment=figures.monthly_installment,
-            repayments_left=figures.repayments_left,
-            outstanding_principal=figures.outstanding_principal,
-            next_due_date=figures.next_due_date,
-            overdue_installments=figures.overdue_installments,
-            days_past_due=figures.days_past_due,
-            payments=[StatementPayment.of(p) for p in payments],
-        )
-
-
-# Realistic examples for the OpenAPI document (answers of the real service).
-BOOKED_EXAMPLE = {
-    "loan_id": 7801,
-    "customer_id": 301,
-    "loan_approved": True,
-    "message": "Loan approved and booked; it ends on 2027-06-15.",
-    "monthly_installment": 23188.02,
-    "decision_id": 811,
-    "reasons": [],
-}
-NOT_APPROVED_EXAMPLE = {
-    "loan_id": None,
-    "customer_id": 301,
-    "loan_approved": False,
-    "message": "Monthly installments would come to 102521.76 (current 23188.02 + this loan "
-    "79333.74), above the 37500.00 allowed (50% of monthly income).",
-    "monthly_installment": 79333.74,
-    "decision_id": 812,
-    "reasons": [
-        {
-            "code": "emi_over_income_share",
-            "message": "Monthly installments would come to 102521.76 (current 23188.02 + this "
-            "loan 79333.74), above the 37500.00 allowed (50% of monthly income).",
-        }
-    ],
-}
-LOAN_DETAIL_EXAMPLE = {
-    "loan_id": 7801,
-    "customer": {
-        "id": 301,
-        "first_name": "Aarav",
-        "last_name": "Sharma",
-        "phone_number": 9876543210,
-        "age": 34,
-    },
-    "loan_amount": 500000.0,
-    "interest_rate": 10.5,
-    "monthly_installment": 23188.02,
-    "tenure": 24,
-    "repayments_left": 23,
-    "outstanding_principal": 481186.98,
-    "status": "current",
-    "days_past_due": 0,
-}
-CURRENT_LOANS_EXAMPLE = [
-    {
+    example: ClassVar[dict[str, Any]] = {
         "loan_id": 7801,
-        "loan_amount": 500000.0,
-        "interest_rate": 10.5,
         "monthly_installment": 23188.02,
-        "repayments_left": 23,
+        "installments": [
+            {
+                "number": 1,
+                "due_date": "2025-07-15",
+                "emi": 23188.02,
+                "interest": 4375.0,
+                "principal": 18813.02,
+                "balance": 481186.98,
+            },
+            {
+                "number": 2,
+                "due_date": "2025-08-15",
+                "emi": 23188.02,
+                "interest": 4210.39,
+                "principal": 18977.63,
+                "balance": 462209.35,
+            },
+        ],
     }
-]
-SCHEDULE_EXAMPLE = {
-    "loan_id": 7801,
-    "monthly_installment": 23188.02,
-    "installments": [
-        {
-            "number": 1,
-            "due_date": "2025-07-15",
-            "emi": 23188.02,
-            "interest": 4375.0,
-            "principal": 18813.02,
-            "balance": 481186.98,
-        },
-        {
-            "number": 2,
-            "due_date": "2025-08-15",
-            "emi": 23188.02,
-            "interest": 4210.39,
-            "principal": 18977.63,
-            "balance": 462209.35,
-        },
-    ],
-}
+
+    @classmethod
+    def of(
+        cls, loan_id: int, state: LoanState, recorded_emi: Decimal, plan: LoanPlan
+    ) -> LoanSchedule:
+        """`monthly_installment` is the loan's current EMI (one truth per loan);
+        `recorded_monthly_installment` only where the files recorded another EMI than the
+        formula's, which the installments follow."""
+        formula_emi = plan.monthly_installment
+        return cls(
+            loan_id=loan_id,
+            monthly_installment=state.monthly_installment,
+            installments=[ScheduledInstallment.of(line) for line in plan.lines],
+            recorded_monthly_installment=(recorded_emi if recorded_emi != formula_emi else None),
+        )

@@ -1,4 +1,6 @@
-"""Assessing an application: the score and the policy's decision from the customer's book.
+"""Assessing a loan request: the customer's score on their history, then the policy's
+decision on the request. Pure: the loans module reads the book, the credit module's
+underwriter and the booking desk call this on it.
 
 `ApplicationInputs` is everything the policy reads of a customer (the credit history with the
 limit and current amounts, the income and the current EMIs): an application record stores it
@@ -34,7 +36,7 @@ class ApplicationInputs(msgspec.Struct, frozen=True):
         )
 
 
-class Assessed(msgspec.Struct, frozen=True):
+class Assessment(msgspec.Struct, frozen=True):
     score: CreditScore
     decision: Decision
 
@@ -45,7 +47,7 @@ def assess(
     policy: CreditPolicy,
     *,
     rate_must_match: bool = False,
-) -> Assessed:
+) -> Assessment:
     """Score the history and decide on the request (see `policy.decide` for the flag)."""
     score = credit_score(inputs.history, policy)
     decision = decide(
@@ -56,7 +58,7 @@ def assess(
         earned=score.earned,
         rate_must_match=rate_must_match,
     )
-    return Assessed(score, decision)
+    return Assessment(score, decision)
 
 
 def policy_numbers(policy: CreditPolicy) -> dict[str, int | Decimal]:
