@@ -145,14 +145,14 @@ def decide(
     corrected_rate = max(request.interest_rate, slab.min_rate)
     emi = monthly_installment(request.amount, corrected_rate, request.tenure)
     reasons: list[Reason] = []
-    current, limit = to_money(borrower.current_loans_amount), to_money(borrower.approved_limit)
+    current, limit = borrower.current_loans_amount, borrower.approved_limit
     over_limit = current > limit
     if over_limit:
         reasons.append(
             Reason(
                 ReasonCode.OVER_APPROVED_LIMIT,
-                f"Current loans come to {current}, above the approved limit of {limit}: "
-                "the credit score is 0 for that reason.",
+                f"Current loans come to {to_money(current)}, above the approved limit of "
+                f"{to_money(limit)}: the credit score is 0 for that reason.",
             )
         )
     judged = earned if over_limit and earned is not None else score
@@ -174,8 +174,8 @@ def decide(
             )
         )
     max_emis = to_money(borrower.monthly_income * policy.max_emi_share_of_income)
-    emis = to_money(borrower.current_emis)
-    if emis + emi > max_emis:
+    if borrower.current_emis + emi > max_emis:
+        emis = to_money(borrower.current_emis)
         reasons.append(
             Reason(
                 ReasonCode.EMI_OVER_INCOME_SHARE,
@@ -188,8 +188,9 @@ def decide(
         reasons.append(
             Reason(
                 ReasonCode.OVER_LIMIT_WITH_NEW_LOAN,
-                f"Current loans ({current}) plus this loan ({request.amount}) come to "
-                f"{current + request.amount}, above the approved limit of {limit}.",
+                f"Current loans ({to_money(current)}) plus this loan ({request.amount}) come to "
+                f"{to_money(current + request.amount)}, above the approved limit of "
+                f"{to_money(limit)}.",
             )
         )
     if reasons:

@@ -62,8 +62,9 @@ class CreditController(Controller):
         data: JSONBody[LoanApplication],
         underwriter: NamedDependency[Underwriter],
     ) -> Eligibility:
-        assessment = await underwriter.assess(data.customer_id, data.to_request())
-        return Eligibility.of(data, assessment)
+        request = data.to_request()
+        assessment = await underwriter.assess(data.customer_id, request)
+        return Eligibility.of(data, request, assessment)
 
     @get(
         "/customers/{customer_id:int}/credit-score",

@@ -11,7 +11,7 @@ import msgspec
 from credit.lending.reasons import Reason
 
 if TYPE_CHECKING:
-    from credit.lending.policy import Slab
+    from credit.lending.policy import LoanRequest, Slab
     from credit.lending.scoring import Component, CreditScore
     from credit.lending.underwriting import Assessment
     from credit.modules.loans.api import DecisionPage, LoanApplication, StoredDecision
@@ -59,9 +59,10 @@ class Eligibility(msgspec.Struct):
     }
 
     @classmethod
-    def of(cls, application: LoanApplication, assessment: Assessment) -> Eligibility:
+    def of(
+        cls, application: LoanApplication, request: LoanRequest, assessment: Assessment
+    ) -> Eligibility:
         decision = assessment.decision
-        request = application.to_request()
         return cls(
             customer_id=application.customer_id,
             approval=decision.approval,
