@@ -48,6 +48,8 @@ READS = [
     ("GET", "/api/view-loans/1", None),
     ("GET", "/api/loans/1/schedule", None),
     ("GET", "/api/view-statement/1/1", None),
+    ("GET", "/api/decisions/1", None),
+    ("GET", "/api/customers/1/decisions", None),
     ("POST", "/api/check-eligibility", LOAN),
 ]
 WRITES = [
