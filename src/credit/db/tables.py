@@ -1,4 +1,4 @@
-"""The book's two tables, `customers` and `loans`, defined once in SQLAlchemy Core.
+"""The book's tables, `customers`, `loans` and `book_state`, defined once in SQLAlchemy Core.
 
 The ORM models map onto them (`__table__`) in Advanced Alchemy's metadata, which Alembic
 compares with the database; ingestion's writer builds its own copy in a metadata of its own.
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -128,4 +129,17 @@ def loans_table(metadata: MetaData, stamp: TypeEngine[datetime] = DateTime(timez
         # the customer and holding every loan (API-booked ones have a NULL source id), it is
         # also the index of every per-customer read: current loans, the credit aggregate.
         Index("uq_loans_customer_id_source_loan_id", "customer_id", "source_loan_id", unique=True),
+    )
+
+
+def book_state_table(metadata: MetaData) -> Table:
+    """One row (id 1), absent until the first ingestion (read as generation 0). Every ingestion
+    raises the generation, so a booking decided on the book before it cannot be booked after
+    it."""
+    return Table(
+        "book_state",
+        metadata,
+        _column("id", SmallInteger, primary_key=True),
+        _column("generation", BigInteger, nullable=False, server_default="0"),
+        CheckConstraint("id = 1", name="single_row"),
     )

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.db.tables import loans_table
+from credit.db.tables import book_state_table, loans_table
 from credit.db.types import Money
 
 
@@ -118,12 +118,5 @@ IDEMPOTENCY_KEYS = Table(
 )
 
 
-# One row (id 1), absent until the first ingestion (read as generation 0). Every ingestion
-# raises the generation, so a booking decided on the book before it cannot be booked after it.
-BOOK_STATE = Table(
-    "book_state",
-    Loan.metadata,
-    Column("id", SmallInteger, primary_key=True),
-    Column("generation", BigInteger, nullable=False, server_default="0"),
-    CheckConstraint("id = 1", name="single_row"),
-)
+# `credit.db.tables.book_state_table`: the generation of the book as a whole.
+BOOK_STATE = book_state_table(Loan.metadata)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import polars as pl
 from sqlalchemy import MetaData, Table
 
-from credit.db.tables import customers_table, loans_table
+from credit.db.tables import book_state_table, customers_table, loans_table
 from credit.db.types import ExactDecimal
 
 # The writer's own copy of the two tables (their timestamps are the database's).
 BOOK = MetaData()
 CUSTOMERS = customers_table(BOOK)
 LOANS = loans_table(BOOK)
+BOOK_STATE = book_state_table(BOOK)
 
 # What a load leaves to the database: a booking's counter, the timestamps, and a loan's state
 # after its first payment.
