@@ -44,13 +44,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from credit.db.types import ExactDecimal
 from credit.modules.ingest.plan import (
     EXISTING_CUSTOMER_SCHEMA,
+    EXISTING_LOAN_SCHEMA,
     SERVICED_SCHEMA,
     ExistingBook,
 )
 from credit.modules.ingest.writer.fields import CUSTOMERS, LOANS, TABLES, UpsertingBook, units_scale
 from credit.modules.ingest.writer.pgcopy import Layout, binary_stream, layout_of
-
-EXISTING_LOAN_SCHEMA = {"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64}
 
 
 def _in_units(column: Column[Any]) -> ColumnElement[Any]:

@@ -27,12 +27,11 @@ from sqlalchemy.types import TypeEngine
 from credit.db.types import ExactDecimal
 from credit.modules.ingest.plan import (
     EXISTING_CUSTOMER_SCHEMA,
+    EXISTING_LOAN_SCHEMA,
     SERVICED_SCHEMA,
     ExistingBook,
 )
 from credit.modules.ingest.writer.fields import CUSTOMERS, LOANS, UpsertingBook
-
-EXISTING_LOAN_SCHEMA = {"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64}
 
 
 def _sent_as(type_: TypeEngine[Any]) -> TypeEngine[Any]:
