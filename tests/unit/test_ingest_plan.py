@@ -177,7 +177,7 @@ def test_a_loan_is_written_with_the_terms_the_plan_compares_a_serviced_loan_on()
     """The writer's columns come from the loans table's definition; a serviced loan is
     compared on exactly those the writer would change."""
     assert ("id", *SERVICED_TERMS) == fields.LOAN_FIELDS
-    assert fields.LOAN_SERVICING_FIELDS == ("loaded_on", "installments_settled")
+    assert fields.LOAN_SERVICING_FIELDS == ("loaded_on", "installments_settled", "on_time_at_load")
     assert fields.CUSTOMER_FIELDS == (
         "id",
         "source_customer_id",
