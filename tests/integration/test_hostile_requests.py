@@ -6,7 +6,9 @@ Runs on SQLite and PostgreSQL (the `settings` fixture).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
@@ -14,6 +16,14 @@ from credit.clock import FixedClock
 from credit.settings import Settings
 from tests.conftest import TODAY
 from tests.integration.test_operations import sample
+
+CUSTOMER = {
+    "first_name": "Kavya",
+    "last_name": "Iyer",
+    "age": 29,
+    "monthly_income": 64_321,
+    "phone_number": 9_812_345_670,
+}
 
 
 async def test_metrics_count_refusals_with_their_own_status(settings: Settings) -> None:
@@ -41,3 +51,26 @@ async def test_metrics_count_refusals_with_their_own_status(settings: Settings) 
         assert sample(after, counted, **labels) - sample(before, counted, **labels) == times
     errors = "credit_http_requests_error_total"
     assert sample(after, errors, path=path) - sample(before, errors, path=path) == 0
+
+
+@pytest.mark.parametrize("today", [date(9999, 12, 31), date(9999, 6, 1)])
+async def test_a_loan_that_would_end_past_the_calendar_is_refused_not_a_500(
+    settings: Settings, today: date
+) -> None:
+    """With today pinned near year 9999, a loan ending in year 10000 gets 422 naming its tenure
+    (the end date overflowed into a 500); one that ends in time is booked."""
+    async with AsyncTestClient(app=create_app(settings, clock=FixedClock(today))) as client:
+        registered = await client.post("/api/register", json=CUSTOMER)
+        assert registered.status_code == 201
+        customer_id = registered.json()["customer_id"]
+        loan = {"customer_id": customer_id, "loan_amount": 10_000, "interest_rate": 12}
+        refused = await client.post("/api/create-loan", json={**loan, "tenure": 12})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["extra"][0]["key"] == "tenure"
+        assert "past the calendar" in refused.json()["detail"]
+        assert (await client.get(f"/api/view-loans/{customer_id}")).json() == []
+        if today.month < 12:
+            booked = await client.post("/api/create-loan", json={**loan, "tenure": 1})
+            assert booked.status_code == 201, booked.text
+            schedule = await client.get(f"/api/loans/{booked.json()['loan_id']}/schedule")
+            assert schedule.json()["installments"][0]["due_date"] == "9999-07-01"
