@@ -61,6 +61,10 @@ class Settings:
     rate_limit_anonymous_per_second: float = 5
     rate_limit_anonymous_burst: int = 20
     max_request_body_bytes: int = 1024 * 1024
+    # What one workbook may make the Excel reader hold (credit.modules.ingest.workbook): its
+    # parts inflated in total, and the cells of its first sheet's grid.
+    max_workbook_inflated_bytes: int = 2 * 1024**3
+    max_sheet_cells: int = 20_000_000
     sample_data_dir: Path | None = SAMPLE_DATA_DIR
     timezone: str = "Asia/Kolkata"
     today: date | None = None
@@ -116,6 +120,10 @@ class Settings:
             max_request_body_bytes=int(
                 _env("MAX_REQUEST_BODY_BYTES", str(default.max_request_body_bytes))
             ),
+            max_workbook_inflated_bytes=int(
+                _env("MAX_WORKBOOK_INFLATED_BYTES", str(default.max_workbook_inflated_bytes))
+            ),
+            max_sheet_cells=int(_env("MAX_SHEET_CELLS", str(default.max_sheet_cells))),
             sample_data_dir=Path(sample_dir.strip()) if sample_dir.strip() else None,
             timezone=_env("TZ_NAME", default.timezone),
             today=date.fromisoformat(today) if today else None,

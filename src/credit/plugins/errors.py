@@ -82,7 +82,9 @@ def unprocessable(_: Request[Any, Any, Any], exc: Unprocessable) -> Response[dic
     return _unprocessable(exc.detail, exc.field, exc.source)
 
 
-def past_the_calendar(_: Request[Any, Any, Any], exc: PastTheCalendar) -> Response[dict[str, object]]:
+def past_the_calendar(
+    _: Request[Any, Any, Any], exc: PastTheCalendar
+) -> Response[dict[str, object]]:
     return _unprocessable(exc.detail, exc.field, "body")
 
 

@@ -249,6 +249,7 @@ async def ingest_here(
     Alchemy or Litestar."""
     from credit.modules.ingest.schemas import IngestStatus
     from credit.modules.ingest.service import ingest_workbooks
+    from credit.modules.ingest.workbook import WorkbookLimits
 
     display = StageDisplay(bar, first="starting")
 
@@ -268,7 +269,9 @@ async def ingest_here(
 
             engine = ingestion_engine(settings)
         try:
-            report = await ingest_workbooks(engine, customers, loans, progress)
+            report = await ingest_workbooks(
+                engine, customers, loans, progress, limits=WorkbookLimits.of(settings)
+            )
         finally:
             await engine.dispose()
     except Exception as exc:  # the job's way: its own words, not a traceback

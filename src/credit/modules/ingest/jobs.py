@@ -16,6 +16,7 @@ import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 from credit.modules.ingest.service import ingest_workbooks
+from credit.modules.ingest.workbook import WorkbookLimits
 from credit.plugins.queue import job_error, report_progress
 from credit.settings import Settings
 
@@ -34,6 +35,7 @@ async def ingest_book(ctx: dict[str, Any], *, customers_path: str, loans_path: s
             Path(loans_path),
             progress,
             clock=ctx.get("clock"),
+            limits=WorkbookLimits.of(settings),
         )
     except Exception as exc:
         _discard_uploads(settings, customers_path, loans_path)

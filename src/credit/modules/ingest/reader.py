@@ -5,11 +5,11 @@ over rows. What comes out is a frame of valid rows in the units the database sto
 integer paise, rates as integer 1/10,000 %, dates as dates) plus a frame of rejected rows with
 their Excel row number and reason. A file that is not a workbook, a sheet with missing or
 unknown columns, or a sheet without data rows raises `IngestError`: nothing is loaded then.
+Before the reader opens a file, `workbook.check_workbook` bounds what reading it can cost.
 """
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -18,6 +18,7 @@ import fastexcel
 import polars as pl
 
 from credit.modules.ingest.schemas import IngestError, Sheet
+from credit.modules.ingest.workbook import WorkbookLimits, check_workbook
 
 ROW = "excel_row"
 REASON = "reason"
@@ -71,6 +72,7 @@ LOAN_COLUMNS = (
 SCALE = {Kind.MONEY: 100, Kind.RATE: 10_000}
 MAX_NAME_LENGTH = 100
 EXCEL_EPOCH = pl.date(1899, 12, 30)
+DEFAULT_LIMITS = WorkbookLimits()
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ class SheetData:
     rejected: pl.DataFrame  # excel_row, reason
 
 
-def read_customers(path: Path) -> SheetData:
-    frame = _load_sheet(path, "customers", CUSTOMER_COLUMNS)
+def read_customers(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> SheetData:
+    frame = _load_sheet(path, "customers", CUSTOMER_COLUMNS, limits)
     typed, problems = _coerce(frame, CUSTOMER_COLUMNS)
     problems += [
         (_blank("first_name"), "First Name: blank"),
@@ -95,8 +97,8 @@ def read_customers(path: Path) -> SheetData:
     return _first_wins(sheet, ["id"], "Customer ID")
 
 
-def read_loans(path: Path) -> SheetData:
-    frame = _load_sheet(path, "loans", LOAN_COLUMNS)
+def read_loans(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> SheetData:
+    frame = _load_sheet(path, "loans", LOAN_COLUMNS, limits)
     typed, problems = _coerce(frame, LOAN_COLUMNS)
     # Installment k falls due start + k months (clamped to the month's end); the last one is
     # the end date.
@@ -118,34 +120,13 @@ def read_loans(path: Path) -> SheetData:
     return _first_wins(sheet, ["customer_id", "source_loan_id"], "Customer ID and Loan ID")
 
 
-# An .xlsx is a zip; its parts are inflated before a single cell is read. A small upload can
-# hide gigabytes of XML (a zip bomb), so the declared sizes are checked before parsing. A real
-# book of a million loans is a few hundred MB of XML at a ratio of ~10:1.
-MAX_INFLATED_BYTES = 2 * 1024**3
-MAX_RATIO_ABOVE = 64 * 1024**2
-MAX_RATIO = 200
-
-
-def _check_inflated_size(path: Path, label: str) -> None:
-    if not zipfile.is_zipfile(path):
-        return  # not a zip: fastexcel reports it below
-    with zipfile.ZipFile(path) as archive:
-        inflated = sum(info.file_size for info in archive.infolist())
-        packed = sum(info.compress_size for info in archive.infolist()) or 1
-    if inflated > MAX_INFLATED_BYTES or (
-        inflated > MAX_RATIO_ABOVE and inflated / packed > MAX_RATIO
-    ):
-        raise IngestError(
-            f"The {label} would inflate to {inflated / 1024**2:,.0f} MB "
-            f"({inflated / packed:,.0f}x its size); refused before parsing."
-        )
-
-
-def _load_sheet(path: Path, sheet: Sheet, columns: tuple[Column, ...]) -> pl.DataFrame:
+def _load_sheet(
+    path: Path, sheet: Sheet, columns: tuple[Column, ...], limits: WorkbookLimits
+) -> pl.DataFrame:
     label = f"{sheet} file {path.name!r}"
     if not path.is_file():
         raise IngestError(f"The {label}: no such file.")
-    _check_inflated_size(path, label)
+    check_workbook(path, label, limits)
     try:
         reader = fastexcel.read_excel(str(path))
         if not reader.sheet_names:
