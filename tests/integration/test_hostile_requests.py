@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
@@ -74,3 +77,29 @@ async def test_a_loan_that_would_end_past_the_calendar_is_refused_not_a_500(
             assert booked.status_code == 201, booked.text
             schedule = await client.get(f"/api/loans/{booked.json()['loan_id']}/schedule")
             assert schedule.json()["installments"][0]["due_date"] == "9999-07-01"
+
+
+def pool_of(app: Litestar) -> Any:
+    config = app.plugins.get(SQLAlchemyPlugin).config[0]
+    return config.get_engine().sync_engine.pool
+
+
+async def test_head_closes_its_session_as_get_does(settings: Settings) -> None:
+    """Ten times the pool's size of HEADs leave every pooled connection back in the pool, and
+    a GET after them is served (HEAD ran the GET on a copy of the request, whose session was
+    never closed: the pool ran dry and every client got 503 after the pool timeout)."""
+    small = replace(settings, database_pool_size=2)
+    app = create_app(small, clock=FixedClock(TODAY))
+    async with AsyncTestClient(app=app) as client:
+        registered = await client.post("/api/register", json=CUSTOMER)
+        customer_id = registered.json()["customer_id"]
+        pool = pool_of(app)
+        for _ in range(10 * small.database_pool_size):
+            head = await client.head(f"/api/view-loans/{customer_id}")
+            assert head.status_code == 200
+            assert head.content == b""
+            assert pool.checkedout() == 0
+        served = await client.get(f"/api/view-loans/{customer_id}")
+        assert served.status_code == 200
+        assert served.json() == []
+        assert pool.checkedout() == 0

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 from litestar import Litestar, Request
@@ -209,7 +209,13 @@ def head_as_get(app: ASGIApp) -> ASGIApp:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await app(cast("Scope", {**scope, "method": "GET"}), receive, send_headers_only)
+        # The same scope, not a copy: what the request keeps in it (Advanced Alchemy's session)
+        # must be where the app's `before_send` looks for it, to close it as for a GET.
+        scope["method"] = "GET"
+        try:
+            await app(scope, receive, send_headers_only)
+        finally:
+            scope["method"] = "HEAD"
 
     return handle
 
