@@ -24,12 +24,13 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from credit.errors import Conflict, DatabaseUnavailable, NotFound, Unprocessable
 from credit.lending.amortization import PastTheCalendar
 from credit.lending.servicing import LoanClosed, PaymentRefused
+from credit.plugins.database import unavailable
 from credit.plugins.queue import JobQueueUnavailable
 
 logger = logging.getLogger("credit.errors")
@@ -52,7 +53,7 @@ def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[
 def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, object]]:
     if isinstance(exc, IntegrityError):
         return conflict(request, Conflict("The request conflicts with data already stored."))
-    if exc.connection_invalidated or isinstance(exc, OperationalError):
+    if unavailable(exc):
         return database_unavailable(request, exc)
     return unexpected(request, exc)
 
