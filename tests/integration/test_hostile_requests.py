@@ -103,3 +103,23 @@ async def test_head_closes_its_session_as_get_does(settings: Settings) -> None:
         assert served.status_code == 200
         assert served.json() == []
         assert pool.checkedout() == 0
+
+
+async def test_ids_above_what_json_reads_exactly_are_refused_and_documented(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """2^53 - 1 is the largest id a JavaScript client reads exactly: one above is a 400, in a
+    path or a body, and the OpenAPI document gives that maximum."""
+    largest, over = 2**53 - 1, 2**53
+    assert (await client.get(f"/api/view-loan/{largest}")).status_code == 404
+    for path in (f"/api/view-loan/{over}", f"/api/customers/{over}", f"/api/view-loans/{over}"):
+        assert (await client.get(path)).status_code == 400, path
+    loan = {"customer_id": over, "loan_amount": 10_000, "interest_rate": 12, "tenure": 12}
+    refused = await client.post("/api/check-eligibility", json=loan)
+    assert refused.status_code == 400
+    assert refused.json()["extra"][0]["key"] == "customer_id"
+    document = (await client.get("/schema/openapi.json")).json()
+    (parameter,) = document["paths"]["/api/view-loan/{loan_id}"]["get"]["parameters"]
+    assert parameter["schema"]["maximum"] == largest
+    body = document["components"]["schemas"]["LoanApplication"]["properties"]["customer_id"]
+    assert body["maximum"] == largest

@@ -17,6 +17,8 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
+from credit.ids import MAX_FILE_ID
+from credit.modules.customers.api import INVISIBLE, MAX_NAME_LENGTH
 from credit.modules.ingest.schemas import IngestError, Sheet
 from credit.modules.ingest.workbook import WorkbookLimits, check_workbook
 
@@ -48,7 +50,7 @@ class Column:
 
 
 CUSTOMER_COLUMNS = (
-    Column("Customer ID", "id", Kind.INTEGER, 1, 2**62),
+    Column("Customer ID", "id", Kind.INTEGER, 1, MAX_FILE_ID),
     Column("First Name", "first_name", Kind.TEXT),
     Column("Last Name", "last_name", Kind.TEXT),
     Column("Age", "age", Kind.INTEGER, 18, 120),
@@ -58,8 +60,8 @@ CUSTOMER_COLUMNS = (
 )
 
 LOAN_COLUMNS = (
-    Column("Customer ID", "customer_id", Kind.INTEGER, 1, 2**62),
-    Column("Loan ID", "source_loan_id", Kind.INTEGER, 1, 2**62),
+    Column("Customer ID", "customer_id", Kind.INTEGER, 1, MAX_FILE_ID),
+    Column("Loan ID", "source_loan_id", Kind.INTEGER, 1, MAX_FILE_ID),
     Column("Loan Amount", "loan_amount", Kind.MONEY, 0.01, 1e10),
     Column("Tenure", "tenure", Kind.INTEGER, 1, 600),
     Column("Interest Rate", "interest_rate", Kind.RATE, 0, 100),
@@ -70,7 +72,8 @@ LOAN_COLUMNS = (
 )
 
 SCALE = {Kind.MONEY: 100, Kind.RATE: 10_000}
-MAX_NAME_LENGTH = 100
+# The years a date may fall in: Excel's first, and the last any date type holds.
+FIRST_YEAR, LAST_YEAR = 1900, 9999
 EXCEL_EPOCH = pl.date(1899, 12, 30)
 DEFAULT_LIMITS = WorkbookLimits()
 
@@ -91,6 +94,8 @@ def read_customers(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> Sheet
         (_blank("last_name"), "Last Name: blank"),
         (_too_long("first_name"), f"First Name: longer than {MAX_NAME_LENGTH} characters"),
         (_too_long("last_name"), f"Last Name: longer than {MAX_NAME_LENGTH} characters"),
+        (_invisible("first_name"), f"First Name: {INVISIBLE_REASON}"),
+        (_invisible("last_name"), f"Last Name: {INVISIBLE_REASON}"),
     ]
     sheet = _split(typed, problems, CUSTOMER_COLUMNS)
     # Repeated phone numbers are settled by the plan, which knows who holds them in the book.
@@ -225,7 +230,15 @@ def _as_date(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _range_problems(column: Column) -> list[Problem]:
-    if column.kind in (Kind.TEXT, Kind.DATE):
+    if column.kind is Kind.DATE:
+        year = pl.col(column.name).dt.year()
+        return [
+            (
+                (year < FIRST_YEAR) | (year > LAST_YEAR),
+                f"{column.header}: outside the years {FIRST_YEAR}-{LAST_YEAR}",
+            )
+        ]
+    if column.kind is Kind.TEXT:
         return []
     value = pl.col(column.name)
     unit = SCALE.get(column.kind, 1)
@@ -270,6 +283,14 @@ def _first_wins(sheet: SheetData, key: list[str], label: str) -> SheetData:
 
 def _blank(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.col(name).str.len_chars() == 0)
+
+
+INVISIBLE_REASON = "holds a control, zero-width, direction or line-break character"
+
+
+def _invisible(name: str) -> pl.Expr:
+    """The characters a name may not hold: the API's rule (`customers.api`)."""
+    return pl.col(name).str.contains(f"[{INVISIBLE}]")
 
 
 def _too_long(name: str) -> pl.Expr:
