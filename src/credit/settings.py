@@ -73,6 +73,10 @@ class Settings:
     # Jobs (ingestion): the SAQ queue on REDIS_URL and how many jobs a worker runs at once.
     queue_name: str = "credit"
     worker_concurrency: int = 2
+    # A job runs at most this long; a job whose worker stops touching it for `heartbeat`
+    # seconds (the worker died) is put back on the queue once, then failed (plugins/queue.py).
+    job_timeout_seconds: int = 3600
+    job_heartbeat_seconds: int = 60
     # Operations (logs, metrics): see the README's "Run in production".
     log_level: str = "INFO"
     worker_metrics_port: int | None = None
@@ -131,6 +135,10 @@ class Settings:
             policy=CreditPolicy.from_env(os.environ),
             queue_name=_env("QUEUE_NAME", default.queue_name),
             worker_concurrency=int(_env("WORKER_CONCURRENCY", str(default.worker_concurrency))),
+            job_timeout_seconds=int(_env("JOB_TIMEOUT_SECONDS", str(default.job_timeout_seconds))),
+            job_heartbeat_seconds=int(
+                _env("JOB_HEARTBEAT_SECONDS", str(default.job_heartbeat_seconds))
+            ),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),
             worker_metrics_port=_env_int_optional("WORKER_METRICS_PORT"),
         )
