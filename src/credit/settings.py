@@ -61,6 +61,8 @@ class Settings:
     rate_limit_anonymous_per_second: float = 5
     rate_limit_anonymous_burst: int = 20
     max_request_body_bytes: int = 1024 * 1024
+    # A request's body must have arrived this many seconds after its reading began (408).
+    request_read_timeout_seconds: float = 30
     # What one workbook may make the Excel reader hold (credit.modules.ingest.workbook): its
     # parts inflated in total, and the cells of its first sheet's grid.
     max_workbook_inflated_bytes: int = 2 * 1024**3
@@ -123,6 +125,9 @@ class Settings:
             ),
             max_request_body_bytes=int(
                 _env("MAX_REQUEST_BODY_BYTES", str(default.max_request_body_bytes))
+            ),
+            request_read_timeout_seconds=float(
+                _env("REQUEST_READ_TIMEOUT_SECONDS", str(default.request_read_timeout_seconds))
             ),
             max_workbook_inflated_bytes=int(
                 _env("MAX_WORKBOOK_INFLATED_BYTES", str(default.max_workbook_inflated_bytes))

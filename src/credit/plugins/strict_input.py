@@ -203,6 +203,9 @@ def head_as_get(app: ASGIApp) -> ASGIApp:
             return
 
         async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # The server reads the method to know the body it may send: none.
+                scope["method"] = "HEAD"
             if message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return
@@ -210,7 +213,8 @@ def head_as_get(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         # The same scope, not a copy: what the request keeps in it (Advanced Alchemy's session)
-        # must be where the app's `before_send` looks for it, to close it as for a GET.
+        # must be where the app's `before_send` looks for it, to close it as for a GET. It is a
+        # HEAD again by the time the response starts, for the server.
         scope["method"] = "GET"
         try:
             await app(scope, receive, send_headers_only)
