@@ -49,8 +49,9 @@ def phase_read(customers: Path, loans: Path) -> dict[str, float]:
 
 
 def phase_ingest(customers: Path, loans: Path, database_url: str) -> dict[str, object]:
+    from credit.clock import clock_for
+    from credit.db.database import sqlalchemy_config
     from credit.modules.ingest.service import ingest_workbooks
-    from credit.plugins.database import sqlalchemy_config
     from credit.settings import Settings
 
     stages: list[tuple[str, float]] = []
@@ -61,9 +62,11 @@ def phase_ingest(customers: Path, loans: Path, database_url: str) -> dict[str, o
 
     async def ingest() -> Any:
         # The engine of the process's one config, as the job and `credit ingest` use.
-        engine = sqlalchemy_config(Settings(database_url=database_url)).get_engine()
+        settings = Settings(database_url=database_url)
+        engine = sqlalchemy_config(settings).get_engine()
         try:
-            return await ingest_workbooks(engine, customers, loans, progress)
+            clock = clock_for(settings)
+            return await ingest_workbooks(engine, customers, loans, clock, progress)
         finally:
             await engine.dispose()
 
@@ -112,7 +115,7 @@ def run_child(*args: str) -> dict[str, object]:
 async def fresh_database() -> str:
     import asyncpg
 
-    from credit.plugins.migrations import upgrade_database
+    from credit.db.migrations import upgrade_database
     from credit.settings import Settings
 
     name = f"credit_bench_{uuid.uuid4().hex[:8]}"

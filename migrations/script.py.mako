@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from advanced_alchemy.types import DateTimeUTC
 
-import credit.plugins.db_types
+import credit.db.types
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
-from credit.plugins.migrations import upgrade_database
+from credit.db.migrations import upgrade_database
 from credit.settings import Settings
 from tests import services
 from tests.ingest_workbooks import REAL_BOOK, SAMPLE_BOOK, Book

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
-import credit.plugins.db_types
+import credit.db.types
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -34,12 +34,12 @@ def upgrade() -> None:
         sa.Column("phone_number", sa.BigInteger(), nullable=False),
         sa.Column(
             "monthly_income",
-            credit.plugins.db_types.ExactDecimal(precision=16, scale=2),
+            credit.db.types.ExactDecimal(precision=16, scale=2),
             nullable=False,
         ),
         sa.Column(
             "approved_limit",
-            credit.plugins.db_types.ExactDecimal(precision=16, scale=2),
+            credit.db.types.ExactDecimal(precision=16, scale=2),
             nullable=False,
         ),
         sa.Column(
@@ -65,18 +65,18 @@ def upgrade() -> None:
         sa.Column("source_loan_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "loan_amount",
-            credit.plugins.db_types.ExactDecimal(precision=16, scale=2),
+            credit.db.types.ExactDecimal(precision=16, scale=2),
             nullable=False,
         ),
         sa.Column("tenure", sa.SmallInteger(), nullable=False),
         sa.Column(
             "interest_rate",
-            credit.plugins.db_types.ExactDecimal(precision=7, scale=4),
+            credit.db.types.ExactDecimal(precision=7, scale=4),
             nullable=False,
         ),
         sa.Column(
             "monthly_installment",
-            credit.plugins.db_types.ExactDecimal(precision=16, scale=2),
+            credit.db.types.ExactDecimal(precision=16, scale=2),
             nullable=False,
         ),
         sa.Column("emis_paid_on_time", sa.SmallInteger(), nullable=True),

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
-import credit.plugins.db_types
+import credit.db.types
 from credit.lending.amortization import installments_due
 
 revision: str = "0007_servicing"
@@ -35,8 +35,8 @@ depends_on: str | Sequence[str] | None = None
 BATCH = 10_000
 
 
-def _money() -> credit.plugins.db_types.ExactDecimal:
-    return credit.plugins.db_types.ExactDecimal(precision=16, scale=2)
+def _money() -> credit.db.types.ExactDecimal:
+    return credit.db.types.ExactDecimal(precision=16, scale=2)
 
 
 def upgrade() -> None:

@@ -1,29 +1,28 @@
 """The composition root: `create_app()` lists the plugins and the per-process dependencies.
 
 One Advanced Alchemy config (one engine, one pool) serves every module: per request through
-Advanced Alchemy's plugin and the services' DI providers, and in jobs and CLI commands through
-the same config. The lending policy and the clock are per-process objects: app-level
-dependencies (`policy`, `today`), and given to the credit and loans plugins, whose routers
-build each request's underwriter and booking desk with them.
+Advanced Alchemy's plugin and each module's `deps.py`, and in jobs and CLI commands through
+`credit.db.database.provide_services` on the same config. The clock and the lending policy are
+built here, once, from the settings, and handed down: to the app's own providers
+(`credit.deps`: `settings`, `policy`, `today`) and to the plugins, whose `deps.py` build each
+request's underwriter and booking and payment desks with them.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from importlib.metadata import version
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 
-from credit.clock import Clock, FixedClock, LenderClock
-from credit.lending.policy import CreditPolicy
+from credit import deps
+from credit.clock import Clock, clock_for
+from credit.db.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.modules.access.plugin import AccessPlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
 from credit.modules.loans.plugin import LoansPlugin
-from credit.plugins.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
@@ -36,35 +35,19 @@ from credit.plugins.telemetry import TelemetryPlugin
 from credit.settings import Settings
 
 
-def default_clock(settings: Settings) -> Clock:
-    return FixedClock(settings.today) if settings.today else LenderClock(settings.timezone)
-
-
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state.settings
-    return settings
-
-
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
     settings = settings or Settings.from_env()
-    clock = clock or default_clock(settings)
-    alchemy = sqlalchemy_config(settings)
-    # Jobs see the app's clock: an ingestion loads the book as of its today.
-    jobs = JobQueuePlugin(settings, alchemy=alchemy, clock=clock)
+    clock = clock or clock_for(settings)
     policy = settings.policy
-
-    def provide_policy() -> CreditPolicy:
-        return policy
-
-    def provide_today() -> date:
-        return clock.today()
+    alchemy = sqlalchemy_config(settings)
+    jobs = JobQueuePlugin(settings, alchemy=alchemy)
 
     return Litestar(
         plugins=[
             logging_plugin(settings),
             database_plugin(alchemy),
             EngineShutdown(alchemy),
-            EmbeddedPlugin(settings, alchemy),
+            EmbeddedPlugin(settings),
             ErrorsPlugin(),
             StrictInputPlugin(),
             RequestDeadlinePlugin(settings.request_read_timeout_seconds),
@@ -74,16 +57,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             CreditPlugin(policy, clock),
             LoansPlugin(alchemy, policy, clock, serialise_bookings=settings.is_embedded),
             jobs,
-            IngestPlugin(settings),
+            IngestPlugin(settings, alchemy, clock),
             *jobs.worker_plugins(),
             AccessPlugin(settings, alchemy),
             HeapPlugin(),  # last: freezes what the other startup hooks built
         ],
-        dependencies={
-            "settings": Provide(provide_settings, sync_to_thread=False),
-            "policy": Provide(provide_policy, sync_to_thread=False),
-            "today": Provide(provide_today, sync_to_thread=False),
-        },
+        dependencies=deps.dependencies(settings, policy, clock),
         state=State({"settings": settings}),
         debug=settings.debug,
         # Litestar reads this from the constructor only (a plugin's AppConfig value is ignored).

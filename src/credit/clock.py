@@ -1,11 +1,19 @@
-"""The one clock the app owns for "today", so tests and operators can pin the date."""
+"""The one clock the app owns for "today", so tests and operators can pin the date.
+
+`clock_for(settings)` is the only place a clock is made from the settings (`CREDIT_TODAY`
+pins it, else the lender's time zone): the app, `credit ingest` and the sample loader build it
+once and hand it down; nothing falls back to a clock of its own.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from credit.settings import Settings
 
 
 class Clock(Protocol):
@@ -30,3 +38,8 @@ class FixedClock:
 
     def today(self) -> date:
         return self.day
+
+
+def clock_for(settings: Settings) -> Clock:
+    """The process's clock: stopped at `CREDIT_TODAY` if set, else the lender's today."""
+    return FixedClock(settings.today) if settings.today else LenderClock(settings.timezone)

@@ -12,12 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from credit.clock import FixedClock
+from credit.db.database import sqlalchemy_config
 from credit.lending.amortization import add_months, installments_due, monthly_installment
 from credit.modules.customers.models import Customer
 from credit.modules.ingest.schemas import IngestReport
 from credit.modules.ingest.service import ingest_workbooks
 from credit.modules.loans.models import Loan
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.conftest import TODAY
 
@@ -79,6 +79,24 @@ async def count_rows(database_url: str) -> tuple[int, int]:
         await engine.dispose()
 
 
+async def loaded_as_of(database_url: str) -> tuple[set[date | None], int]:
+    """The days the stored loans were loaded as of, and how many installments are settled on
+    the loans that started after the earliest of them."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            days = set((await conn.execute(select(Loan.loaded_on).distinct())).scalars())
+            first = min((day for day in days if day is not None), default=date.min)
+            settled = await conn.scalar(
+                select(func.coalesce(func.sum(Loan.installments_settled), 0)).where(
+                    Loan.start_date > first
+                )
+            )
+            return days, int(settled or 0)
+    finally:
+        await engine.dispose()
+
+
 async def ingest(
     database_url: str, customers: Path, loans: Path, today: date = TODAY
 ) -> IngestReport:
@@ -86,8 +104,6 @@ async def ingest(
     the book is loaded as of `today` (the tests' today by default)."""
     alchemy = sqlalchemy_config(Settings(database_url=database_url, sample_data_dir=None))
     try:
-        return await ingest_workbooks(
-            alchemy.get_engine(), customers, loans, clock=FixedClock(today)
-        )
+        return await ingest_workbooks(alchemy.get_engine(), customers, loans, FixedClock(today))
     finally:
         await alchemy.get_engine().dispose()

@@ -29,9 +29,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.db.database import sqlalchemy_config
 from credit.modules.access.plugin import OPEN_WARNING
 from credit.modules.access.service import ApiKeyService
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.conftest import TODAY, in_own_loop
 

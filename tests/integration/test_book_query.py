@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from credit.db.database import sqlalchemy_config
 from credit.lending.amortization import add_months, installments_due
 from credit.modules.customers.models import Customer
 from credit.modules.loans.service import LoanService
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.integration.book import PastLoan, seed_loans
 

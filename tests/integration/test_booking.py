@@ -18,12 +18,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from credit.db.database import sqlalchemy_config
 from credit.modules.customers.service import CUSTOMERS
 from credit.modules.ingest.writer import open_book
 from credit.modules.loans import booking
 from credit.modules.loans.book import CLAIM_AND_INSERT_LOAN
 from credit.modules.loans.service import LoanService
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.integration.book import count_rows
 from tests.integration.test_api_loans import application, register

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from credit.plugins.migrations import upgrade_database
+from credit.db.migrations import upgrade_database
 from credit.settings import Settings
 from tests.integration.test_servicing_migration import (  # noqa: F401 - fixtures
     CUSTOMERS,

@@ -24,7 +24,7 @@ import pytest
 import uvicorn
 
 from credit.app import create_app
-from credit.plugins.migrations import upgrade_database
+from credit.db.migrations import upgrade_database
 from credit.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

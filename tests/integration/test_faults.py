@@ -37,8 +37,8 @@ from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.db.migrations import upgrade_database
 from credit.modules.ingest.sample import write_sample_book
-from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY
 from tests.ingest_workbooks import customer, loan, small_book

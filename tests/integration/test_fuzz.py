@@ -41,9 +41,9 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.db.database import sqlalchemy_config
+from credit.db.migrations import upgrade_database
 from credit.modules.access.service import ApiKeyService
-from credit.plugins.database import sqlalchemy_config
-from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY, _admin, in_own_loop
 from tests.integration.book import PastLoan, seed_loans

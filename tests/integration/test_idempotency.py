@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.db.database import sqlalchemy_config
 from credit.modules.loans.idempotency import purge_old_keys
 from credit.modules.loans.models import IDEMPOTENCY_KEYS, Payment
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.integration.book import PastLoan, count_rows, seed_loans
 from tests.integration.test_api_customers import applicant

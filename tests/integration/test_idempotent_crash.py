@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 import pytest
 
-from credit.plugins.migrations import upgrade_database
+from credit.db.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY, _admin, _sqlalchemy_url
 from tests.integration.private_services import free_port

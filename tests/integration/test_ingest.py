@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.modules.ingest import writer
 from credit.modules.ingest.schemas import IngestError, RejectedRow
+from credit.modules.ingest.writer import fields, pgcopy, postgres
 from credit.settings import Settings
 from tests.conftest import empty_tables
 from tests.ingest_workbooks import (
@@ -162,7 +163,7 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
     postgres_url: str, book: Book, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL only: a big first load drops and re-creates the secondary structures."""
-    monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(postgres, "BULK_REBUILD_MIN_ROWS", 1)
     statements: list[str] = []
     run = writer.PostgresBook._run
 
@@ -271,16 +272,16 @@ async def test_a_binary_first_load_stores_exactly_what_the_text_path_stores(
 ) -> None:
     """PostgreSQL only: the loans of a big first load go in by binary COPY; every stored value,
     as PostgreSQL prints it, is the one the CSV path stores."""
-    monkeypatch.setattr(writer, "BULK_REBUILD_MIN_ROWS", 1)
-    monkeypatch.setattr(writer, "BINARY_CHUNK_ROWS", 100)  # several chunks of the loans
+    monkeypatch.setattr(postgres, "BULK_REBUILD_MIN_ROWS", 1)
+    monkeypatch.setattr(pgcopy, "BINARY_CHUNK_ROWS", 100)  # several chunks of the loans
     formats: list[tuple[str, str]] = []
-    copy = writer.asyncpg.Connection.copy_to_table
+    copy = postgres.asyncpg.Connection.copy_to_table
 
     async def recording_copy(self: Any, table: str, **kwargs: Any) -> str:
         formats.append((table, kwargs["format"]))
         return await copy(self, table, **kwargs)
 
-    monkeypatch.setattr(writer.asyncpg.Connection, "copy_to_table", recording_copy)
+    monkeypatch.setattr(postgres.asyncpg.Connection, "copy_to_table", recording_copy)
     try:
         await ingest(postgres_url, book.customers, book.loans)
         binary = await loans_as_text(postgres_url)
@@ -319,9 +320,7 @@ async def test_binary_numerics_are_exact_at_every_digit_group(
         await copier.execute(f"CREATE TEMPORARY TABLE t AS SELECT {column} FROM loans LIMIT 0")
         layout = await book._binary_layout("t", (column,), frame)
         assert layout is not None
-        await copier.copy_to_table(
-            "t", source=writer._binary_stream(layout, frame), format="binary"
-        )
+        await copier.copy_to_table("t", source=pgcopy.binary_stream(layout, frame), format="binary")
         stored = [r[0] for r in await copier.fetch(f"SELECT {column}::text FROM t")]
         await copier.execute("DROP TABLE t")
     assert stored == [str(Decimal(v).scaleb(-scale)) for v in values]
@@ -365,7 +364,7 @@ async def loans_as_text(url: str) -> list[tuple[str, ...]]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            columns = ", ".join(f"{f}::text" for f in writer.LOAN_FIELDS)
+            columns = ", ".join(f"{f}::text" for f in fields.LOAN_FIELDS)
             rows = await conn.execute(text(f"SELECT {columns} FROM loans ORDER BY id"))
             return [tuple(row) for row in rows]
     finally:

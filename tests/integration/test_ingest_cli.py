@@ -1,9 +1,11 @@
-"""`credit ingest` without Redis: the ingestion runs in the command's own process.
+"""`credit ingest` without Redis: the ingestion runs in the command's own process (with
+Redis: tests/integration/test_ingest_worker.py).
 
 The tests are plain functions: the command runs its own event loop."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from credit.cli import credit
 from tests.cli_process import imported_after
 from tests.conftest import empty_tables, in_own_loop
 from tests.ingest_workbooks import SAMPLE_BOOK, small_book
-from tests.integration.book import count_rows
+from tests.integration.book import count_rows, loaded_as_of
 
 
 @pytest.fixture
@@ -76,3 +78,17 @@ def test_ingest_on_postgresql_loads_the_book_without_the_web_framework(
     assert loaded == (SAMPLE_BOOK.customer_rows, SAMPLE_BOOK.loan_rows)
     assert {"polars", "fastexcel", "asyncpg", "sqlalchemy"} <= imported
     assert not imported & {"litestar", "advanced_alchemy", "saq"}
+
+
+def test_ingest_loads_the_book_as_of_credit_today(
+    embedded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`CREDIT_TODAY` is the command's today, as the app's (docs/decisions.md): every loan is
+    loaded as of that day, and none that started after it has an installment settled."""
+    monkeypatch.setenv("CREDIT_TODAY", "2020-01-01")
+    args = ["ingest", str(SAMPLE_BOOK.customers), str(SAMPLE_BOOK.loans)]
+    result = CliRunner().invoke(credit, args, prog_name="credit")
+    assert result.exit_code == 0, result.output
+    days, settled_after = in_own_loop(loaded_as_of(embedded))
+    assert days == {date(2020, 1, 1)}
+    assert settled_after == 0

@@ -8,8 +8,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
+from credit.modules.ingest import sample_loader
 from credit.modules.ingest.reader import read_customers, read_loans
-from credit.plugins import embedded
 from credit.settings import Settings
 from tests.integration.book import count_rows
 
@@ -51,7 +51,7 @@ async def test_first_start_loads_the_sample_book_once(
     async def must_not_run(*_: object) -> None:
         raise AssertionError("the sample book was loaded into a database that has one")
 
-    monkeypatch.setattr(embedded, "ingest_workbooks", must_not_run)
+    monkeypatch.setattr(sample_loader, "ingest_workbooks", must_not_run)
     async with AsyncTestClient(app=create_app(settings)) as client:
         assert (await client.get("/api/customers/200")).status_code == 200
     assert await count_rows(url) == expected

@@ -13,16 +13,19 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
+from credit.cli import credit
 from credit.settings import Settings
 from tests.conftest import empty_tables, in_own_loop
-from tests.ingest_workbooks import Book, small_book
-from tests.integration.book import count_rows
+from tests.ingest_workbooks import SAMPLE_BOOK, Book, small_book
+from tests.integration.book import count_rows, loaded_as_of
 from tests.integration.private_services import stop_worker, wait_for_first_sweep
 from tests.integration.test_ingest_http import upload, wait_for
 
@@ -114,3 +117,31 @@ async def test_a_failed_job_is_logged_under_the_api_id_and_an_idle_worker_stops_
     assert finished[0]["error_type"] == "IngestError"
     assert "saq:job:" not in json.dumps([line for line in lines if "job" in line.get("event", "")])
     assert "did not finish" not in log, log[-4000:]
+
+
+def test_credit_ingest_through_the_worker_loads_the_book_as_of_credit_today(
+    worker: subprocess.Popen[bytes],
+    postgres_url: str,
+    redis_url: str,
+    queue_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `REDIS_URL` the worker loads the book, as of the command's `CREDIT_TODAY` (the
+    worker itself runs without one: the day travels with the job)."""
+    for name, value in {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": redis_url,
+        "QUEUE_NAME": queue_name,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "SAMPLE_DATA_DIR": "",
+        "CREDIT_TODAY": "2020-01-01",
+    }.items():
+        monkeypatch.setenv(name, value)
+    args = ["ingest", str(SAMPLE_BOOK.customers), str(SAMPLE_BOOK.loans)]
+    result = CliRunner().invoke(credit, args, prog_name="credit")
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert result.exit_code == 0, (result.output, log[-4000:])
+    days, settled_after = in_own_loop(loaded_as_of(postgres_url))
+    assert days == {date(2020, 1, 1)}
+    assert settled_after == 0

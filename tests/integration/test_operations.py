@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.db.migrations import upgrade_database
 from credit.plugins.metrics import RouteMetrics
-from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY, _admin, _sqlalchemy_url, in_own_loop
 from tests.integration.private_services import free_port

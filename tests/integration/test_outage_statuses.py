@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
 from credit.clock import FixedClock
-from credit.plugins.migrations import upgrade_database
+from credit.db.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY
 from tests.integration.private_services import PrivatePostgres

@@ -14,9 +14,9 @@ from litestar.testing import AsyncTestClient
 
 from credit.app import create_app
 from credit.clock import FixedClock
+from credit.db.database import sqlalchemy_config
 from credit.errors import DatabaseUnavailable, NotFound
 from credit.modules.customers.service import CustomerService
-from credit.plugins.database import sqlalchemy_config
 from credit.settings import Settings
 from tests.conftest import TODAY, empty_tables
 from tests.integration.test_api_customers import applicant

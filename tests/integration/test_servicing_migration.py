@@ -18,10 +18,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from credit.db.migrations import upgrade_database
 from credit.lending.amortization import add_months, installments_due, monthly_installment
 from credit.modules.customers.models import Customer
 from credit.modules.loans.models import IDEMPOTENCY_KEYS, Loan, Payment
-from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import _admin, _sqlalchemy_url, in_own_loop
 

@@ -18,16 +18,14 @@ from credit.lending.servicing import (
     LoanState,
     LoanTerms,
     PaidOnRefused,
-    RecordedPayment,
     apply_payment,
     balance_after,
     booked_state,
     installments_loaded,
     loaded_state,
-    planned_schedule,
-    statement_figures,
     stored_state,
 )
+from credit.lending.statement import RecordedPayment, planned_schedule, statement_figures
 
 D = Decimal
 # 1,00,000 at 12 % for 12 months: the textbook EMI of 8,884.88, 1 % interest a month.

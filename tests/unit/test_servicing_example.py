@@ -11,15 +11,9 @@ from pathlib import Path
 import msgspec
 
 from credit.lending.amortization import monthly_installment
-from credit.lending.servicing import (
-    LoanTerms,
-    RecordedPayment,
-    apply_payment,
-    booked_state,
-    planned_schedule,
-    statement_figures,
-)
-from credit.modules.loans.schemas import LoanStatement, PaymentReceipt
+from credit.lending.servicing import LoanTerms, apply_payment, booked_state
+from credit.lending.statement import RecordedPayment, planned_schedule, statement_figures
+from credit.modules.loans.payment_schemas import LoanStatement, PaymentReceipt
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "servicing-example.md"
 CUSTOMER_ID, LOAN_ID = 1, 7

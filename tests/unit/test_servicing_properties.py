@@ -15,12 +15,11 @@ from credit.lending.servicing import (
     LoanState,
     LoanTerms,
     PaymentRefused,
-    RecordedPayment,
     apply_payment,
     booked_state,
     loaded_state,
-    planned_schedule,
 )
+from credit.lending.statement import RecordedPayment, planned_schedule
 
 PROPERTY_SETTINGS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]

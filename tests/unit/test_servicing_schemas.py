@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from credit.lending.servicing import AmountNotInPaise
-from credit.modules.loans.schemas import PaymentRequest
+from credit.modules.loans.payment_schemas import PaymentRequest
 
 
 def decode(body: bytes) -> PaymentRequest:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine.url import make_url
 
-from credit.plugins.schema_state import served_database
+from credit.db.schema_state import served_database
 from credit.settings import PROJECT_ROOT, Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -27,10 +27,10 @@ from litestar.status_codes import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from credit.db.database import unavailable
 from credit.errors import Conflict, DatabaseUnavailable, NotFound, Unprocessable
 from credit.lending.amortization import PastTheCalendar
 from credit.lending.servicing import LoanClosed, PaymentRefused
-from credit.plugins.database import unavailable
 from credit.plugins.queue import JobQueueUnavailable
 
 logger = logging.getLogger("credit.errors")

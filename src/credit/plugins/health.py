@@ -2,7 +2,7 @@
 
 `/health` answers as long as the process serves HTTP; it touches nothing else, so a slow
 database never gets a healthy process restarted. `/ready` checks what a request needs: the
-database with its schema at the migrations' head (`credit.plugins.schema_state`), and Redis
+database with its schema at the migrations' head (`credit.db.schema_state`), and Redis
 when jobs go through it. A failed check gives 503 naming the dependency (its error class only:
 messages can carry host names and user names), or the schema's revision and the command to run.
 """
@@ -19,8 +19,8 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from credit.api import error
-from credit.plugins.schema_state import SCHEMA_KEY, SchemaState, SchemaStatus
+from credit.db.schema_state import SCHEMA_KEY, SchemaState, SchemaStatus
+from credit.http import error
 from credit.settings import Settings
 
 CHECK_TIMEOUT_S = 3.0

@@ -16,10 +16,10 @@ from litestar.config.app import AppConfig
 from litestar.openapi.spec import Tag
 from litestar.plugins import InitPluginProtocol
 
+from credit.db.schema_state import SCHEMA_KEY, SchemaState, served_database
 from credit.plugins import metrics
 from credit.plugins.health import HealthController, close_redis_client
 from credit.plugins.request_log import AccessLog, RequestLog
-from credit.plugins.schema_state import SCHEMA_KEY, SchemaState, served_database
 from credit.settings import Settings
 
 logger = logging.getLogger("credit.startup")

@@ -29,7 +29,7 @@ from litestar.middleware.authentication import (
 )
 from litestar.types import ASGIApp
 
-from credit.api import is_api_path
+from credit.http import is_api_path
 from credit.modules.access.rate_limit import Limit, Limiter, Verdict, address_of, too_many
 from credit.modules.access.service import ApiKeyService, Principal, Scope
 

@@ -16,9 +16,10 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlche
 from litestar import Litestar
 from litestar.cli._utils import LitestarGroup
 
+from credit.db.database import provide_services
+from credit.db.migrations import upgrade_database
 from credit.errors import Conflict, NotFound
 from credit.modules.access.service import SCOPES, ApiKeyService
-from credit.plugins.migrations import upgrade_database
 from credit.settings import Settings
 
 T = TypeVar("T")
@@ -34,7 +35,7 @@ def _run(app: Litestar, work: Callable[[ApiKeyService], Awaitable[T]]) -> T:
 
     async def main() -> T:
         try:
-            async with ApiKeyService.new(config=alchemy) as keys:
+            async with provide_services(alchemy, ApiKeyService) as (keys,):
                 return await work(keys)
         finally:
             await alchemy.get_engine().dispose()

@@ -19,7 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 
-from credit.api import error
+from credit.http import error
 from credit.modules.access.auth import (
     API_KEY_HEADER,
     SECURITY_SCHEME,

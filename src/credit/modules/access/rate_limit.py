@@ -27,7 +27,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import TooManyRequestsException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from credit.api import is_api_path
+from credit.http import is_api_path
 from credit.modules.access.service import Principal
 
 logger = logging.getLogger("credit.security")

@@ -17,9 +17,9 @@ from typing import Literal, cast
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import Table, bindparam, select
 
+from credit.db.database import Service
 from credit.errors import Conflict, NotFound
 from credit.modules.access.models import ApiKey
-from credit.plugins.database import Service
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")

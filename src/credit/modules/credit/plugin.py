@@ -1,30 +1,21 @@
-"""Registers the credit module's HTTP routes and the underwriter they decide with."""
+"""Registers the credit module: its HTTP routes and its provider (`deps.py`: the underwriter)."""
 
 from __future__ import annotations
 
-from litestar import Router
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol
 
 from credit.clock import Clock
 from credit.lending.policy import CreditPolicy
-from credit.modules.credit.controller import CreditController, ProfileController
-from credit.modules.credit.underwriter import underwriter_provider
+from credit.modules.credit import deps
+from credit.modules.credit.controller import CreditController
 
 
 class CreditPlugin(InitPluginProtocol):
     def __init__(self, policy: CreditPolicy, clock: Clock) -> None:
-        self.policy = policy
-        self.clock = clock
+        self.dependencies = deps.dependencies(policy, clock)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        # A router of their own: the underwriter is this app's (its policy and clock), and only
-        # these handlers have the loans service it is built on.
-        app_config.route_handlers.append(
-            Router(
-                path="/",
-                route_handlers=[CreditController, ProfileController],
-                dependencies={"underwriter": underwriter_provider(self.policy, self.clock)},
-            )
-        )
+        app_config.route_handlers.append(CreditController)
+        app_config.dependencies.update(self.dependencies)
         return app_config

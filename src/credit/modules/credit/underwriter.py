@@ -1,11 +1,9 @@
 """The underwriter: a credit decision or a score on a customer's book, by the lender's policy,
 as of today.
 
-One per request, given to the credit handlers by dependency injection, holding the loans
-service with the process's policy and today's date. A handler then depends on it alone:
-Litestar resolves the dependencies of one level (the session, the policy, the day) in a task
-group of their own, a task each, which cost a credit decision more than its scoring does. The
-policy and the clock are the app's (`credit.app`), given once to the provider.
+One per request (`deps.py`), holding the loans service with the process's policy and today's
+date: it reads the customer's book through the loans module's face and applies the pure
+lending rules to it.
 """
 
 from __future__ import annotations
@@ -13,12 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from litestar.di import NamedDependency, Provide
-
-from credit.clock import Clock
 from credit.lending.policy import CreditPolicy, LoanRequest
-from credit.lending.scoring import CreditScore
-from credit.modules.loans.api import Assessment, LoanService
+from credit.lending.scoring import CreditScore, credit_score
+from credit.lending.underwriting import Assessment, assess
+from credit.modules.loans.api import LoanService
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,15 +24,9 @@ class Underwriter:
     today: date
 
     async def assess(self, customer_id: int, request: LoanRequest) -> Assessment:
-        return await self.loans.assess(customer_id, request, self.today, self.policy)
+        book = await self.loans.customer_book(customer_id, self.today)
+        return assess(book.history, book.monthly_income, book.current_emis, request, self.policy)
 
     async def score(self, customer_id: int) -> CreditScore:
-        _, score = await self.loans.score(customer_id, self.today, self.policy)
-        return score
-
-
-def underwriter_provider(policy: CreditPolicy, clock: Clock) -> Provide:
-    def provide_underwriter(loans: NamedDependency[LoanService]) -> Underwriter:
-        return Underwriter(loans, policy, clock.today())
-
-    return Provide(provide_underwriter, sync_to_thread=False)
+        book = await self.loans.customer_book(customer_id, self.today)
+        return credit_score(book.history, self.policy)

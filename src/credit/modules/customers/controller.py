@@ -7,20 +7,18 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
-from credit.api import BAD_REQUEST, UNSUPPORTED_MEDIA_TYPE, error, ok
+from credit.http import BAD_REQUEST, UNSUPPORTED_MEDIA_TYPE, error, ok
 from credit.lending.policy import CreditPolicy
 from credit.modules.customers.schemas import (
-    REGISTERED_EXAMPLE,
     RegisterCustomer,
     RegisteredCustomer,
 )
-from credit.modules.customers.service import CustomerService, provide_customers
+from credit.modules.customers.service import CustomerService
 
 
 class CustomerController(Controller):
     path = "/api"
     tags = ["Customers"]
-    dependencies = {"customers": provide_customers}
 
     @post(
         "/register",
@@ -30,7 +28,7 @@ class CustomerController(Controller):
         description="Creates a customer with an approved limit of 36 x monthly income, rounded to "
         "the nearest lakh (ties up). A phone number already registered gives 409.",
         responses={
-            201: ok(RegisteredCustomer, "The customer, registered.", REGISTERED_EXAMPLE),
+            201: ok(RegisteredCustomer, "The customer, registered."),
             **BAD_REQUEST,
             409: error("The phone number is already registered.", 409),
             **UNSUPPORTED_MEDIA_TYPE,
@@ -42,12 +40,4 @@ class CustomerController(Controller):
         customers: NamedDependency[CustomerService],
         policy: NamedDependency[CreditPolicy],
     ) -> RegisteredCustomer:
-        customer = await customers.register(data, policy)
-        return RegisteredCustomer(
-            customer_id=customer.id,
-            name=f"{customer.first_name} {customer.last_name}",
-            age=customer.age,
-            monthly_income=int(customer.monthly_income),
-            approved_limit=int(customer.approved_limit),
-            phone_number=customer.phone_number,
-        )
+        return RegisteredCustomer.of(await customers.register(data, policy))

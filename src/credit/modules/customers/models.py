@@ -8,7 +8,7 @@ from advanced_alchemy.base import IdentityAuditBase
 from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.plugins.db_types import Money
+from credit.db.types import Money
 
 
 class Customer(IdentityAuditBase):

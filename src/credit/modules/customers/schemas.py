@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
 
 from credit.modules.customers.api import MAX_NAME_LENGTH, NAME_PATTERN
+
+if TYPE_CHECKING:
+    from credit.modules.customers.service import CustomerRow
 
 Name = Annotated[
     str,
@@ -47,13 +50,22 @@ class RegisteredCustomer(msgspec.Struct):
     approved_limit: int
     phone_number: int
 
+    example: ClassVar[dict[str, Any]] = {
+        "customer_id": 301,
+        "name": "Aarav Sharma",
+        "age": 34,
+        "monthly_income": 75000,
+        "approved_limit": 2700000,
+        "phone_number": 9876543210,
+    }
 
-# Realistic examples for the OpenAPI document (answers of the real service).
-REGISTERED_EXAMPLE = {
-    "customer_id": 301,
-    "name": "Aarav Sharma",
-    "age": 34,
-    "monthly_income": 75000,
-    "approved_limit": 2700000,
-    "phone_number": 9876543210,
-}
+    @classmethod
+    def of(cls, customer: CustomerRow) -> RegisteredCustomer:
+        return cls(
+            customer_id=customer.id,
+            name=f"{customer.first_name} {customer.last_name}",
+            age=customer.age,
+            monthly_income=int(customer.monthly_income),
+            approved_limit=int(customer.approved_limit),
+            phone_number=customer.phone_number,
+        )

@@ -14,11 +14,11 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import Table, bindparam, insert, select, update
 
+from credit.db.database import Service
 from credit.errors import Conflict, NotFound
 from credit.lending.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
 from credit.modules.customers.schemas import RegisterCustomer
-from credit.plugins.database import Service, service_provider
 
 CUSTOMERS = cast(Table, Customer.__table__)
 PROFILE_FIELDS = (
@@ -106,7 +106,3 @@ class CustomerService(Service[Customer]):
         locked = await self.execute(LOCK_CUSTOMER, {"customer_id": customer_id})
         if locked.one_or_none() is None:
             raise customer_not_found(customer_id)
-
-
-# The one way a request gets this service: Litestar DI, on the request's session.
-provide_customers = service_provider(CustomerService)

@@ -165,12 +165,16 @@ def _runner(settings: Settings) -> JobRunner:
 
 async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[JobRunner, str]:
     """Hand the files to the SAQ worker: copies in the shared upload directory, then the job."""
+    from credit.clock import clock_for
     from credit.modules.ingest.uploads import copy_to_uploads
 
     runner = _runner(settings)
     customers, loans = copy_to_uploads(settings.upload_dir, customers, loans)
     job_id = await runner.enqueue(
-        "ingest_book", customers_path=str(customers.resolve()), loans_path=str(loans.resolve())
+        "ingest_book",
+        customers_path=str(customers.resolve()),
+        loans_path=str(loans.resolve()),
+        as_of=clock_for(settings).today().isoformat(),
     )
     return runner, job_id
 
@@ -226,14 +230,14 @@ class StageDisplay:
 async def follow(runner: JobRunner, job_id: str, bar: Progress) -> tuple[IngestStatus, float]:
     """Show a queued job's stages until it ends. Returns its last status and the seconds it
     took."""
-    from credit.modules.ingest.controller import ingest_status
+    from credit.modules.ingest.schemas import IngestStatus
 
     display = StageDisplay(bar)
     while True:
         state = await runner.state(job_id)
         if state is None:
             raise click.ClickException(f"job {job_id} disappeared")
-        status = ingest_status(state)
+        status = IngestStatus.of(state)
         if status.progress is not None:
             display.show(status.progress.stage, status.progress.rows_done)
         if state.finished:
@@ -247,6 +251,7 @@ async def ingest_here(
     """Without Redis: the ingestion itself, in this process, showing its stages as they come,
     on the process's one engine. The job runner is not imported, nor (on PostgreSQL) Advanced
     Alchemy or Litestar."""
+    from credit.clock import clock_for
     from credit.modules.ingest.schemas import IngestStatus
     from credit.modules.ingest.service import ingest_workbooks
     from credit.modules.ingest.workbook import WorkbookLimits
@@ -258,19 +263,20 @@ async def ingest_here(
 
     try:
         if settings.is_embedded:
-            from credit.plugins.database import sqlalchemy_config
-            from credit.plugins.migrations import upgrade_database_async
+            from credit.db.database import sqlalchemy_config
+            from credit.db.migrations import upgrade_database_async
 
             await upgrade_database_async(settings)  # a fresh clone has no database yet
             engine = sqlalchemy_config(settings).get_engine()
         else:
             # The same options as the app's engine, without Advanced Alchemy or Litestar.
-            from credit.plugins.engine import ingestion_engine
+            from credit.db.engine import ingestion_engine
 
             engine = ingestion_engine(settings)
         try:
+            clock = clock_for(settings)  # CREDIT_TODAY, as the app's
             report = await ingest_workbooks(
-                engine, customers, loans, progress, limits=WorkbookLimits.of(settings)
+                engine, customers, loans, clock, progress, limits=WorkbookLimits.of(settings)
             )
         finally:
             await engine.dispose()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import io
 import shutil
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated
 
 import anyio
-import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -24,19 +24,15 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from credit.api import BAD_REQUEST, NOT_FOUND, error, ok
+from credit.http import BAD_REQUEST, NOT_FOUND, error, ok
 from credit.modules.ingest.schemas import (
-    ACCEPTED_EXAMPLE,
-    STATUS_EXAMPLE,
     IngestAccepted,
     IngestError,
-    IngestProgress,
-    IngestReport,
     IngestStatus,
 )
 from credit.modules.ingest.uploads import store_uploads
 from credit.modules.ingest.workbook import check_upload
-from credit.plugins.queue import JobQueueUnavailable, JobRunner, JobState
+from credit.plugins.queue import JobQueueUnavailable, JobRunner
 from credit.settings import Settings
 
 JobIdPath = Annotated[str, Parameter(max_length=64, description="The ingestion job's id.")]
@@ -51,74 +47,72 @@ class BookUpload:
     loans: UploadFile
 
 
-def ingest_controller(settings: Settings) -> type[Controller]:
-    """The controller, with the upload limit taken from the settings."""
+class IngestController(Controller):
+    path = "/ingest"
+    tags = ["Ingestion"]
 
-    class IngestController(Controller):
-        path = "/api/ingest"
-        tags = ["Ingestion"]
-        request_max_body_size = settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES
-
-        @post(
-            "/",
-            status_code=HTTP_202_ACCEPTED,
-            operation_id="startIngestion",
-            summary="Load the book from two workbooks",
-            description="Multipart fields `customers` (customer_data.xlsx) and `loans` "
-            "(loan_data.xlsx). Answers 202 with the job id; the load runs in the background.",
-            responses={
-                202: ok(IngestAccepted, "Queued; follow the job id.", ACCEPTED_EXAMPLE),
-                **BAD_REQUEST,
-                413: error("An uploaded workbook is larger than allowed.", 413),
-                503: error("The job queue (Redis) is unreachable; nothing was stored.", 503),
-            },
+    @post(
+        "/",
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="startIngestion",
+        summary="Load the book from two workbooks",
+        description="Multipart fields `customers` (customer_data.xlsx) and `loans` "
+        "(loan_data.xlsx). Answers 202 with the job id; the load runs in the background.",
+        responses={
+            202: ok(IngestAccepted, "Queued; follow the job id."),
+            **BAD_REQUEST,
+            413: error("An uploaded workbook is larger than allowed.", 413),
+            503: error("The job queue (Redis) is unreachable; nothing was stored.", 503),
+        },
+    )
+    async def start_ingestion(
+        self,
+        data: Annotated[BookUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        settings: NamedDependency[Settings],
+        job_runner: NamedDependency[JobRunner],
+        today: NamedDependency[date],
+    ) -> IngestAccepted:
+        """Load `customer_data.xlsx` and `loan_data.xlsx` in the background."""
+        books = {"customers": await data.customers.read(), "loans": await data.loans.read()}
+        await anyio.to_thread.run_sync(refuse_non_workbooks, books)
+        customers, loans = await store_uploads(
+            settings.upload_dir, customers=books["customers"], loans=books["loans"]
         )
-        async def start_ingestion(
-            self,
-            data: Annotated[BookUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
-            settings: NamedDependency[Settings],
-            job_runner: NamedDependency[JobRunner],
-        ) -> IngestAccepted:
-            """Load `customer_data.xlsx` and `loan_data.xlsx` in the background."""
-            books = {"customers": await data.customers.read(), "loans": await data.loans.read()}
-            await anyio.to_thread.run_sync(refuse_non_workbooks, books)
-            customers, loans = await store_uploads(
-                settings.upload_dir, customers=books["customers"], loans=books["loans"]
+        try:
+            job_id = await job_runner.enqueue(
+                "ingest_book",
+                customers_path=str(customers),
+                loans_path=str(loans),
+                as_of=today.isoformat(),  # the book is loaded as of the app's today
             )
-            try:
-                job_id = await job_runner.enqueue(
-                    "ingest_book", customers_path=str(customers), loans_path=str(loans)
-                )
-            except JobQueueUnavailable:
-                # Nobody will ever read these files: leave no orphan upload behind (503).
-                await anyio.to_thread.run_sync(shutil.rmtree, customers.parent, True)
-                raise
-            return IngestAccepted(job_id=job_id)
+        except JobQueueUnavailable:
+            # Nobody will ever read these files: leave no orphan upload behind (503).
+            await anyio.to_thread.run_sync(shutil.rmtree, customers.parent, True)
+            raise
+        return IngestAccepted(job_id=job_id)
 
-        @get(
-            "/{job_id:str}",
-            operation_id="getIngestion",
-            summary="An ingestion job's status, progress and report",
-            description="`status` is `queued`, `active`, `complete` or `failed`; `progress` "
-            "gives the stage and rows done; `report` (when complete) counts inserted, updated, "
-            "unchanged and rejected rows and lists every remapped loan id.",
-            responses={
-                200: ok(IngestStatus, "The job's status, progress and report.", STATUS_EXAMPLE),
-                **BAD_REQUEST,
-                **NOT_FOUND,
-                503: error("The job queue (Redis) is unreachable.", 503),
-            },
-        )
-        async def ingestion_status(
-            self, job_id: JobIdPath, job_runner: NamedDependency[JobRunner]
-        ) -> IngestStatus:
-            """Status (`queued`, `active`, `complete`, `failed`), progress and report."""
-            state = await job_runner.state(job_id)
-            if state is None:
-                raise NotFoundException(detail=f"Ingestion job {job_id} not found.")
-            return ingest_status(state)
-
-    return IngestController
+    @get(
+        "/{job_id:str}",
+        operation_id="getIngestion",
+        summary="An ingestion job's status, progress and report",
+        description="`status` is `queued`, `active`, `complete` or `failed`; `progress` "
+        "gives the stage and rows done; `report` (when complete) counts inserted, updated, "
+        "unchanged and rejected rows and lists every remapped loan id.",
+        responses={
+            200: ok(IngestStatus, "The job's status, progress and report."),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+            503: error("The job queue (Redis) is unreachable.", 503),
+        },
+    )
+    async def ingestion_status(
+        self, job_id: JobIdPath, job_runner: NamedDependency[JobRunner]
+    ) -> IngestStatus:
+        """Status (`queued`, `active`, `complete`, `failed`), progress and report."""
+        state = await job_runner.state(job_id)
+        if state is None:
+            raise NotFoundException(detail=f"Ingestion job {job_id} not found.")
+        return IngestStatus.of(state)
 
 
 def refuse_non_workbooks(books: dict[str, bytes]) -> None:
@@ -133,21 +127,10 @@ def refuse_non_workbooks(books: dict[str, bytes]) -> None:
             ) from exc
 
 
-def ingest_status(state: JobState) -> IngestStatus:
-    stage = state.meta.get("stage")
-    progress = (
-        IngestProgress(stage=str(stage), rows_done=int(state.meta.get("rows_done", 0)))
-        if stage
-        else None
+def ingest_router(settings: Settings) -> Router:
+    """The controller under `/api`, with the upload limit taken from the settings."""
+    return Router(
+        path="/api",
+        route_handlers=[IngestController],
+        request_max_body_size=settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
     )
-    return IngestStatus(
-        job_id=state.job_id,
-        status=state.status,
-        progress=progress,
-        report=_report(state.result) if state.status == "complete" else None,
-        error=state.error,
-    )
-
-
-def _report(result: Any) -> IngestReport | None:
-    return msgspec.convert(result, IngestReport) if result is not None else None

@@ -9,19 +9,26 @@ writes on the process's one engine (`ctx["alchemy"]`, the app's Advanced Alchemy
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
+from credit.clock import FixedClock
 from credit.modules.ingest.service import ingest_workbooks
 from credit.modules.ingest.workbook import WorkbookLimits
 from credit.plugins.queue import job_error, report_progress
 from credit.settings import Settings
 
 
-async def ingest_book(ctx: dict[str, Any], *, customers_path: str, loans_path: str) -> Any:
+async def ingest_book(
+    ctx: dict[str, Any], *, customers_path: str, loans_path: str, as_of: str
+) -> Any:
+    """`as_of`: the enqueuer's today (ISO date), the day the book is loaded as of, so a worker
+    with a clock of its own still loads the book as of the day the upload or the command
+    said."""
     settings: Settings = ctx["settings"]
     alchemy: SQLAlchemyAsyncConfig = ctx["alchemy"]
 
@@ -33,8 +40,8 @@ async def ingest_book(ctx: dict[str, Any], *, customers_path: str, loans_path: s
             alchemy.get_engine(),
             Path(customers_path),
             Path(loans_path),
+            FixedClock(date.fromisoformat(as_of)),
             progress,
-            clock=ctx.get("clock"),
             limits=WorkbookLimits.of(settings),
         )
     except Exception as exc:

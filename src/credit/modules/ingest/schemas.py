@@ -3,9 +3,12 @@ ids."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import msgspec
+
+if TYPE_CHECKING:
+    from credit.plugins.queue import JobState
 
 Sheet = Literal["customers", "loans"]
 
@@ -76,6 +79,8 @@ class IngestReport(msgspec.Struct):
 class IngestAccepted(msgspec.Struct):
     job_id: str
 
+    example: ClassVar[dict[str, Any]] = {"job_id": "3f1c9a52-8d1e-4b7a-9c61-0e2f5d7a4b10"}
+
 
 class IngestProgress(msgspec.Struct):
     stage: str
@@ -89,17 +94,41 @@ class IngestStatus(msgspec.Struct):
     report: IngestReport | None = None
     error: str | None = None
 
+    example: ClassVar[dict[str, Any]] = {
+        "job_id": "3f1c9a52-8d1e-4b7a-9c61-0e2f5d7a4b10",
+        "status": "complete",
+        "progress": {"stage": "done", "rows_done": 1053},
+        "report": {
+            "customers": {
+                "rows": 300,
+                "inserted": 300,
+                "updated": 0,
+                "unchanged": 0,
+                "rejected": 0,
+            },
+            "loans": {"rows": 753, "inserted": 752, "updated": 0, "unchanged": 0, "rejected": 1},
+            "rejected": [{"sheet": "loans", "row": 41, "reason": "Customer ID: no such customer"}],
+            "remappings": [
+                {"row": 212, "customer_id": 118, "source_loan_id": 8461, "loan_id": 9001}
+            ],
+        },
+    }
 
-# Realistic examples for the OpenAPI document (answers of the real service).
-ACCEPTED_EXAMPLE = {"job_id": "3f1c9a52-8d1e-4b7a-9c61-0e2f5d7a4b10"}
-STATUS_EXAMPLE = {
-    "job_id": "3f1c9a52-8d1e-4b7a-9c61-0e2f5d7a4b10",
-    "status": "complete",
-    "progress": {"stage": "done", "rows_done": 1053},
-    "report": {
-        "customers": {"rows": 300, "inserted": 300, "updated": 0, "unchanged": 0, "rejected": 0},
-        "loans": {"rows": 753, "inserted": 752, "updated": 0, "unchanged": 0, "rejected": 1},
-        "rejected": [{"sheet": "loans", "row": 41, "reason": "Customer ID: no such customer"}],
-        "remappings": [{"row": 212, "customer_id": 118, "source_loan_id": 8461, "loan_id": 9001}],
-    },
-}
+    @classmethod
+    def of(cls, state: JobState) -> IngestStatus:
+        """A job's state as status readers see it: the stage and rows done from its meta, the
+        report once it is complete."""
+        stage = state.meta.get("stage")
+        progress = (
+            IngestProgress(stage=str(stage), rows_done=int(state.meta.get("rows_done", 0)))
+            if stage
+            else None
+        )
+        complete = state.status == "complete" and state.result is not None
+        return cls(
+            job_id=state.job_id,
+            status=state.status,
+            progress=progress,
+            report=msgspec.convert(state.result, IngestReport) if complete else None,
+            error=state.error,
+        )

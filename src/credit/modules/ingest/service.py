@@ -16,7 +16,7 @@ import anyio
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from credit.clock import Clock, LenderClock
+from credit.clock import Clock
 from credit.modules.ingest.plan import BookPlan, plan_customers, plan_loans, settled_as_of
 from credit.modules.ingest.reader import (
     DEFAULT_LIMITS,
@@ -48,13 +48,14 @@ async def ingest_workbooks(
     engine: AsyncEngine,
     customers_path: Path,
     loans_path: Path,
+    clock: Clock,
     progress: Progress = _no_progress,
-    clock: Clock | None = None,
     limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> IngestReport:
-    """Load the book; its loans are loaded as of `clock`'s today (the app's clock; the
-    lender's default time zone without one). `limits` bound what each workbook may cost."""
-    today = (clock or LenderClock()).today()
+    """Load the book; its loans are loaded as of `clock`'s today (the process's clock,
+    `credit.clock.clock_for`: there is no default). `limits` bound what each workbook may
+    cost."""
+    today = clock.today()
     await progress("reading", 0)
     # The loans file (by far the bigger) is read in a thread while the customers go in, so
     # the database works while fastexcel parses. The book is locked from then on.

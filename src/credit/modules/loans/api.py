@@ -1,4 +1,5 @@
-"""What other modules may use of the loans module: its service and the loan application.
+"""What other modules may use of the loans module: its service (the customer's book, the
+customer with their current loans) and the loan application.
 
 The import contract (pyproject.toml) lets a module reach another only through its `service`
 or `api`; check-eligibility (credit module) takes the same body as create-loan.
@@ -7,6 +8,6 @@ or `api`; check-eligibility (credit module) takes the same body as create-loan.
 from __future__ import annotations
 
 from credit.modules.loans.schemas import LoanApplication
-from credit.modules.loans.service import Assessment, LoanService, provide_loans
+from credit.modules.loans.service import CustomerLoans, LoanService
 
-__all__ = ["Assessment", "LoanApplication", "LoanService", "provide_loans"]
+__all__ = ["CustomerLoans", "LoanApplication", "LoanService"]

@@ -26,17 +26,16 @@ from datetime import date
 from decimal import Decimal
 
 import msgspec
-from litestar.di import NamedDependency, Provide
-from litestar.params import SkipValidation
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from credit.clock import Clock
 from credit.lending.amortization import monthly_installment, plain
 from credit.lending.policy import CreditPolicy, LoanRequest
+from credit.lending.underwriting import assess
 from credit.modules.customers.service import CustomerService
+from credit.modules.loans.idempotency import IdempotentWrites
 from credit.modules.loans.service import BookedLoan, LoanService
 
-# Claims one booking may lose to competing bookings (or an ingestion) before it queues.
+# Claims one booking (or payment, `payments.py`) may lose to competing ones (or an ingestion)
+# before it queues.
 OPTIMISTIC_ATTEMPTS = 3
 
 
@@ -73,12 +72,14 @@ class BookingDesk:
         customers: CustomerService,
         policy: CreditPolicy,
         gate: BookingGate,
+        writes: IdempotentWrites,
         today: date,
     ) -> None:
         self.loans = loans
         self.customers = customers
         self.policy = policy
         self.gate = gate
+        self.writes = writes
         self.today = today
 
     async def book(self, customer_id: int, request: LoanRequest) -> Booking:
@@ -110,7 +111,10 @@ class BookingDesk:
     ) -> Booking | None:
         """Decide on the customer's book as read now and book if approved; None when the book
         moved between the read and the claim (nothing was written then)."""
-        assessment = await self.loans.assess(customer_id, request, today, self.policy)
+        book = await self.loans.customer_book(customer_id, today)
+        assessment = assess(
+            book.history, book.monthly_income, book.current_emis, request, self.policy
+        )
         decision = assessment.decision
         if not decision.approval:
             return Booking(None, decision.message, installment)
@@ -125,7 +129,7 @@ class BookingDesk:
             )
         loan = await self.loans.book_loan(
             customer_id,
-            assessment.book.version,
+            book.version,
             request.amount,
             request.interest_rate,
             request.tenure,
@@ -137,22 +141,3 @@ class BookingDesk:
         return Booking(
             loan, f"Loan approved and booked; it ends on {loan.end_date.isoformat()}.", installment
         )
-
-
-def booking_desk_provider(policy: CreditPolicy, gate: BookingGate, clock: Clock) -> Provide:
-    """The request's booking desk, built from the request's session alone. As five
-    dependencies (the two services, the policy, the gate, the day) Litestar resolved them in
-    task groups, a task each, on every booking (see `credit.modules.credit.underwriter`)."""
-
-    def provide_booking_desk(
-        db_session: NamedDependency[SkipValidation[AsyncSession]],
-    ) -> BookingDesk:
-        return BookingDesk(
-            LoanService(session=db_session),
-            CustomerService(session=db_session),
-            policy,
-            gate,
-            clock.today(),
-        )
-
-    return Provide(provide_booking_desk, sync_to_thread=False)

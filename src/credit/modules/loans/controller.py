@@ -7,11 +7,11 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from credit.api import (
+from credit.http import (
     BAD_REQUEST,
     NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
@@ -19,56 +19,35 @@ from credit.api import (
     LoanIdPath,
     ok,
 )
-from credit.lending.amortization import monthly_installment
-from credit.lending.servicing import planned_schedule, statement_figures, stored_state
+from credit.lending.statement import loan_plan, statement_figures
 from credit.modules.loans.booking import BookingDesk
-from credit.modules.loans.idempotency import (
-    IdempotencyKeyHeader,
-    IdempotentWrites,
-    fingerprint,
-    key_scope,
-    provide_idempotent_writes,
-)
+from credit.modules.loans.idempotency import IdempotencyKeyHeader, fingerprint, key_scope
+from credit.modules.loans.payment_schemas import LoanStatement, PaymentReceipt, PaymentRequest
+from credit.modules.loans.payments import PaymentDesk
 from credit.modules.loans.responses import (
     KEY_REUSED,
     LOAN_CLOSED,
     LOAN_OF_CUSTOMER_NOT_FOUND,
     PAYMENT_BAD_REQUEST,
-    PAYMENT_RECORDED,
     PAYMENT_REFUSED,
     STATEMENT_BAD_REQUEST,
-    STATEMENT_SHOWN,
 )
 from credit.modules.loans.schemas import (
-    BOOKED_EXAMPLE,
-    CURRENT_LOANS_EXAMPLE,
-    LOAN_DETAIL_EXAMPLE,
-    NOT_APPROVED_EXAMPLE,
-    SCHEDULE_EXAMPLE,
     CreatedLoan,
     CurrentLoan,
     LoanApplication,
-    LoanCustomer,
     LoanDetail,
     LoanSchedule,
-    LoanStatement,
-    PaymentReceipt,
-    PaymentRequest,
-    ScheduledInstallment,
 )
-from credit.modules.loans.service import LoanService, PaymentGate, provide_loans
+from credit.modules.loans.service import LoanService
 
 
 class LoanController(Controller):
-    """`bookings` (the booking desk) comes from the loans plugin's router, which holds the
-    app's policy, booking gate and clock."""
+    """`loans`, `bookings` (the booking desk) and `payments` (the payment desk) come from
+    this module's `deps.py`, with the app's policy, gates and clock."""
 
     path = "/api"
     tags = ["Loans"]
-    dependencies = {
-        "loans": provide_loans,
-        "idempotency": Provide(provide_idempotent_writes, sync_to_thread=False),
-    }
 
     @post(
         "/create-loan",
@@ -80,8 +59,10 @@ class LoanController(Controller):
         "the book with every earlier booking (and ingestion) in it.",
         status_code=HTTP_201_CREATED,
         responses={
-            201: ok(CreatedLoan, "Approved and booked.", BOOKED_EXAMPLE),
-            200: ok(CreatedLoan, "Not approved; nothing was booked.", NOT_APPROVED_EXAMPLE),
+            201: ok(CreatedLoan, "Approved and booked."),
+            200: ok(
+                CreatedLoan, "Not approved; nothing was booked.", CreatedLoan.not_approved_example
+            ),
             **BAD_REQUEST,
             **NOT_FOUND,
             **UNSUPPORTED_MEDIA_TYPE,
@@ -97,17 +78,11 @@ class LoanController(Controller):
     ) -> Response[CreatedLoan]:
         async def book() -> tuple[int, CreatedLoan]:
             booking = await bookings.book(data.customer_id, data.to_request())
-            answer = CreatedLoan(
-                loan_id=booking.loan.id if booking.loan else None,
-                customer_id=data.customer_id,
-                loan_approved=booking.loan is not None,
-                message=booking.message,
-                monthly_installment=float(booking.monthly_installment),
-            )
+            answer = CreatedLoan.of(data.customer_id, booking)
             return (HTTP_201_CREATED if booking.loan else HTTP_200_OK), answer
 
-        # On the desk's own loans service: one dependency for the whole booking.
-        status, answer = await IdempotentWrites(bookings.loans).run(
+        # The desk's own idempotent writes: one dependency for the whole booking.
+        status, answer = await bookings.writes.run(
             key_scope("create-loan", request.scope.get("auth")),
             idempotency_key,
             fingerprint(request.method, request.url.path, data),
@@ -121,7 +96,7 @@ class LoanController(Controller):
         operation_id="viewLoan",
         summary="One loan with its customer",
         responses={
-            200: ok(LoanDetail, "The loan and its customer.", LOAN_DETAIL_EXAMPLE),
+            200: ok(LoanDetail, "The loan and its customer."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -129,21 +104,7 @@ class LoanController(Controller):
     async def view_loan(
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
     ) -> LoanDetail:
-        loan, customer = await loans.loan_with_customer(loan_id)
-        return LoanDetail(
-            loan_id=loan.id,
-            customer=LoanCustomer(
-                id=customer.id,
-                first_name=customer.first_name,
-                last_name=customer.last_name,
-                phone_number=customer.phone_number,
-                age=customer.age,
-            ),
-            loan_amount=float(loan.loan_amount),
-            interest_rate=float(loan.interest_rate),
-            monthly_installment=float(loan.monthly_installment),
-            tenure=loan.tenure,
-        )
+        return LoanDetail.of(await loans.loan_with_customer(loan_id))
 
     @get(
         "/view-loans/{customer_id:int}",
@@ -153,7 +114,7 @@ class LoanController(Controller):
         "with its current EMI and the installments left to settle; `[]` when none. A loan "
         "paid off early is not current.",
         responses={
-            200: ok(list[CurrentLoan], "The current loans.", CURRENT_LOANS_EXAMPLE),
+            200: ok(list[CurrentLoan], "The current loans.", [CurrentLoan.example]),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -162,16 +123,7 @@ class LoanController(Controller):
         self, customer_id: CustomerIdPath, loans: NamedDependency[LoanService]
     ) -> list[CurrentLoan]:
         book = await loans.customer_loans(customer_id)
-        return [
-            CurrentLoan(
-                loan_id=loan.loan_id,
-                loan_amount=float(loan.terms.loan_amount),
-                interest_rate=float(loan.terms.interest_rate),
-                monthly_installment=float(loan.monthly_installment),
-                repayments_left=loan.repayments_left,
-            )
-            for loan in book.loans
-        ]
+        return [CurrentLoan.of(loan) for loan in book.loans]
 
     @get(
         "/loans/{loan_id:int}/schedule",
@@ -184,7 +136,7 @@ class LoanController(Controller):
         "date and split) and the installments still to come are planned from the current "
         "balance at the current EMI.",
         responses={
-            200: ok(LoanSchedule, "Every installment, first to last.", SCHEDULE_EXAMPLE),
+            200: ok(LoanSchedule, "Every installment, first to last."),
             **BAD_REQUEST,
             **NOT_FOUND,
         },
@@ -193,36 +145,8 @@ class LoanController(Controller):
         self, loan_id: LoanIdPath, loans: NamedDependency[LoanService]
     ) -> LoanSchedule:
         ledger = await loans.ledger(loan_id)
-        terms = ledger.state.terms
-        formula_emi = monthly_installment(terms.loan_amount, terms.interest_rate, terms.tenure)
-        state = ledger.state
-        if not ledger.payments:
-            # No payment yet: the plan is the formula schedule (at the formula EMI, whatever
-            # the files recorded), as the contract has it.
-            state = stored_state(terms, formula_emi, state.installments_settled, None, None)
-        lines = planned_schedule(state, ledger.loaded, ledger.payments)
-        return LoanSchedule(
-            loan_id=ledger.loan_id,
-            monthly_installment=float(formula_emi),
-            installments=[
-                ScheduledInstallment(
-                    number=line.number,
-                    due_date=line.due_date,
-                    emi=float(line.emi),
-                    interest=float(line.interest),
-                    principal=float(line.principal),
-                    balance=float(line.balance),
-                    settled_by=line.settled_by,
-                    payment_id=line.payment_id,
-                    paid_on=line.paid_on,
-                    on_time=line.on_time,
-                )
-                for line in lines
-            ],
-            recorded_monthly_installment=(
-                float(ledger.recorded_emi) if ledger.recorded_emi != formula_emi else None
-            ),
-        )
+        plan = loan_plan(ledger.state, ledger.loaded, ledger.payments)
+        return LoanSchedule.of(ledger.loan_id, ledger.recorded_emi, plan)
 
     @post(
         "/make-payment/{customer_id:int}/{loan_id:int}",
@@ -235,7 +159,7 @@ class LoanController(Controller):
         "before the loan's last payment. Payments of one loan are applied one at a time.",
         status_code=HTTP_201_CREATED,
         responses={
-            **PAYMENT_RECORDED,
+            201: ok(PaymentReceipt, "The payment is recorded; the loan as it stands after it."),
             **PAYMENT_BAD_REQUEST,
             **LOAN_OF_CUSTOMER_NOT_FOUND,
             **LOAN_CLOSED,
@@ -249,24 +173,19 @@ class LoanController(Controller):
         customer_id: CustomerIdPath,
         loan_id: LoanIdPath,
         data: JSONBody[PaymentRequest],
-        loans: NamedDependency[LoanService],
-        payment_gate: NamedDependency[PaymentGate],
-        idempotency: NamedDependency[IdempotentWrites],
-        today: NamedDependency[date],
+        payments: NamedDependency[PaymentDesk],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[PaymentReceipt]:
         amount = data.exact_amount()
 
         async def pay() -> tuple[int, PaymentReceipt]:
-            recorded = await loans.pay(
-                customer_id, loan_id, amount, data.paid_on or today, today, payment_gate
-            )
+            recorded = await payments.pay(customer_id, loan_id, amount, data.paid_on)
             receipt = PaymentReceipt.of(
                 recorded.payment_id, customer_id, loan_id, recorded.allocation
             )
             return HTTP_201_CREATED, receipt
 
-        status, receipt = await idempotency.run(
+        status, receipt = await payments.writes.run(
             key_scope("make-payment", request.scope.get("auth")),
             idempotency_key,
             fingerprint(request.method, request.url.path, data),
@@ -282,7 +201,11 @@ class LoanController(Controller):
         description="`amount_paid` counts the installments settled before loading at the "
         "recorded EMI plus every payment; `overdue_installments` are unsettled installments "
         "whose due date has passed, `days_past_due` counts from the oldest of them.",
-        responses={**STATEMENT_SHOWN, **STATEMENT_BAD_REQUEST, **LOAN_OF_CUSTOMER_NOT_FOUND},
+        responses={
+            200: ok(LoanStatement, "The loan's statement."),
+            **STATEMENT_BAD_REQUEST,
+            **LOAN_OF_CUSTOMER_NOT_FOUND,
+        },
     )
     async def view_statement(
         self,

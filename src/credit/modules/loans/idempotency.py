@@ -21,10 +21,10 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from litestar.di import NamedDependency
 from litestar.params import HeaderParameter
 from sqlalchemy import Table, bindparam, delete, insert, select
 
+from credit.db.database import provide_services
 from credit.errors import Conflict, Unprocessable
 from credit.modules.loans.models import IDEMPOTENCY_KEYS
 from credit.modules.loans.service import LoanService
@@ -149,14 +149,10 @@ class IdempotentWrites:
         return row.response_status, msgspec.json.decode(row.response_body, type=answer_type)
 
 
-def provide_idempotent_writes(loans: NamedDependency[LoanService]) -> IdempotentWrites:
-    return IdempotentWrites(loans)
-
-
 async def purge_old_keys(alchemy: SQLAlchemyAsyncConfig, now: datetime | None = None) -> int:
     """Delete the keys older than `KEEP`; the number deleted."""
     older_than = (now or datetime.now(UTC)) - KEEP
-    async with LoanService.new(config=alchemy) as loans:
+    async with provide_services(alchemy, LoanService) as (loans,):
         result = await loans.execute(PURGE_KEYS, {"older_than": older_than})
         return int(getattr(result, "rowcount", 0) or 0)
 

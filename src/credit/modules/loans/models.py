@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.plugins.db_types import Money, Rate
+from credit.db.types import Money, Rate
 
 
 class Loan(IdentityAuditBase):

@@ -1,6 +1,7 @@
-"""The documented error answers of make-payment and view-statement, with realistic examples
-(the loan of docs/servicing-example.md). The answers themselves are made once, from the
-domain errors, in `credit.plugins.errors`."""
+"""The loans module's shared error specs: the documented error answers of create-loan,
+make-payment and view-statement, with realistic examples (the loan of
+docs/servicing-example.md). The answers themselves are made once, from the domain errors, in
+`credit.plugins.errors`; each success answer documents itself (its Struct's `example`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from typing import Any
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 
-from credit.api import ApiError, ok
-from credit.modules.loans.schemas import LoanStatement, PaymentReceipt
+from credit.http import ApiError
 
 
 def _error(status: int, detail: str, key: str | None = None) -> dict[str, Any]:
@@ -168,63 +168,3 @@ KEY_REUSED = {
         examples=_examples(422, IDEMPOTENCY_KEY_REUSED),
     )
 }
-
-
-# docs/servicing-example.md: the short payment on the second installment.
-RECEIPT_EXAMPLE = {
-    "payment_id": 2,
-    "customer_id": 1,
-    "loan_id": 7,
-    "installment": 2,
-    "paid_on": "2026-03-15",
-    "amount": 5000.0,
-    "interest": 921.15,
-    "principal": 4078.85,
-    "balance": 88036.27,
-    "on_time": True,
-    "monthly_installment": 9295.05,
-    "repayments_left": 10,
-}
-PAYMENT_RECORDED = {
-    201: ok(
-        PaymentReceipt, "The payment is recorded; the loan as it stands after it.", RECEIPT_EXAMPLE
-    )
-}
-
-
-def _paid(
-    payment_id: int, on: str, amount: float, split: tuple[float, float, float], on_time: bool
-) -> dict[str, Any]:
-    interest, principal, balance = split
-    return {
-        "payment_id": payment_id,
-        "installment": payment_id,
-        "paid_on": on,
-        "amount": amount,
-        "interest": interest,
-        "principal": principal,
-        "balance": balance,
-        "on_time": on_time,
-    }
-
-
-# docs/servicing-example.md: the statement on 1 June, after an early, a short and a late payment.
-STATEMENT_EXAMPLE = {
-    "customer_id": 1,
-    "loan_id": 7,
-    "principal": 100000.0,
-    "interest_rate": 12.0,
-    "amount_paid": 23179.93,
-    "monthly_installment": 9295.05,
-    "repayments_left": 9,
-    "outstanding_principal": 79621.58,
-    "next_due_date": "2026-05-15",
-    "overdue_installments": 1,
-    "days_past_due": 17,
-    "payments": [
-        _paid(1, "2026-02-05", 8884.88, (1000.0, 7884.88, 92115.12), True),
-        _paid(2, "2026-03-15", 5000.0, (921.15, 4078.85, 88036.27), True),
-        _paid(3, "2026-04-25", 9295.05, (880.36, 8414.69, 79621.58), False),
-    ],
-}
-STATEMENT_SHOWN = {200: ok(LoanStatement, "The loan's statement.", STATEMENT_EXAMPLE)}

@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
 
 from credit.ids import MAX_ID
 from credit.lending.amortization import to_money, to_rate
 from credit.lending.policy import LoanRequest
-from credit.lending.servicing import (
-    Allocation,
-    AmountNotInPaise,
-    LoanState,
-    RecordedPayment,
-    StatementFigures,
-)
+from credit.lending.statement import LoanPlan, ScheduleLine
+
+if TYPE_CHECKING:
+    from credit.modules.loans.booking import Booking
+    from credit.modules.loans.service import CurrentLoanRow, LoanWithCustomer
 
 LoanAmount = Annotated[
     float,
@@ -80,6 +78,32 @@ class CreatedLoan(msgspec.Struct):
     message: str
     monthly_installment: float
 
+    example: ClassVar[dict[str, Any]] = {
+        "loan_id": 7801,
+        "customer_id": 301,
+        "loan_approved": True,
+        "message": "Loan approved and booked; it ends on 2027-06-15.",
+        "monthly_installment": 23188.02,
+    }
+    not_approved_example: ClassVar[dict[str, Any]] = {
+        "loan_id": None,
+        "customer_id": 301,
+        "loan_approved": False,
+        "message": "Monthly installments would come to 102521.76 (current 23188.02 + this loan "
+        "79333.74), above the 37500.00 allowed (50% of monthly income).",
+        "monthly_installment": 79333.74,
+    }
+
+    @classmethod
+    def of(cls, customer_id: int, booking: Booking) -> CreatedLoan:
+        return cls(
+            loan_id=booking.loan.id if booking.loan else None,
+            customer_id=customer_id,
+            loan_approved=booking.loan is not None,
+            message=booking.message,
+            monthly_installment=float(booking.monthly_installment),
+        )
+
 
 class LoanCustomer(msgspec.Struct):
     id: int
@@ -97,6 +121,35 @@ class LoanDetail(msgspec.Struct):
     monthly_installment: float
     tenure: int
 
+    example: ClassVar[dict[str, Any]] = {
+        "loan_id": 7801,
+        "customer": {
+            "id": 301,
+            "first_name": "Aarav",
+            "last_name": "Sharma",
+            "phone_number": 9876543210,
+            "age": 34,
+        },
+        "loan_amount": 500000.0,
+        "interest_rate": 10.5,
+        "monthly_installment": 23188.02,
+        "tenure": 24,
+    }
+
+    @classmethod
+    def of(cls, row: LoanWithCustomer) -> LoanDetail:
+        customer = LoanCustomer(
+            row.customer_id, row.first_name, row.last_name, row.phone_number, row.age
+        )
+        return cls(
+            loan_id=row.id,
+            customer=customer,
+            loan_amount=float(row.loan_amount),
+            interest_rate=float(row.interest_rate),
+            monthly_installment=float(row.monthly_installment),
+            tenure=row.tenure,
+        )
+
 
 class CurrentLoan(msgspec.Struct):
     loan_id: int
@@ -104,6 +157,24 @@ class CurrentLoan(msgspec.Struct):
     interest_rate: float
     monthly_installment: float
     repayments_left: int
+
+    example: ClassVar[dict[str, Any]] = {
+        "loan_id": 7801,
+        "loan_amount": 500000.0,
+        "interest_rate": 10.5,
+        "monthly_installment": 23188.02,
+        "repayments_left": 23,
+    }
+
+    @classmethod
+    def of(cls, row: CurrentLoanRow) -> CurrentLoan:
+        return cls(
+            loan_id=row.loan_id,
+            loan_amount=float(row.loan_amount),
+            interest_rate=float(row.interest_rate),
+            monthly_installment=float(row.emi),
+            repayments_left=row.repayments_left,
+        )
 
 
 class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
@@ -124,6 +195,21 @@ class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
     paid_on: date | None = None
     on_time: bool | None = None
 
+    @classmethod
+    def of(cls, line: ScheduleLine) -> ScheduledInstallment:
+        return cls(
+            number=line.number,
+            due_date=line.due_date,
+            emi=float(line.emi),
+            interest=float(line.interest),
+            principal=float(line.principal),
+            balance=float(line.balance),
+            settled_by=line.settled_by,
+            payment_id=line.payment_id,
+            paid_on=line.paid_on,
+            on_time=line.on_time,
+        )
+
 
 class LoanSchedule(msgspec.Struct, omit_defaults=True):
     loan_id: int
@@ -131,247 +217,38 @@ class LoanSchedule(msgspec.Struct, omit_defaults=True):
     installments: list[ScheduledInstallment]
     recorded_monthly_installment: float | None = None
 
-
-# --- Servicing: make-payment and view-statement ---------------------------------------------
-# The examples are one loan's story (docs/servicing-example.md): 1,00,000 at 12 % for 12
-# months from 15 Jan 2026, a short payment on its second installment, the statement on 1 Jun.
-
-Rupees = Annotated[float, msgspec.Meta(description="Rupees, to the paisa.")]
-
-
-class PaymentRequest(msgspec.Struct):
-    """The body of make-payment."""
-
-    amount: Annotated[
-        float,
-        msgspec.Meta(
-            ge=0.01,
-            le=10_000_000_000,
-            description="Rupees, more than 0 with at most 2 decimals. Under the installment's "
-            "interest or over the payoff is refused (422); exactly the payoff closes the loan.",
-            examples=[5000],
-            extra_json_schema={"extra": {"multiple_of": 0.01}},
-        ),
-    ]
-    paid_on: Annotated[
-        date | None,
-        msgspec.Meta(
-            description="The day the money was received; today when left out. Not after "
-            "today, not before the loan's start, not before the loan's last payment.",
-            examples=["2026-03-15"],
-        ),
-    ] = None
-
-    def exact_amount(self) -> Decimal:
-        """The amount as an exact decimal; more than 2 decimals is refused, not rounded."""
-        amount = Decimal(str(self.amount))
-        if amount != to_money(amount):
-            raise AmountNotInPaise(amount)
-        return to_money(amount)
-
-
-class PaymentReceipt(msgspec.Struct):
-    """make-payment's answer: the installment the payment settled and the loan after it."""
-
-    payment_id: Annotated[int, msgspec.Meta(examples=[2])]
-    customer_id: Annotated[int, msgspec.Meta(examples=[1])]
-    loan_id: Annotated[int, msgspec.Meta(examples=[7])]
-    installment: Annotated[
-        int, msgspec.Meta(description="The installment settled (1 = the first).", examples=[2])
-    ]
-    paid_on: Annotated[date, msgspec.Meta(examples=["2026-03-15"])]
-    amount: Annotated[Rupees, msgspec.Meta(examples=[5000.0])]
-    interest: Annotated[
-        Rupees,
-        msgspec.Meta(description="One month on the balance before it.", examples=[921.15]),
-    ]
-    principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
-    balance: Annotated[
-        Rupees, msgspec.Meta(description="Outstanding principal after it.", examples=[88036.27])
-    ]
-    on_time: Annotated[
-        bool,
-        msgspec.Meta(description="Paid on or before the installment's due date.", examples=[True]),
-    ]
-    monthly_installment: Annotated[
-        Rupees,
-        msgspec.Meta(
-            description="The EMI from now on: recalculated over the installments left when "
-            "the amount differed from it; 0 once the loan is paid off.",
-            examples=[9295.05],
-        ),
-    ]
-    repayments_left: Annotated[int, msgspec.Meta(examples=[10])]
-
-    @classmethod
-    def of(
-        cls, payment_id: int, customer_id: int, loan_id: int, allocation: Allocation
-    ) -> PaymentReceipt:
-        return cls(
-            payment_id=payment_id,
-            customer_id=customer_id,
-            loan_id=loan_id,
-            installment=allocation.installment,
-            paid_on=allocation.paid_on,
-            amount=float(allocation.amount),
-            interest=float(allocation.interest),
-            principal=float(allocation.principal),
-            balance=float(allocation.balance),
-            on_time=allocation.on_time,
-            monthly_installment=float(allocation.monthly_installment),
-            repayments_left=allocation.repayments_left,
-        )
-
-
-class StatementPayment(msgspec.Struct):
-    payment_id: Annotated[int, msgspec.Meta(examples=[2])]
-    installment: Annotated[int, msgspec.Meta(examples=[2])]
-    paid_on: Annotated[date, msgspec.Meta(examples=["2026-03-15"])]
-    amount: Annotated[Rupees, msgspec.Meta(examples=[5000.0])]
-    interest: Annotated[Rupees, msgspec.Meta(examples=[921.15])]
-    principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
-    balance: Annotated[Rupees, msgspec.Meta(examples=[88036.27])]
-    on_time: Annotated[bool, msgspec.Meta(examples=[True])]
-
-    @classmethod
-    def of(cls, payment: RecordedPayment) -> StatementPayment:
-        return cls(
-            payment_id=payment.payment_id,
-            installment=payment.installment,
-            paid_on=payment.paid_on,
-            amount=float(payment.amount),
-            interest=float(payment.interest),
-            principal=float(payment.principal),
-            balance=float(payment.balance),
-            on_time=payment.on_time,
-        )
-
-
-class LoanStatement(msgspec.Struct):
-    """view-statement's answer: what was lent, what has been paid, and where the loan stands."""
-
-    customer_id: Annotated[int, msgspec.Meta(examples=[1])]
-    loan_id: Annotated[int, msgspec.Meta(examples=[7])]
-    principal: Annotated[Rupees, msgspec.Meta(description="The loan amount.", examples=[100000.0])]
-    interest_rate: Annotated[float, msgspec.Meta(description="Yearly %.", examples=[12.0])]
-    amount_paid: Annotated[
-        Rupees,
-        msgspec.Meta(
-            description="Every settled installment: those settled before loading at the "
-            "recorded EMI, plus every payment.",
-            examples=[23179.93],
-        ),
-    ]
-    monthly_installment: Annotated[
-        Rupees, msgspec.Meta(description="The current EMI.", examples=[9295.05])
-    ]
-    repayments_left: Annotated[
-        int, msgspec.Meta(description="Installments not yet settled.", examples=[9])
-    ]
-    outstanding_principal: Annotated[Rupees, msgspec.Meta(examples=[79621.58])]
-    next_due_date: Annotated[
-        date | None,
-        msgspec.Meta(
-            description="Due date of the next installment; null when paid off.",
-            examples=["2026-05-15"],
-        ),
-    ]
-    overdue_installments: Annotated[
-        int,
-        msgspec.Meta(description="Unsettled installments whose due date has passed.", examples=[1]),
-    ]
-    days_past_due: Annotated[
-        int,
-        msgspec.Meta(
-            description="Days since the oldest overdue installment fell due; 0 if none.",
-            examples=[17],
-        ),
-    ]
-    payments: list[StatementPayment]
-
-    @classmethod
-    def of(
-        cls,
-        customer_id: int,
-        loan_id: int,
-        state: LoanState,
-        figures: StatementFigures,
-        payments: list[RecordedPayment],
-    ) -> LoanStatement:
-        return cls(
-            customer_id=customer_id,
-            loan_id=loan_id,
-            principal=float(state.terms.loan_amount),
-            interest_rate=float(state.terms.interest_rate),
-            amount_paid=float(figures.amount_paid),
-            monthly_installment=float(figures.monthly_installment),
-            repayments_left=figures.repayments_left,
-            outstanding_principal=float(figures.outstanding_principal),
-            next_due_date=figures.next_due_date,
-            overdue_installments=figures.overdue_installments,
-            days_past_due=figures.days_past_due,
-            payments=[StatementPayment.of(p) for p in payments],
-        )
-
-
-# Realistic examples for the OpenAPI document (answers of the real service).
-BOOKED_EXAMPLE = {
-    "loan_id": 7801,
-    "customer_id": 301,
-    "loan_approved": True,
-    "message": "Loan approved and booked; it ends on 2027-06-15.",
-    "monthly_installment": 23188.02,
-}
-NOT_APPROVED_EXAMPLE = {
-    "loan_id": None,
-    "customer_id": 301,
-    "loan_approved": False,
-    "message": "Monthly installments would come to 102521.76 (current 23188.02 + this loan "
-    "79333.74), above the 37500.00 allowed (50% of monthly income).",
-    "monthly_installment": 79333.74,
-}
-LOAN_DETAIL_EXAMPLE = {
-    "loan_id": 7801,
-    "customer": {
-        "id": 301,
-        "first_name": "Aarav",
-        "last_name": "Sharma",
-        "phone_number": 9876543210,
-        "age": 34,
-    },
-    "loan_amount": 500000.0,
-    "interest_rate": 10.5,
-    "monthly_installment": 23188.02,
-    "tenure": 24,
-}
-CURRENT_LOANS_EXAMPLE = [
-    {
+    example: ClassVar[dict[str, Any]] = {
         "loan_id": 7801,
-        "loan_amount": 500000.0,
-        "interest_rate": 10.5,
         "monthly_installment": 23188.02,
-        "repayments_left": 23,
+        "installments": [
+            {
+                "number": 1,
+                "due_date": "2025-07-15",
+                "emi": 23188.02,
+                "interest": 4375.0,
+                "principal": 18813.02,
+                "balance": 481186.98,
+            },
+            {
+                "number": 2,
+                "due_date": "2025-08-15",
+                "emi": 23188.02,
+                "interest": 4210.39,
+                "principal": 18977.63,
+                "balance": 462209.35,
+            },
+        ],
     }
-]
-SCHEDULE_EXAMPLE = {
-    "loan_id": 7801,
-    "monthly_installment": 23188.02,
-    "installments": [
-        {
-            "number": 1,
-            "due_date": "2025-07-15",
-            "emi": 23188.02,
-            "interest": 4375.0,
-            "principal": 18813.02,
-            "balance": 481186.98,
-        },
-        {
-            "number": 2,
-            "due_date": "2025-08-15",
-            "emi": 23188.02,
-            "interest": 4210.39,
-            "principal": 18977.63,
-            "balance": 462209.35,
-        },
-    ],
-}
+
+    @classmethod
+    def of(cls, loan_id: int, recorded_emi: Decimal, plan: LoanPlan) -> LoanSchedule:
+        """`recorded_monthly_installment` only where the files recorded another EMI."""
+        formula_emi = plan.monthly_installment
+        return cls(
+            loan_id=loan_id,
+            monthly_installment=float(formula_emi),
+            installments=[ScheduledInstallment.of(line) for line in plan.lines],
+            recorded_monthly_installment=(
+                float(recorded_emi) if recorded_emi != formula_emi else None
+            ),
+        )

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import anyio
 from advanced_alchemy.alembic.commands import AlembicCommands
 
-from credit.plugins.database import sqlalchemy_config
+from credit.db.database import sqlalchemy_config
 from credit.settings import Settings
 
 

@@ -93,13 +93,15 @@ def error(description: str, status_code: int | None = None) -> ResponseSpec:
     )
 
 
-def ok(model: Any, description: str, example: Any) -> ResponseSpec:
-    """A documented success response with a realistic example."""
+def ok(model: Any, description: str, example: Any = None) -> ResponseSpec:
+    """A documented success response with a realistic example: the answer's own (its Struct's
+    `example`, beside its fields and its `of`) unless another is given."""
+    value = model.example if example is None else example
     return ResponseSpec(
         data_container=model,
         description=description,
         generate_examples=False,
-        examples=[Example(summary=description, value=example)],
+        examples=[Example(summary=description, value=value)],
     )
 
 

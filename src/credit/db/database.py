@@ -2,27 +2,26 @@
 
 `sqlalchemy_config(settings)` is the process's only engine and pool (one exception:
 `credit ingest` on PostgreSQL, which needs no session, builds its engine from the same options
-in `credit.plugins.engine`). The web app serves it
-through Advanced Alchemy's Litestar plugin (a session per request, closed by its default
-handler before the response goes out); jobs and CLI commands open their sessions from the
-same config (`Service.new(config=...)`). SQLite (the embedded default) gets WAL and foreign
-keys on every connection; PostgreSQL the pool and driver options of `credit.plugins.engine`.
-Alembic
-(migrations/) is the only way the schema is made.
+in `credit.db.engine`). The web app serves it through Advanced Alchemy's Litestar plugin (a
+session per request, closed by its default handler before the response goes out); jobs and CLI
+commands open their sessions from the same config with `provide_services`. SQLite (the
+embedded default) gets WAL and foreign keys on every connection; PostgreSQL the pool and
+driver options of `credit.db.engine`. Alembic (migrations/) is the only way the schema is made.
 
 `Service` is the lending modules' Advanced Alchemy service: statements built once, run on the
 session's connection outside a transaction (each one atomic by itself, no BEGIN/COMMIT round
 trips) unless a `transaction()` groups several; driver errors come out as domain errors.
-`service_provider(ServiceType)` is how a controller gets one, on the request's session.
+`service_provider(ServiceType)` is how a module's `deps.py` gives a handler one, on the
+request's session; `provide_services` is how a job or a command opens them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from advanced_alchemy.extensions.litestar import (
     AlembicAsyncConfig,
@@ -43,8 +42,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 
+from credit.db.engine import engine_options
 from credit.errors import Conflict, DatabaseUnavailable
-from credit.plugins.engine import engine_options
 from credit.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
@@ -180,6 +179,35 @@ class Service(SQLAlchemyAsyncRepositoryService[ModelT]):
 
 
 ServiceT = TypeVar("ServiceT", bound=Service[Any])
+OtherT = TypeVar("OtherT", bound=Service[Any])
+
+
+@overload
+def provide_services(
+    alchemy: SQLAlchemyAsyncConfig, first: type[ServiceT], /
+) -> AbstractAsyncContextManager[tuple[ServiceT]]: ...
+
+
+@overload
+def provide_services(
+    alchemy: SQLAlchemyAsyncConfig, first: type[ServiceT], second: type[OtherT], /
+) -> AbstractAsyncContextManager[tuple[ServiceT, OtherT]]: ...
+
+
+def provide_services(
+    alchemy: SQLAlchemyAsyncConfig, *service_types: type[Service[Any]]
+) -> AbstractAsyncContextManager[tuple[Any, ...]]:
+    """Jobs' and commands' way to their services (as litestar-fullstack's `provide_services`):
+    one session of the app's config, the services on it, closed when the block ends."""
+    return _services(alchemy, service_types)
+
+
+@asynccontextmanager
+async def _services(
+    alchemy: SQLAlchemyAsyncConfig, service_types: tuple[type[Service[Any]], ...]
+) -> AsyncIterator[tuple[Any, ...]]:
+    async with alchemy.get_session() as session:
+        yield tuple(service_type(session=session) for service_type in service_types)
 
 
 def service_provider(service_type: type[ServiceT]) -> Provide:

@@ -1,6 +1,6 @@
 """How the process's engine connects: pool, timeouts and driver options, in one place.
 
-`credit.plugins.database` gives these to Advanced Alchemy's config, which builds the web
+`credit.db.database` gives these to Advanced Alchemy's config, which builds the web
 app's, the jobs' and most commands' one engine. `credit ingest` on PostgreSQL, which needs
 an engine and no session or service, builds its one engine from the same options with
 SQLAlchemy alone: Advanced Alchemy and Litestar would add about half a second of imports to

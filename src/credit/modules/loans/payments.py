@@ -1,0 +1,134 @@
+"""Recording a payment: the servicing rules' split and the writes, one payment of a loan at a
+time (mirroring `booking.py`).
+
+On PostgreSQL a payment reads the loan unlocked and records itself with one conditional
+statement that settles the installment only if the loan is still where it was read; after
+`OPTIMISTIC_ATTEMPTS` lost races it queues behind the loan's row lock. SQLite has no row
+locks: there payments of one loan queue in-process (`PaymentGate`), in a transaction guarded by
+the conditional update, which is also the guard across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from credit.errors import Conflict
+from credit.lending.servicing import Allocation, LoanState, apply_payment
+from credit.modules.loans.booking import OPTIMISTIC_ATTEMPTS
+from credit.modules.loans.idempotency import IdempotentWrites
+from credit.modules.loans.ledger import PAYMENT_FIELDS
+from credit.modules.loans.service import LoanService
+
+# Attempts a payment makes when another payment of the same loan (another process, on
+# SQLite) moved the loan between its read and its write.
+SETTLE_ATTEMPTS = 5
+
+
+class PaymentGate:
+    """One per process (the loans plugin's): on SQLite, which has no row locks, payments of
+    one loan queue here (striped by loan id, so other loans' payments mostly go on)."""
+
+    STRIPES = 64
+
+    def __init__(self) -> None:
+        self._locks = [asyncio.Lock() for _ in range(self.STRIPES)]
+
+    @asynccontextmanager
+    async def hold(self, loan_id: int, serialise: bool) -> AsyncIterator[None]:
+        if not serialise:
+            yield
+            return
+        async with self._locks[loan_id % self.STRIPES]:
+            yield
+
+
+class LoanSettledMeanwhile(Conflict):
+    """Another payment settled the installment between this payment's read and its write
+    (retried; a 409 only if the loan keeps moving)."""
+
+
+class RecordedAllocation(msgspec.Struct, frozen=True):
+    payment_id: int
+    allocation: Allocation
+
+
+def settlement(
+    before: LoanState, loan_id: int, amount: Decimal, paid_on: date, today: date
+) -> tuple[Allocation, dict[str, Any], dict[str, Any]]:
+    """The payment's split (or its refusal), the parameters that settle the installment and
+    those that record the payment."""
+    allocation, after = apply_payment(before, amount, paid_on, today)
+    now = datetime.now(UTC)
+    settle = {
+        "loan_id": loan_id,
+        "settled_before": before.installments_settled,
+        "settled_after": after.installments_settled,
+        "counts_on_time": 1 if allocation.on_time else 0,
+        "balance_after": after.outstanding_principal,
+        "emi_after": after.monthly_installment,
+        "last_paid_on_after": paid_on,
+        "settled_at": now,
+    }
+    record = {
+        "paid_loan_id": loan_id,
+        "paid_at": now,
+        **{f"paid_{name}": getattr(allocation, name) for name in PAYMENT_FIELDS},
+    }
+    return allocation, settle, record
+
+
+class PaymentDesk:
+    """Records payments for one request, on that request's loans service (and session)."""
+
+    def __init__(
+        self, loans: LoanService, gate: PaymentGate, writes: IdempotentWrites, today: date
+    ) -> None:
+        self.loans = loans
+        self.gate = gate
+        self.writes = writes
+        self.today = today
+
+    async def pay(
+        self, customer_id: int, loan_id: int, amount: Decimal, paid_on: date | None
+    ) -> RecordedAllocation:
+        """Record a payment (on `paid_on`, today by default): it settles the loan's next
+        installment, together with the loan's new state."""
+        paid_on = paid_on or self.today
+        writable_ctes = self.loans.writable_ctes
+        if writable_ctes:
+            for _ in range(OPTIMISTIC_ATTEMPTS):
+                recorded = await self._unlocked(customer_id, loan_id, amount, paid_on)
+                if recorded is not None:
+                    return recorded
+        async with self.gate.hold(loan_id, serialise=not writable_ctes):
+            for _ in range(SETTLE_ATTEMPTS):
+                try:
+                    async with self.loans.transaction():
+                        return await self._locked(customer_id, loan_id, amount, paid_on)
+                except LoanSettledMeanwhile:
+                    continue
+        raise LoanSettledMeanwhile(f"loan {loan_id} kept moving under its payment")
+
+    async def _unlocked(
+        self, customer_id: int, loan_id: int, amount: Decimal, paid_on: date
+    ) -> RecordedAllocation | None:
+        before = await self.loans.loan_state(customer_id, loan_id)
+        allocation, settle, record = settlement(before, loan_id, amount, paid_on, self.today)
+        payment_id = await self.loans.settle_and_record(settle | record)
+        return None if payment_id is None else RecordedAllocation(payment_id, allocation)
+
+    async def _locked(
+        self, customer_id: int, loan_id: int, amount: Decimal, paid_on: date
+    ) -> RecordedAllocation:
+        before = await self.loans.loan_state(customer_id, loan_id, lock=True)
+        allocation, settle, record = settlement(before, loan_id, amount, paid_on, self.today)
+        if not await self.loans.settle(settle):
+            raise LoanSettledMeanwhile(f"loan {loan_id} moved")
+        return RecordedAllocation(await self.loans.record_payment(record), allocation)
