@@ -6,9 +6,9 @@ neither, and the retry writes once). A request repeated with the same key and th
 request (method, path, decoded body) gets the stored answer back and writes nothing; the same
 key with another request is refused (422). A request that arrives while another with its key
 is under way waits for it (on the loan's lock or the key's row) and answers what the first
-answered, never a refusal computed on the state the first one left. Keys are the client's own,
-so they are scoped by operation and caller (API key, or "open" without authentication). Rows are kept `KEEP`
-(at least the contract's 24 hours) and then purged by `purge_old_keys`.
+answered, never a refusal computed on the state the first one left. Keys are the client's
+own, so they are scoped by operation and caller (API key, or "open" without authentication).
+Rows are kept `KEEP` (at least the contract's 24 hours) and then purged by `purge_old_keys`.
 """
 
 from __future__ import annotations
