@@ -24,12 +24,12 @@ from credit.clock import FixedClock
 from credit.db.migrations import upgrade_database
 from credit.settings import Settings
 from tests.conftest import TODAY
+from tests.integration.figures import record
 from tests.integration.private_services import PrivatePostgres
 from tests.integration.test_faults import (
     PERSON,
     _create_database,
     private_postgres,  # noqa: F401 - the fixture
-    record,
 )
 
 UNAVAILABLE = "The database is unavailable; try again shortly."
@@ -95,7 +95,7 @@ async def test_every_answer_is_200_or_503_while_postgres_stops_starts_and_recove
         if status == 503:
             assert json.loads(text)["detail"] == UNAVAILABLE
     record(
-        "postgres_stop_start_burst",
+        "outage-stop-start-burst",
         requests=len(answers),
         **{str(s): n for s, n in statuses.items()},
     )

@@ -24,6 +24,7 @@ import pytest
 
 from credit.settings import Settings
 from tests.conftest import in_own_loop
+from tests.integration.figures import record
 from tests.integration.private_services import free_port
 from tests.integration.test_access import _delete_keys, _issue
 
@@ -105,6 +106,15 @@ def test_heads_and_slow_bodies_leave_other_clients_served(
             # The slow bodies are cut off once their time to arrive has passed.
             for conn in slow:
                 assert conn.recv(200).startswith(b"HTTP/1.1 408"), "no 408"
+            record(
+                f"pool-under-attack-{'sqlite' if pool == SQLITE_POOL else 'postgres'}",
+                pool=pool,
+                heads=10 * pool,
+                slow_bodies=2 * pool,
+                other_requests_served=6,
+                slow_bodies_answered_408=len(slow),
+                read_timeout_s=READ_TIMEOUT_S,
+            )
         finally:
             for conn in slow:
                 conn.close()

@@ -26,6 +26,7 @@ from credit.clock import FixedClock
 from credit.modules.ingest.sample import write_sample_book
 from credit.settings import Settings
 from tests.conftest import TODAY
+from tests.integration.figures import record
 from tests.integration.private_services import PrivateRedis, stop_worker
 from tests.integration.test_faults import _job, _start_worker, private_redis  # noqa: F401
 from tests.integration.test_ingest_http import upload, wait_for
@@ -63,6 +64,7 @@ async def test_a_job_whose_worker_died_is_failed_not_left_active(
                 assert time.monotonic() < deadline, log.read_text(errors="replace")
                 await asyncio.sleep(0.02)
             worker.send_signal(signal.SIGKILL)
+            killed_at = time.monotonic()
             await anyio.to_thread.run_sync(worker.wait)
             assert (await _job(client, job_id))["status"] == "active"
 
@@ -77,6 +79,7 @@ async def test_a_job_whose_worker_died_is_failed_not_left_active(
                 assert time.monotonic() < deadline, (state, log.read_text(errors="replace"))
                 await asyncio.sleep(0.2)
             assert state["status"] == "failed", state
+            failed_after_s = time.monotonic() - killed_at
             assert state["error"].startswith("The worker running this job stopped"), state
 
             again = await client.post(
@@ -88,3 +91,10 @@ async def test_a_job_whose_worker_died_is_failed_not_left_active(
             assert done["report"]["loans"]["rows"] == LOANS
     finally:
         stop_worker(worker, timeout=20)
+    record(
+        f"worker-death-{'sqlite' if settings.is_embedded else 'postgres'}",
+        heartbeat_s=HEARTBEAT_S,
+        failed_after_kill_s=round(failed_after_s, 1),
+        rerun_customers=CUSTOMERS,
+        rerun_loans=LOANS,
+    )
