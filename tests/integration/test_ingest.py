@@ -165,13 +165,13 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
     """PostgreSQL only: a big first load drops and re-creates the secondary structures."""
     monkeypatch.setattr(postgres, "BULK_REBUILD_MIN_ROWS", 1)
     statements: list[str] = []
-    run = writer.PostgresBook._run
+    run = writer.PostgresBook._run_ddl
 
-    async def recorded(self: writer.PostgresBook, sql: str, **params: Any) -> Any:
+    async def recorded(self: writer.PostgresBook, sql: str) -> None:
         statements.append(sql)
-        return await run(self, sql, **params)
+        await run(self, sql)
 
-    monkeypatch.setattr(writer.PostgresBook, "_run", recorded)
+    monkeypatch.setattr(writer.PostgresBook, "_run_ddl", recorded)
     try:
         # Both tables are empty: each goes straight in by COPY, without staging or MERGE.
         report = await ingest(postgres_url, book.customers, book.loans)

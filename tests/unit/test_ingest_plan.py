@@ -9,11 +9,13 @@ import polars as pl
 
 from credit.modules.ingest.plan import (
     EXISTING_CUSTOMER_SCHEMA,
+    SERVICED_TERMS,
     ExistingBook,
     plan_book,
     plan_customers,
 )
 from credit.modules.ingest.reader import read_customers, read_loans
+from credit.modules.ingest.writer import fields
 from tests.ingest_workbooks import (
     Book,
     customer,
@@ -169,3 +171,27 @@ def test_a_phone_repeated_in_a_new_file_keeps_its_first_row(tmp_path: Path) -> N
     plan = plan_customers(read_customers(paths[0]), ExistingBook.empty())
     assert plan.customers["id"].to_list() == [1, 3]
     assert plan.rejected.rows() == [(3, "Phone Number: repeats row 2")]
+
+
+def test_a_loan_is_written_with_the_terms_the_plan_compares_a_serviced_loan_on() -> None:
+    """The writer's columns come from the loans table's definition; a serviced loan is
+    compared on exactly those the writer would change."""
+    assert ("id", *SERVICED_TERMS) == fields.LOAN_FIELDS
+    assert fields.LOAN_SERVICING_FIELDS == ("loaded_on", "installments_settled")
+    assert fields.CUSTOMER_FIELDS == (
+        "id",
+        "source_customer_id",
+        "first_name",
+        "last_name",
+        "age",
+        "phone_number",
+        "monthly_income",
+        "approved_limit",
+    )
+    assert {
+        name: fields.units_scale(name) for name in ("loan_amount", "interest_rate", "tenure")
+    } == {
+        "loan_amount": 2,
+        "interest_rate": 4,
+        "tenure": 0,
+    }

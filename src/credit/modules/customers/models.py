@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
-from advanced_alchemy.base import IdentityAuditBase
-from sqlalchemy import BigInteger, Index, Integer, SmallInteger, String
-from sqlalchemy.orm import Mapped, mapped_column
+from advanced_alchemy.base import DefaultBase
+from advanced_alchemy.mixins import AuditColumns
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import FromClause
+from sqlalchemy.orm import Mapped
 
-from credit.db.types import Money
+from credit.db.tables import customers_table
 
 
-class Customer(IdentityAuditBase):
-    __tablename__ = "customers"
-    __table_args__ = (Index("uq_customers_source_customer_id", "source_customer_id", unique=True),)
+class Customer(AuditColumns, DefaultBase):
+    """A customer: the columns are `credit.db.tables`' (shared with ingestion's writer)."""
 
-    # The file's `Customer ID` for a customer loaded from the workbooks; NULL for one registered
-    # through the API, which an ingestion never overwrites (`credit.modules.ingest.plan`).
-    source_customer_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    first_name: Mapped[str] = mapped_column(String(100))
-    last_name: Mapped[str] = mapped_column(String(100))
-    age: Mapped[int] = mapped_column(SmallInteger)
-    phone_number: Mapped[int] = mapped_column(BigInteger, unique=True)
-    monthly_income: Mapped[Decimal] = mapped_column(Money())
-    approved_limit: Mapped[Decimal] = mapped_column(Money())
-    # Raised by every booking for this customer: a booking books only if it is still the
-    # version it read (optimistic booking, `credit.modules.loans.booking`).
-    booking_version: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Advanced Alchemy's metadata (Alembic's) and its UTC timestamps.
+    __table__: ClassVar[FromClause] = customers_table(
+        DefaultBase.metadata, DateTimeUTC(timezone=True)
+    )
+
+    id: Mapped[int]
+    source_customer_id: Mapped[int | None]
+    first_name: Mapped[str]
+    last_name: Mapped[str]
+    age: Mapped[int]
+    phone_number: Mapped[int]
+    monthly_income: Mapped[Decimal]
+    approved_limit: Mapped[Decimal]
+    booking_version: Mapped[int]

@@ -37,6 +37,7 @@ EXISTING_CUSTOMER_SCHEMA = {
     "phone_number": pl.Int64,
     "source_customer_id": pl.Int64,
 }
+EXISTING_LOAN_SCHEMA = {"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64}
 
 
 # The file's fields of a loan that has payments (money in paise, rates in 1/10,000 %, as the
@@ -76,9 +77,7 @@ class ExistingBook:
     def empty(cls) -> ExistingBook:
         return cls(
             customers=pl.DataFrame(schema=EXISTING_CUSTOMER_SCHEMA),
-            loans=pl.DataFrame(
-                schema={"id": pl.Int64, "customer_id": pl.Int64, "source_loan_id": pl.Int64}
-            ),
+            loans=pl.DataFrame(schema=EXISTING_LOAN_SCHEMA),
         )
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
-from advanced_alchemy.base import IdentityAuditBase, IdentityBase
+from advanced_alchemy.base import DefaultBase, IdentityBase
+from advanced_alchemy.mixins import AuditColumns
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Column,
     Date,
     ForeignKey,
+    FromClause,
     Index,
     Integer,
     LargeBinary,
@@ -34,51 +37,32 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.db.types import Money, Rate
+from credit.db.tables import book_state_table, loans_table
+from credit.db.types import Money
 
 
-class Loan(IdentityAuditBase):
-    __tablename__ = "loans"
-    __table_args__ = (
-        # An ingested row is identified by its customer and the file's Loan ID. Leading with the
-        # customer and holding every loan (API-booked ones have a NULL source id), it is also
-        # the index of every per-customer read: current loans, the credit aggregate.
-        Index("uq_loans_customer_id_source_loan_id", "customer_id", "source_loan_id", unique=True),
-    )
+class Loan(AuditColumns, DefaultBase):
+    """A loan: the columns are `credit.db.tables`' (shared with ingestion's writer)."""
 
-    customer_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"),
-        ForeignKey("customers.id", ondelete="RESTRICT"),
-    )
-    # The `Loan ID` of the ingested file; NULL for loans booked through the API.
-    source_loan_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
-    loan_amount: Mapped[Decimal] = mapped_column(Money())
-    tenure: Mapped[int] = mapped_column(SmallInteger)
-    interest_rate: Mapped[Decimal] = mapped_column(Rate())
-    monthly_installment: Mapped[Decimal] = mapped_column(Money())
-    # NULL for API-booked loans: the service has no payment records for them yet.
-    emis_paid_on_time: Mapped[int | None] = mapped_column(SmallInteger, default=None)
-    start_date: Mapped[date] = mapped_column(Date)
-    end_date: Mapped[date] = mapped_column(Date)
+    # Advanced Alchemy's metadata (Alembic's) and its UTC timestamps.
+    __table__: ClassVar[FromClause] = loans_table(DefaultBase.metadata, DateTimeUTC(timezone=True))
 
-    # Servicing state. Every default means "nothing has happened since the loan was booked or
-    # loaded", so a booking writes none of them and a load writes only the first two.
-    # The day the files' record of this loan was taken; NULL for loans booked through the API.
-    loaded_on: Mapped[date | None] = mapped_column(Date, default=None)
-    # `s`: installments settled, by the files (those due on or before `loaded_on`) or by a
-    # payment. The next payment settles installment s + 1.
-    installments_settled: Mapped[int] = mapped_column(SmallInteger, server_default="0")
-    # Installments settled by a payment on or before their due date (the score's count after
-    # loading; `emis_paid_on_time` keeps the files' count before it).
-    installments_paid_on_time: Mapped[int] = mapped_column(SmallInteger, server_default="0")
-    # `B`, written by every payment. NULL until the first one: then `B` is the formula
-    # schedule's balance after `installments_settled` (the loan amount for a booked loan).
-    outstanding_principal: Mapped[Decimal | None] = mapped_column(Money(), default=None)
-    # `e`, written by every payment (0 once paid off). NULL until the first one: then `e` is
-    # `monthly_installment` (the booked EMI, or the file's `Monthly payment`).
-    current_emi: Mapped[Decimal | None] = mapped_column(Money(), default=None)
-    # The date of the latest payment: a payment may not be dated before it.
-    last_paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    id: Mapped[int]
+    customer_id: Mapped[int]
+    source_loan_id: Mapped[int | None]
+    loan_amount: Mapped[Decimal]
+    tenure: Mapped[int]
+    interest_rate: Mapped[Decimal]
+    monthly_installment: Mapped[Decimal]
+    emis_paid_on_time: Mapped[int | None]
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    loaded_on: Mapped[date | None]
+    installments_settled: Mapped[int]
+    installments_paid_on_time: Mapped[int]
+    outstanding_principal: Mapped[Decimal | None]
+    current_emi: Mapped[Decimal | None]
+    last_paid_on: Mapped[date | None]
 
 
 class Payment(IdentityBase):
@@ -134,12 +118,5 @@ IDEMPOTENCY_KEYS = Table(
 )
 
 
-# One row (id 1), absent until the first ingestion (read as generation 0). Every ingestion
-# raises the generation, so a booking decided on the book before it cannot be booked after it.
-BOOK_STATE = Table(
-    "book_state",
-    Loan.metadata,
-    Column("id", SmallInteger, primary_key=True),
-    Column("generation", BigInteger, nullable=False, server_default="0"),
-    CheckConstraint("id = 1", name="single_row"),
-)
+# `credit.db.tables.book_state_table`: the generation of the book as a whole.
+BOOK_STATE = book_state_table(Loan.metadata)

@@ -7,9 +7,9 @@ rolls back on any exception. When it changed a row it also raises the book's gen
 an API booking decided on the book before this one is not booked after it
 (`credit.modules.loans.booking`); an ingestion that changes nothing leaves bookings alone.
 
-The package: `fields.py` (what is written, in which units; the upserts both share),
-`postgres.py` (staging, MERGE, the key rebuild), `pgcopy.py` (the binary COPY codec) and
-`sqlite.py`.
+The package: `fields.py` (the tables, from their one definition in `credit.db.tables`, and
+what is written of them, in which units), `postgres.py` (staging, MERGE, the key rebuild),
+`pgcopy.py` (the binary COPY codec) and `sqlite.py`.
 
 - PostgreSQL (asyncpg: the driver connection under the engine's connection): each sheet is
   COPY'd as CSV into a temporary staging table, then one set-based `MERGE` (insert new ids;
@@ -38,15 +38,17 @@ make a row "changed" (a re-run on a later day changes nothing), and a loan with 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
 import polars as pl
-from sqlalchemy import text
+from sqlalchemy import Table, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.modules.ingest.plan import ExistingBook
+from credit.modules.ingest.writer.fields import BOOK_STATE
 from credit.modules.ingest.writer.postgres import PostgresBook
 from credit.modules.ingest.writer.sqlite import SqliteBook
 
@@ -68,7 +70,7 @@ async def open_book(engine: AsyncEngine) -> AsyncIterator[BookWriter]:
         if conn.dialect.name == "sqlite":
             # A write, even of nothing, takes SQLite's write lock at once, as the PostgreSQL
             # table lock does.
-            await conn.execute(text("UPDATE book_state SET generation = generation"))
+            await conn.execute(TAKE_WRITE_LOCK)
             book = SqliteBook(conn)
         else:
             # Readers go on (except during a big load into an empty table, whose rebuilt keys
@@ -80,18 +82,30 @@ async def open_book(engine: AsyncEngine) -> AsyncIterator[BookWriter]:
             # wholly before the book or wholly after it, and neither waits for the other while
             # holding what the other needs (deadlocks that tests/integration/test_faults.py and
             # test_booking.py found with SHARE ROW EXCLUSIVE and with a claim that took `loans`
-            # first).
+            # first). Raw SQL: SQLAlchemy has no LOCK TABLE.
             await conn.execute(text("LOCK TABLE customers, loans IN EXCLUSIVE MODE"))
             # COPY is asyncpg's: the driver connection under this one, in its transaction.
             raw = await conn.get_raw_connection()
             book = PostgresBook(conn, raw.driver_connection)
         yield book
         if book.changed:
-            await conn.execute(text(NEXT_GENERATION))
+            await conn.execute(NEXT_GENERATION[conn.dialect.name])
 
 
-# Both databases: the one row of `book_state`, created by the first ingestion.
-NEXT_GENERATION = (
-    "INSERT INTO book_state (id, generation) VALUES (1, 1) "
-    "ON CONFLICT (id) DO UPDATE SET generation = book_state.generation + 1"
-)
+TAKE_WRITE_LOCK = update(BOOK_STATE).values(generation=BOOK_STATE.c.generation)
+
+
+def _next_generation(
+    insert: Callable[[Table], postgresql.Insert | sqlite.Insert],
+) -> postgresql.Insert | sqlite.Insert:
+    """The one row of `book_state`, created by the first ingestion, raised by every other."""
+    first = insert(BOOK_STATE).values(id=1, generation=1)
+    return first.on_conflict_do_update(
+        index_elements=[BOOK_STATE.c.id], set_={"generation": BOOK_STATE.c.generation + 1}
+    )
+
+
+NEXT_GENERATION = {
+    "postgresql": _next_generation(postgresql.insert),
+    "sqlite": _next_generation(sqlite.insert),
+}

@@ -1,60 +1,61 @@
-"""What a book's write carries: the written columns of each table, the units money and rates
-travel in, and the upserts both databases' writers share."""
+"""What a book's write carries: the written columns of each table, taken from the tables'
+one definition (`credit.db.tables`), and the units money and rates travel in."""
 
 from __future__ import annotations
 
 import polars as pl
+from sqlalchemy import MetaData, Table
 
-from credit.modules.ingest.plan import SERVICED_TERMS
+from credit.db.tables import book_state_table, customers_table, loans_table
+from credit.db.types import ExactDecimal
 
-CUSTOMER_FIELDS = (
-    "id",
-    "source_customer_id",
-    "first_name",
-    "last_name",
-    "age",
-    "phone_number",
-    "monthly_income",
-    "approved_limit",
+# The writer's own copy of the two tables (their timestamps are the database's).
+BOOK = MetaData()
+CUSTOMERS = customers_table(BOOK)
+LOANS = loans_table(BOOK)
+BOOK_STATE = book_state_table(BOOK)
+
+# What a load leaves to the database: a booking's counter, the timestamps, and a loan's state
+# after its first payment.
+NOT_WRITTEN = frozenset(
+    {
+        "booking_version",
+        "created_at",
+        "updated_at",
+        "installments_paid_on_time",
+        "outstanding_principal",
+        "current_emi",
+        "last_paid_on",
+    }
 )
-# A loan's id and the terms the file gives it (the same the plan compares a serviced loan on).
-LOAN_FIELDS = ("id", *SERVICED_TERMS)
 # Written with a loan, never compared: see the package docstring.
 LOAN_SERVICING_FIELDS = ("loaded_on", "installments_settled")
-# A loan a payment has touched: its row is left as it is.
-NOT_SERVICED = "outstanding_principal IS NULL"
-MONEY_FIELDS = {"monthly_income", "approved_limit", "loan_amount", "monthly_installment"}
-RATE_FIELDS = {"interest_rate"}
+
+
+def _written(table: Table, *but: str) -> tuple[str, ...]:
+    return tuple(c.name for c in table.c if c.name not in NOT_WRITTEN and c.name not in but)
+
+
+CUSTOMER_FIELDS = _written(CUSTOMERS)
+# A loan's id and the terms the file gives it (the plan's SERVICED_TERMS, which it compares a
+# serviced loan on).
+LOAN_FIELDS = _written(LOANS, *LOAN_SERVICING_FIELDS)
+TABLES = {"customers": CUSTOMERS, "loans": LOANS}
+
+
+# Decimal places of the integer units each exact decimal column travels in: the column's scale
+# (money in paise: 2, rates in 1/10,000 %: 4). Column names do not repeat across the tables.
+UNITS_SCALE = {
+    c.name: c.type.scale
+    for table in TABLES.values()
+    for c in table.c
+    if isinstance(c.type, ExactDecimal)
+}
 
 
 def units_scale(field: str) -> int:
-    """Decimal places of the integer units a field travels in (paise: 2, 1/10,000 %: 4)."""
-    return 2 if field in MONEY_FIELDS else 4 if field in RATE_FIELDS else 0
-
-
-def _changed_columns(table: str, fields: tuple[str, ...]) -> str:
-    """`(t.a, t.b) IS DISTINCT FROM (excluded.a, excluded.b)` over every non-key field."""
-    columns = [f for f in fields if f != "id"]
-    ours = ", ".join(f"{table}.{f}" for f in columns)
-    theirs = ", ".join(f"excluded.{f}" for f in columns)
-    return f"({ours}) IS DISTINCT FROM ({theirs})"
-
-
-def upsert_sql(
-    table: str,
-    fields: tuple[str, ...],
-    source: str,
-    now: str,
-    servicing: tuple[str, ...] = (),
-) -> str:
-    written = (*fields, *servicing)
-    updates = ", ".join(f"{f} = excluded.{f}" for f in written if f != "id")
-    guard = f" AND {table}.{NOT_SERVICED}" if servicing else ""
-    return (
-        f"INSERT INTO {table} ({', '.join(written)}) {source} "
-        f"ON CONFLICT (id) DO UPDATE SET {updates}, updated_at = {now} "
-        f"WHERE {_changed_columns(table, fields)}{guard}"
-    )
+    """Decimal places of the integer units a field travels in (0: it is not a decimal)."""
+    return UNITS_SCALE.get(field, 0)
 
 
 class UpsertingBook:
@@ -65,7 +66,7 @@ class UpsertingBook:
 
     async def _upsert(
         self,
-        table: str,
+        table: Table,
         compared: tuple[str, ...],
         rows: pl.DataFrame,
         servicing: tuple[str, ...] = (),
@@ -73,10 +74,10 @@ class UpsertingBook:
         raise NotImplementedError
 
     async def upsert_customers(self, customers: pl.DataFrame) -> int:
-        return self._count(await self._upsert("customers", CUSTOMER_FIELDS, customers))
+        return self._count(await self._upsert(CUSTOMERS, CUSTOMER_FIELDS, customers))
 
     async def upsert_loans(self, loans: pl.DataFrame) -> int:
-        return self._count(await self._upsert("loans", LOAN_FIELDS, loans, LOAN_SERVICING_FIELDS))
+        return self._count(await self._upsert(LOANS, LOAN_FIELDS, loans, LOAN_SERVICING_FIELDS))
 
     def _count(self, changed: int) -> int:
         self.changed += changed
