@@ -30,6 +30,7 @@ from credit.plugins.logs import logging_plugin
 from credit.plugins.money import MoneyPlugin
 from credit.plugins.openapi import OpenAPIPlugin
 from credit.plugins.queue import JobQueuePlugin
+from credit.plugins.request_deadline import RequestDeadlinePlugin
 from credit.plugins.strict_input import StrictInputPlugin
 from credit.plugins.telemetry import TelemetryPlugin
 from credit.settings import Settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             EmbeddedPlugin(settings),
             ErrorsPlugin(),
             StrictInputPlugin(),
+            RequestDeadlinePlugin(settings.request_read_timeout_seconds),
             OpenAPIPlugin(version("credit")),
             MoneyPlugin(),
             TelemetryPlugin(settings),

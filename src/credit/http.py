@@ -10,7 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-MAX_ID = 2**63 - 1
+from credit.ids import MAX_ID
 
 
 def is_api_path(path: str) -> bool:
@@ -19,10 +19,22 @@ def is_api_path(path: str) -> bool:
 
 
 CustomerIdPath = Annotated[
-    int, Parameter(ge=1, le=MAX_ID, description="The customer's id.", examples=[Example(value=1)])
+    int,
+    Parameter(
+        ge=1,
+        le=MAX_ID,
+        description="The customer's id (at most 2^53 - 1, as every id).",
+        examples=[Example(value=1)],
+    ),
 ]
 LoanIdPath = Annotated[
-    int, Parameter(ge=1, le=MAX_ID, description="The loan's id.", examples=[Example(value=1)])
+    int,
+    Parameter(
+        ge=1,
+        le=MAX_ID,
+        description="The loan's id (at most 2^53 - 1, as every id).",
+        examples=[Example(value=1)],
+    ),
 ]
 
 

@@ -61,6 +61,12 @@ class Settings:
     rate_limit_anonymous_per_second: float = 5
     rate_limit_anonymous_burst: int = 20
     max_request_body_bytes: int = 1024 * 1024
+    # A request's body must have arrived this many seconds after its reading began (408).
+    request_read_timeout_seconds: float = 30
+    # What one workbook may make the Excel reader hold (credit.modules.ingest.workbook): its
+    # parts inflated in total, and the cells of its first sheet's grid.
+    max_workbook_inflated_bytes: int = 2 * 1024**3
+    max_sheet_cells: int = 20_000_000
     sample_data_dir: Path | None = SAMPLE_DATA_DIR
     timezone: str = "Asia/Kolkata"
     today: date | None = None
@@ -69,6 +75,10 @@ class Settings:
     # Jobs (ingestion): the SAQ queue on REDIS_URL and how many jobs a worker runs at once.
     queue_name: str = "credit"
     worker_concurrency: int = 2
+    # A job runs at most this long; a job whose worker stops touching it for `heartbeat`
+    # seconds (the worker died) is put back on the queue once, then failed (plugins/queue.py).
+    job_timeout_seconds: int = 3600
+    job_heartbeat_seconds: int = 60
     # Operations (logs, metrics): see the README's "Run in production".
     log_level: str = "INFO"
     worker_metrics_port: int | None = None
@@ -116,6 +126,13 @@ class Settings:
             max_request_body_bytes=int(
                 _env("MAX_REQUEST_BODY_BYTES", str(default.max_request_body_bytes))
             ),
+            request_read_timeout_seconds=float(
+                _env("REQUEST_READ_TIMEOUT_SECONDS", str(default.request_read_timeout_seconds))
+            ),
+            max_workbook_inflated_bytes=int(
+                _env("MAX_WORKBOOK_INFLATED_BYTES", str(default.max_workbook_inflated_bytes))
+            ),
+            max_sheet_cells=int(_env("MAX_SHEET_CELLS", str(default.max_sheet_cells))),
             sample_data_dir=Path(sample_dir.strip()) if sample_dir.strip() else None,
             timezone=_env("TZ_NAME", default.timezone),
             today=date.fromisoformat(today) if today else None,
@@ -123,6 +140,10 @@ class Settings:
             policy=CreditPolicy.from_env(os.environ),
             queue_name=_env("QUEUE_NAME", default.queue_name),
             worker_concurrency=int(_env("WORKER_CONCURRENCY", str(default.worker_concurrency))),
+            job_timeout_seconds=int(_env("JOB_TIMEOUT_SECONDS", str(default.job_timeout_seconds))),
+            job_heartbeat_seconds=int(
+                _env("JOB_HEARTBEAT_SECONDS", str(default.job_heartbeat_seconds))
+            ),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),
             worker_metrics_port=_env_int_optional("WORKER_METRICS_PORT"),
         )

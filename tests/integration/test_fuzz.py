@@ -37,7 +37,7 @@ from litestar import Litestar
 from schemathesis import APIOperation, GenerationMode
 from schemathesis.checks import CHECKS as REGISTERED_CHECKS
 from schemathesis.checks import load_all_checks
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from credit.app import create_app
 from credit.clock import FixedClock
@@ -47,6 +47,7 @@ from credit.modules.access.service import ApiKeyService
 from credit.settings import Settings
 from tests.conftest import TODAY, _admin, in_own_loop
 from tests.integration.book import PastLoan, seed_loans
+from tests.integration.test_hostile_requests import pool_of
 
 MAX_EXAMPLES = 60
 CLI_EXAMPLES = 30
@@ -54,6 +55,7 @@ load_all_checks()
 CHECKS = REGISTERED_CHECKS.get_all()  # `--checks all`
 FIGURES = Path(__file__).resolve().parents[2] / "var" / "test-figures"
 CASES: Counter[str] = Counter()
+HEADS: Counter[str] = Counter()
 STATUSES: Counter[str] = Counter()
 API_KEY: dict[str, str] = {}
 VALID_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
@@ -160,11 +162,21 @@ def _fuzz(operation: APIOperation, mode: GenerationMode, key: str) -> None:
         STATUSES[str(response.status_code)] += 1
         checks = CHECKS
         if name == "POST /api/ingest":
-            # Any bytes are a valid `format: binary` file part; a file that is not a workbook
-            # is accepted (202) and fails its job with a clear message, as the contract says
-            # (tests/integration/test_bad_workbooks.py covers those).
-            checks = [check for check in CHECKS if check is not negative_data_rejection]
+            # Any bytes are a valid `format: binary` file part; a part that is not a workbook
+            # is refused at once (400), a rule the schema cannot state
+            # (tests/integration/test_hostile_workbooks.py covers those).
+            checks = [
+                check
+                for check in CHECKS
+                if check not in (negative_data_rejection, positive_data_acceptance)
+            ]
         case.validate_response(response, checks=checks, headers=headers)
+        if operation.method.upper() == "GET":
+            # HEAD is GET without the body, on every GET route (not in the document).
+            head = case.call(headers=headers, method="HEAD")
+            HEADS[f"HEAD {operation.path}"] += 1
+            assert head.status_code == response.status_code, (head.status_code, case.path)
+            assert head.content == b""
 
     run()
 
@@ -174,10 +186,11 @@ def _database(request: pytest.FixtureRequest) -> str:
 
 
 def test_every_operation_survives_fuzzing(
-    api_schema: schemathesis.BaseSchema, request: pytest.FixtureRequest
+    api_schema: schemathesis.BaseSchema, fuzz_app: Litestar, request: pytest.FixtureRequest
 ) -> None:
     """Each operation, positive and negative data; a failure is reported with its case."""
     CASES.clear()
+    HEADS.clear()
     STATUSES.clear()
     operations = [result.ok() for result in api_schema.get_all_operations()]
     failures: list[str] = []
@@ -197,6 +210,7 @@ def test_every_operation_survives_fuzzing(
         "operations": len(operations),
         "max_examples_per_operation_and_mode": MAX_EXAMPLES,
         "per_operation": dict(sorted(CASES.items())),
+        "head_cases": sum(HEADS.values()),
         "statuses": dict(sorted(STATUSES.items())),
     }
     FIGURES.mkdir(parents=True, exist_ok=True)
@@ -206,6 +220,10 @@ def test_every_operation_survives_fuzzing(
     names = {f"{op.method.upper()} {op.path}" for op in operations}
     assert set(CASES) == names, f"operations never fuzzed: {names - set(CASES)}"
     assert any(path.startswith("/api/") for path in (op.path for op in operations))
+    gets = {op.path for op in operations if op.method.upper() == "GET"}
+    assert {name.split(" ", 1)[1] for name in HEADS} == gets
+    # Every request gave back its pooled connection (a HEAD used to keep its own).
+    assert pool_of(fuzz_app).checkedout() == 0
 
 
 POST_PAYMENT = "POST /api/make-payment/{customer_id}/{loan_id}"
@@ -219,6 +237,7 @@ CLI_CONFIG = "\n".join(
         "[[operations]]",
         'include-name = "POST /api/ingest"',
         "checks.negative_data_rejection.enabled = false",
+        "checks.positive_data_acceptance.enabled = false",
         # Valid by the schema, refused by a rule the schema cannot state: a key reused with
         # another body, a `paid_on` after today or before the loan's start, an amount under
         # the interest or over the payoff (the contract's 422s).
@@ -280,10 +299,12 @@ def test_schemathesis_run_passes_every_phase_and_check(
             timeout=900,
             check=False,
         )
+        checked_out = pool_of(app).checkedout()
     finally:
         server.should_exit = True
         thread.join(timeout=30)
     report = result.stdout[result.stdout.find("Schemathesis v") :]
+    assert checked_out == 0, f"{checked_out} pooled connections still out after the run"
     print(report)
     assert result.returncode == 0, report
     for phase in ("Examples", "Coverage", "Fuzzing", "Stateful"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,14 @@ async def test_upload_is_ingested_in_the_background(
 async def test_a_broken_upload_fails_the_job_with_its_reason(
     client: Client, settings: Settings, tmp_path: Path
 ) -> None:
-    customers, _ = small_book(tmp_path)
+    """A zip with a workbook's parts passes the check at the door (parts that are not even
+    that get 400: test_hostile_workbooks.py); its sheet, not XML, fails the job."""
+    customers, loans = small_book(tmp_path)
     not_a_workbook = tmp_path / "notes.xlsx"
-    not_a_workbook.write_text("hello")
+    with zipfile.ZipFile(loans) as good, zipfile.ZipFile(not_a_workbook, "w") as broken:
+        for info in good.infolist():
+            sheet = info.filename == "xl/worksheets/sheet1.xml"
+            broken.writestr(info.filename, b"hello" if sheet else good.read(info))
     accepted = await client.post("/api/ingest", files=upload(customers, not_a_workbook))
     done = await wait_for(client, accepted.json()["job_id"])
     assert done["status"] == "failed"

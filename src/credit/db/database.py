@@ -117,10 +117,23 @@ AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 _IN_TRANSACTION = "credit.in_transaction"
 
 
+# SQLSTATE classes that say the server cannot serve now, whatever the driver's exception class
+# (asyncpg's `CannotConnectNowError` is a plain DBAPIError to SQLAlchemy): 08 connection
+# exception, 53 insufficient resources (too many connections), 57P operator intervention (the
+# server is shutting down, starting up, recovering from a crash, or was told to end this
+# session).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
 def unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot be reached (or dropped the connection)."""
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        return (
+            exc.connection_invalidated
+            or isinstance(exc, OperationalError | InterfaceError)
+            or state.startswith(UNAVAILABLE_SQLSTATES)
+        )
     return isinstance(exc, OSError | PoolTimeoutError)
 
 

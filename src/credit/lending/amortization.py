@@ -47,11 +47,27 @@ def monthly_installment(principal: Decimal, yearly_percent: Decimal, tenure: int
         return to_money(principal * r * growth / (growth - 1))
 
 
+class PastTheCalendar(ValueError):
+    """A date after 31 December 9999 (or before year 1), which no date type can hold: a loan
+    that would end there is refused, naming its tenure."""
+
+    field = "tenure"
+
+    def __init__(self, start: date, months: int) -> None:
+        self.detail = (
+            f"A loan of {months} months from {start.isoformat()} would end after "
+            f"{date.max.isoformat()}, past the calendar; ask for a shorter tenure."
+        )
+        super().__init__(self.detail)
+
+
 def add_months(start: date, months: int) -> date:
     """Same day of month `months` later, clamped to that month's last day (31 Jan + 1 -> 28 Feb)."""
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
     month += 1
+    if not date.min.year <= year <= date.max.year:
+        raise PastTheCalendar(start, months)
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 

@@ -2,7 +2,8 @@
 
 The services' domain errors get their status here, once: `NotFound` 404, `Conflict` 409 (a
 taken phone number), `DatabaseUnavailable` 503, a refused payment or an `Unprocessable`
-request 422 naming its field (a payment to a paid-off loan 409). A database or job queue
+request 422 naming its field (a payment to a paid-off loan 409, a loan that would end past
+the calendar's last day 422 naming its tenure). A database or job queue
 (Redis) that cannot be reached becomes 503 (the client may retry), a constraint a race
 slipped past 409, and anything unexpected a bare 500 whose detail says nothing of the data
 involved; the traceback goes to the log.
@@ -23,10 +24,12 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from credit.db.database import unavailable
 from credit.errors import Conflict, DatabaseUnavailable, NotFound, Unprocessable
+from credit.lending.amortization import PastTheCalendar
 from credit.lending.servicing import LoanClosed, PaymentRefused
 from credit.plugins.queue import JobQueueUnavailable
 
@@ -50,7 +53,7 @@ def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[
 def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, object]]:
     if isinstance(exc, IntegrityError):
         return conflict(request, Conflict("The request conflicts with data already stored."))
-    if exc.connection_invalidated or isinstance(exc, OperationalError):
+    if unavailable(exc):
         return database_unavailable(request, exc)
     return unexpected(request, exc)
 
@@ -80,6 +83,12 @@ def unprocessable(_: Request[Any, Any, Any], exc: Unprocessable) -> Response[dic
     return _unprocessable(exc.detail, exc.field, exc.source)
 
 
+def past_the_calendar(
+    _: Request[Any, Any, Any], exc: PastTheCalendar
+) -> Response[dict[str, object]]:
+    return _unprocessable(exc.detail, exc.field, "body")
+
+
 def job_queue_unavailable(
     _: Request[Any, Any, Any], exc: JobQueueUnavailable
 ) -> Response[dict[str, object]]:
@@ -102,6 +111,7 @@ class ErrorsPlugin(InitPluginProtocol):
                 NotFound: not_found,
                 PaymentRefused: payment_refused,
                 Unprocessable: unprocessable,
+                PastTheCalendar: past_the_calendar,
                 JobQueueUnavailable: job_queue_unavailable,
                 PoolTimeoutError: database_unavailable,
                 ConnectionError: database_unavailable,

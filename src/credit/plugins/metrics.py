@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from litestar import MediaType, Response, get
+from litestar.middleware._internal.exceptions import ExceptionHandlerMiddleware
 from litestar.plugins.prometheus import (
     PrometheusConfig,
     PrometheusController,
@@ -78,12 +79,16 @@ class RouteMetrics(PrometheusMiddleware):
     metric names and labels; the duration runs to the response's last message (the plugin's
     stops at the first body message). It supports the options `prometheus_config` uses and
     refuses the others rather than ignore them.
+
+    What it wraps sits inside Litestar's exception handler: a refusal raised by a middleware
+    below (a 401 from authentication, a 429 from the rate limit) becomes its response there,
+    so it is counted with its own status, not as a 500 with no response at all.
     """
 
     def __init__(self, app: ASGIApp, config: PrometheusConfig) -> None:
         if config.labels or config.exemplars or config.excluded_http_methods:
             raise ValueError("RouteMetrics supports no extra labels, exemplars or exclusions")
-        super().__init__(app, config)
+        super().__init__(ExceptionHandlerMiddleware(app=app, debug=None), config)
         self._app_name = config.app_name
         self._in_progress: dict[tuple[str, str], Any] = {}
         self._finished: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}

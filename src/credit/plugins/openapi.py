@@ -25,7 +25,7 @@ from litestar.plugins import InitPluginProtocol
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
-from credit.http import MAX_ID
+from credit.ids import MAX_ID
 
 DESCRIPTION = """\
 Register customers, score their credit from loan history, check whether a new loan is

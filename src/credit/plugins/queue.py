@@ -16,6 +16,8 @@ runners keep it in the job's `meta`, next to the job's status and result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -50,10 +52,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 JobFunction = Callable[..., Awaitable[Any]]
 Status = Literal["queued", "active", "complete", "failed"]
-# A book of a million loans takes minutes; results are kept a week for `GET /api/ingest/{id}`.
-JOB_TIMEOUT_SECONDS = 3600
+# Results are kept a week for `GET /api/ingest/{id}`. A job is tried once (SAQ's `retries`
+# counts attempts): a failure is the job's answer (a bad file stays bad), and a job whose
+# worker died or that ran past its timeout is failed by the sweep with this message.
 JOB_TTL_SECONDS = 7 * 24 * 3600
-FAILED_STATUSES = {"failed", "aborted", "aborting"}
+JOB_ATTEMPTS = 1
+SWEPT = (
+    "The worker running this job stopped before it finished (its heartbeat stopped, or it "
+    "ran past its timeout); nothing of it was kept. Run it again."
+)
+# "aborting" is not an end yet: SAQ's sweep marks a stuck job so, waits for its worker to
+# stop it, and only then fails it ("aborted") or puts it back on the queue.
+FAILED_STATUSES = {"failed", "aborted"}
 KEEP_FINISHED_JOBS = 100
 
 
@@ -180,9 +190,10 @@ async def _queue_reachable() -> AsyncIterator[None]:
 
 
 class SaqRunner:
-    def __init__(self, saq_config: SAQConfig, queue_name: str) -> None:
+    def __init__(self, saq_config: SAQConfig, settings: Settings) -> None:
         self.saq_config = saq_config
-        self.queue_name = queue_name
+        self.settings = settings
+        self.queue_name = settings.queue_name
         self._connected = False
 
     async def queue(self) -> Queue:
@@ -196,7 +207,12 @@ class SaqRunner:
         async with _queue_reachable():
             queue = await self.queue()
             job = await queue.enqueue(
-                name, timeout=JOB_TIMEOUT_SECONDS, ttl=JOB_TTL_SECONDS, retries=1, **kwargs
+                name,
+                timeout=self.settings.job_timeout_seconds,
+                heartbeat=self.settings.job_heartbeat_seconds,
+                ttl=JOB_TTL_SECONDS,
+                retries=JOB_ATTEMPTS,
+                **kwargs,
             )
         if job is None:  # pragma: no cover - only for caller-chosen duplicate keys
             raise RuntimeError("the job was already queued")
@@ -214,7 +230,7 @@ class SaqRunner:
             else "complete"
             if raw == "complete"
             else "active"
-            if raw == "active"
+            if raw in ("active", "aborting")
             else "queued"
         )
         error = (job.meta.get("error") or _last_line(job.error)) if status == "failed" else None
@@ -224,6 +240,38 @@ class SaqRunner:
 def _last_line(text: str | None) -> str | None:
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     return lines[-1] if lines else None
+
+
+def with_heartbeat(function: JobFunction) -> JobFunction:
+    """The job function, touching its job while it runs (a third of its `heartbeat` apart).
+
+    SAQ's sweep takes an active job whose heartbeat stopped for one whose worker died, and
+    fails it (`SWEPT`): no job stays `active` forever. The beat stops before the function
+    returns, so it never writes over the result.
+    """
+
+    @functools.wraps(function)
+    async def run(ctx: dict[str, Any], **kwargs: Any) -> Any:
+        job = ctx["job"]
+        every = (getattr(job, "heartbeat", 0) or 0) / 3
+        if every <= 0:
+            return await function(ctx, **kwargs)
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(every)
+                with contextlib.suppress(Exception):  # a missed beat is not the job's failure
+                    await job.update()
+
+        beating = asyncio.create_task(beat())
+        try:
+            return await function(ctx, **kwargs)
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beating
+
+    return run
 
 
 # --- the plugin --------------------------------------------------------------------------------
@@ -250,11 +298,12 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
                 ],
                 before_process=SAQ_HOOKS["before_process"],
                 after_process=SAQ_HOOKS["after_process"],
+                broker_options={"swept_error_message": SWEPT},
             )
             saq_config = SAQConfig(queue_configs=[queue_config])
             self.saq = SAQPlugin(saq_config)
             self._queue_config = queue_config
-            self.runner = SaqRunner(saq_config, settings.queue_name)
+            self.runner = SaqRunner(saq_config, settings)
         else:
             self.runner = InProcessRunner(self.context, self.functions)
 
@@ -264,7 +313,7 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
         if self.saq is not None:
             tasks = self._queue_config.tasks
             assert isinstance(tasks, list)
-            tasks.append(function)
+            tasks.append(with_heartbeat(function))
 
     def worker_plugins(self) -> list[PluginProtocol]:
         """SAQ's plugin when jobs run on Redis: list it after the modules that register jobs."""

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 from litestar import Litestar, Request
@@ -203,13 +203,23 @@ def head_as_get(app: ASGIApp) -> ASGIApp:
             return
 
         async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # The server reads the method to know the body it may send: none.
+                scope["method"] = "HEAD"
             if message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     return
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await app(cast("Scope", {**scope, "method": "GET"}), receive, send_headers_only)
+        # The same scope, not a copy: what the request keeps in it (Advanced Alchemy's session)
+        # must be where the app's `before_send` looks for it, to close it as for a GET. It is a
+        # HEAD again by the time the response starts, for the server.
+        scope["method"] = "GET"
+        try:
+            await app(scope, receive, send_headers_only)
+        finally:
+            scope["method"] = "HEAD"
 
     return handle
 

@@ -58,8 +58,10 @@ def required_scope(handler: BaseRouteHandler, method: str) -> Scope:
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     """Resolves `X-API-Key` to a `Principal` (in `request.auth`) on every `/api` route.
 
-    The key is looked up on the request's own session (Advanced Alchemy's, which the handler's
-    services then share), so an authenticated request still uses one connection. With
+    The key is looked up on a session of its own, closed as soon as the key is found: the
+    request's body is read after this middleware, and a client that sends it slowly must not
+    hold a pooled connection meanwhile (the request's own session takes one only when its
+    handler first queries, once the body is in). With
     `anonymous` set, each request that has no valid key is counted per client address; an
     address over that limit gets 429 (this process skips its key lookups until then).
     """
@@ -90,8 +92,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException(
                 detail=f"An API key is required in {API_KEY_HEADER}.", headers=CHALLENGE
             )
-        session = self.alchemy.provide_session(connection.app.state, connection.scope)
-        principal = await ApiKeyService(session=session).find_active(presented.strip())
+        async with ApiKeyService.new(config=self.alchemy) as keys:
+            principal = await keys.find_active(presented.strip())
         if principal is None:
             await self._count_failure(address)
             # Never echo the presented key: it may be a real key with a typo.

@@ -6,20 +6,16 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
 
+from credit.modules.customers.api import MAX_NAME_LENGTH, NAME_PATTERN
+
 if TYPE_CHECKING:
     from credit.modules.customers.service import CustomerRow
 
-# Characters that print nothing: C0/C1 controls (line breaks included), the soft hyphen,
-# zero-width and direction marks, line/paragraph separators, word joiners and the BOM.
-_INVISIBLE = "\\x00-\\x1f\\x7f-\\x9f\\xad\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff"
-# Some visible character, and none of the invisible ones (spaces around it are trimmed);
-# `(?!\n)`: Python's `$` also matches before a final line break.
-NAME_PATTERN = f"^[^{_INVISIBLE}]*[^\\s{_INVISIBLE}][^{_INVISIBLE}]*$(?!\\n)"
 Name = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
-        max_length=100,
+        max_length=MAX_NAME_LENGTH,
         pattern=NAME_PATTERN,
         description="Not blank: at least one visible character; no control, zero-width or "
         "line-break characters.",

@@ -254,6 +254,7 @@ async def ingest_here(
     from credit.clock import clock_for
     from credit.modules.ingest.schemas import IngestStatus
     from credit.modules.ingest.service import ingest_workbooks
+    from credit.modules.ingest.workbook import WorkbookLimits
 
     display = StageDisplay(bar, first="starting")
 
@@ -274,7 +275,9 @@ async def ingest_here(
             engine = ingestion_engine(settings)
         try:
             clock = clock_for(settings)  # CREDIT_TODAY, as the app's
-            report = await ingest_workbooks(engine, customers, loans, clock, progress)
+            report = await ingest_workbooks(
+                engine, customers, loans, clock, progress, limits=WorkbookLimits.of(settings)
+            )
         finally:
             await engine.dispose()
     except Exception as exc:  # the job's way: its own words, not a traceback

@@ -2,12 +2,14 @@
 
 `POST /api/ingest` (multipart `customers`, `loans`) stores the files in the shared upload
 directory and enqueues the job with their paths -> `202 {"job_id"}`; a body over
-`MAX_UPLOAD_BYTES` is refused with `413` before anything is stored.
+`MAX_UPLOAD_BYTES` is refused with `413`, and a part that is not a workbook with `400`, before
+anything is stored.
 `GET /api/ingest/{job_id}` -> status, progress and, once finished, the report.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -18,16 +20,18 @@ from litestar import Controller, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from credit.http import BAD_REQUEST, NOT_FOUND, error, ok
 from credit.modules.ingest.schemas import (
     IngestAccepted,
+    IngestError,
     IngestStatus,
 )
 from credit.modules.ingest.uploads import store_uploads
+from credit.modules.ingest.workbook import check_upload
 from credit.plugins.queue import JobQueueUnavailable, JobRunner
 from credit.settings import Settings
 
@@ -69,10 +73,10 @@ class IngestController(Controller):
         today: NamedDependency[date],
     ) -> IngestAccepted:
         """Load `customer_data.xlsx` and `loan_data.xlsx` in the background."""
+        books = {"customers": await data.customers.read(), "loans": await data.loans.read()}
+        await anyio.to_thread.run_sync(refuse_non_workbooks, books)
         customers, loans = await store_uploads(
-            settings.upload_dir,
-            customers=await data.customers.read(),
-            loans=await data.loans.read(),
+            settings.upload_dir, customers=books["customers"], loans=books["loans"]
         )
         try:
             job_id = await job_runner.enqueue(
@@ -109,6 +113,18 @@ class IngestController(Controller):
         if state is None:
             raise NotFoundException(detail=f"Ingestion job {job_id} not found.")
         return IngestStatus.of(state)
+
+
+def refuse_non_workbooks(books: dict[str, bytes]) -> None:
+    """400 naming the part that is not a workbook (or hides its first sheet), before anything
+    is stored or queued; the job checks the rest (sizes, extents) before reading."""
+    for field, content in books.items():
+        try:
+            check_upload(io.BytesIO(content), f"{field} file")
+        except IngestError as exc:
+            raise ValidationException(
+                detail=str(exc), extra=[{"key": field, "message": str(exc), "source": "body"}]
+            ) from exc
 
 
 def ingest_router(settings: Settings) -> Router:

@@ -18,6 +18,7 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 from credit.clock import FixedClock
 from credit.modules.ingest.service import ingest_workbooks
+from credit.modules.ingest.workbook import WorkbookLimits
 from credit.plugins.queue import job_error, report_progress
 from credit.settings import Settings
 
@@ -41,6 +42,7 @@ async def ingest_book(
             Path(loans_path),
             FixedClock(date.fromisoformat(as_of)),
             progress,
+            limits=WorkbookLimits.of(settings),
         )
     except Exception as exc:
         _discard_uploads(settings, customers_path, loans_path)

@@ -5,11 +5,11 @@ over rows. What comes out is a frame of valid rows in the units the database sto
 integer paise, rates as integer 1/10,000 %, dates as dates) plus a frame of rejected rows with
 their Excel row number and reason. A file that is not a workbook, a sheet with missing or
 unknown columns, or a sheet without data rows raises `IngestError`: nothing is loaded then.
+Before the reader opens a file, `workbook.check_workbook` bounds what reading it can cost.
 """
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -17,7 +17,10 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
+from credit.ids import MAX_FILE_ID
+from credit.modules.customers.api import INVISIBLE, MAX_NAME_LENGTH
 from credit.modules.ingest.schemas import IngestError, Sheet
+from credit.modules.ingest.workbook import WorkbookLimits, check_workbook
 
 ROW = "excel_row"
 REASON = "reason"
@@ -47,7 +50,7 @@ class Column:
 
 
 CUSTOMER_COLUMNS = (
-    Column("Customer ID", "id", Kind.INTEGER, 1, 2**62),
+    Column("Customer ID", "id", Kind.INTEGER, 1, MAX_FILE_ID),
     Column("First Name", "first_name", Kind.TEXT),
     Column("Last Name", "last_name", Kind.TEXT),
     Column("Age", "age", Kind.INTEGER, 18, 120),
@@ -57,8 +60,8 @@ CUSTOMER_COLUMNS = (
 )
 
 LOAN_COLUMNS = (
-    Column("Customer ID", "customer_id", Kind.INTEGER, 1, 2**62),
-    Column("Loan ID", "source_loan_id", Kind.INTEGER, 1, 2**62),
+    Column("Customer ID", "customer_id", Kind.INTEGER, 1, MAX_FILE_ID),
+    Column("Loan ID", "source_loan_id", Kind.INTEGER, 1, MAX_FILE_ID),
     Column("Loan Amount", "loan_amount", Kind.MONEY, 0.01, 1e10),
     Column("Tenure", "tenure", Kind.INTEGER, 1, 600),
     Column("Interest Rate", "interest_rate", Kind.RATE, 0, 100),
@@ -69,8 +72,10 @@ LOAN_COLUMNS = (
 )
 
 SCALE = {Kind.MONEY: 100, Kind.RATE: 10_000}
-MAX_NAME_LENGTH = 100
+# The years a date may fall in: Excel's first, and the last any date type holds.
+FIRST_YEAR, LAST_YEAR = 1900, 9999
 EXCEL_EPOCH = pl.date(1899, 12, 30)
+DEFAULT_LIMITS = WorkbookLimits()
 
 
 @dataclass(frozen=True)
@@ -81,22 +86,24 @@ class SheetData:
     rejected: pl.DataFrame  # excel_row, reason
 
 
-def read_customers(path: Path) -> SheetData:
-    frame = _load_sheet(path, "customers", CUSTOMER_COLUMNS)
+def read_customers(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> SheetData:
+    frame = _load_sheet(path, "customers", CUSTOMER_COLUMNS, limits)
     typed, problems = _coerce(frame, CUSTOMER_COLUMNS)
     problems += [
         (_blank("first_name"), "First Name: blank"),
         (_blank("last_name"), "Last Name: blank"),
         (_too_long("first_name"), f"First Name: longer than {MAX_NAME_LENGTH} characters"),
         (_too_long("last_name"), f"Last Name: longer than {MAX_NAME_LENGTH} characters"),
+        (_invisible("first_name"), f"First Name: {INVISIBLE_REASON}"),
+        (_invisible("last_name"), f"Last Name: {INVISIBLE_REASON}"),
     ]
     sheet = _split(typed, problems, CUSTOMER_COLUMNS)
     # Repeated phone numbers are settled by the plan, which knows who holds them in the book.
     return _first_wins(sheet, ["id"], "Customer ID")
 
 
-def read_loans(path: Path) -> SheetData:
-    frame = _load_sheet(path, "loans", LOAN_COLUMNS)
+def read_loans(path: Path, limits: WorkbookLimits = DEFAULT_LIMITS) -> SheetData:
+    frame = _load_sheet(path, "loans", LOAN_COLUMNS, limits)
     typed, problems = _coerce(frame, LOAN_COLUMNS)
     # Installment k falls due start + k months (clamped to the month's end); the last one is
     # the end date.
@@ -118,34 +125,13 @@ def read_loans(path: Path) -> SheetData:
     return _first_wins(sheet, ["customer_id", "source_loan_id"], "Customer ID and Loan ID")
 
 
-# An .xlsx is a zip; its parts are inflated before a single cell is read. A small upload can
-# hide gigabytes of XML (a zip bomb), so the declared sizes are checked before parsing. A real
-# book of a million loans is a few hundred MB of XML at a ratio of ~10:1.
-MAX_INFLATED_BYTES = 2 * 1024**3
-MAX_RATIO_ABOVE = 64 * 1024**2
-MAX_RATIO = 200
-
-
-def _check_inflated_size(path: Path, label: str) -> None:
-    if not zipfile.is_zipfile(path):
-        return  # not a zip: fastexcel reports it below
-    with zipfile.ZipFile(path) as archive:
-        inflated = sum(info.file_size for info in archive.infolist())
-        packed = sum(info.compress_size for info in archive.infolist()) or 1
-    if inflated > MAX_INFLATED_BYTES or (
-        inflated > MAX_RATIO_ABOVE and inflated / packed > MAX_RATIO
-    ):
-        raise IngestError(
-            f"The {label} would inflate to {inflated / 1024**2:,.0f} MB "
-            f"({inflated / packed:,.0f}x its size); refused before parsing."
-        )
-
-
-def _load_sheet(path: Path, sheet: Sheet, columns: tuple[Column, ...]) -> pl.DataFrame:
+def _load_sheet(
+    path: Path, sheet: Sheet, columns: tuple[Column, ...], limits: WorkbookLimits
+) -> pl.DataFrame:
     label = f"{sheet} file {path.name!r}"
     if not path.is_file():
         raise IngestError(f"The {label}: no such file.")
-    _check_inflated_size(path, label)
+    check_workbook(path, label, limits)
     try:
         reader = fastexcel.read_excel(str(path))
         if not reader.sheet_names:
@@ -244,7 +230,15 @@ def _as_date(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _range_problems(column: Column) -> list[Problem]:
-    if column.kind in (Kind.TEXT, Kind.DATE):
+    if column.kind is Kind.DATE:
+        year = pl.col(column.name).dt.year()
+        return [
+            (
+                (year < FIRST_YEAR) | (year > LAST_YEAR),
+                f"{column.header}: outside the years {FIRST_YEAR}-{LAST_YEAR}",
+            )
+        ]
+    if column.kind is Kind.TEXT:
         return []
     value = pl.col(column.name)
     unit = SCALE.get(column.kind, 1)
@@ -289,6 +283,14 @@ def _first_wins(sheet: SheetData, key: list[str], label: str) -> SheetData:
 
 def _blank(name: str) -> pl.Expr:
     return pl.col(name).is_not_null() & (pl.col(name).str.len_chars() == 0)
+
+
+INVISIBLE_REASON = "holds a control, zero-width, direction or line-break character"
+
+
+def _invisible(name: str) -> pl.Expr:
+    """The characters a name may not hold: the API's rule (`customers.api`)."""
+    return pl.col(name).str.contains(f"[{INVISIBLE}]")
 
 
 def _too_long(name: str) -> pl.Expr:

@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credit.clock import Clock
 from credit.modules.ingest.plan import BookPlan, plan_customers, plan_loans, settled_as_of
-from credit.modules.ingest.reader import REASON, ROW, SheetData, read_customers, read_loans
+from credit.modules.ingest.reader import (
+    DEFAULT_LIMITS,
+    REASON,
+    ROW,
+    SheetData,
+    read_customers,
+    read_loans,
+)
 from credit.modules.ingest.schemas import (
     CustomerRemapping,
     IngestReport,
@@ -27,6 +34,7 @@ from credit.modules.ingest.schemas import (
     Sheet,
     SheetCounts,
 )
+from credit.modules.ingest.workbook import WorkbookLimits
 from credit.modules.ingest.writer import open_book
 
 Progress = Callable[[str, int], Awaitable[None]]
@@ -42,17 +50,19 @@ async def ingest_workbooks(
     loans_path: Path,
     clock: Clock,
     progress: Progress = _no_progress,
+    limits: WorkbookLimits = DEFAULT_LIMITS,
 ) -> IngestReport:
     """Load the book; its loans are loaded as of `clock`'s today (the process's clock,
-    `credit.clock.clock_for`: there is no default)."""
+    `credit.clock.clock_for`: there is no default). `limits` bound what each workbook may
+    cost."""
     today = clock.today()
     await progress("reading", 0)
     # The loans file (by far the bigger) is read in a thread while the customers go in, so
     # the database works while fastexcel parses. The book is locked from then on.
-    loans_read = asyncio.ensure_future(anyio.to_thread.run_sync(read_loans, loans_path))
+    loans_read = asyncio.ensure_future(anyio.to_thread.run_sync(read_loans, loans_path, limits))
     loans_read.add_done_callback(_retrieve_failure)
     try:
-        customers = await anyio.to_thread.run_sync(read_customers, customers_path)
+        customers = await anyio.to_thread.run_sync(read_customers, customers_path, limits)
         async with open_book(engine) as book:
             existing = await book.existing_book()
             customers_plan = plan_customers(customers, existing)

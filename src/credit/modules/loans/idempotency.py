@@ -4,9 +4,11 @@ The answer to a keyed write is stored in `idempotency_keys` in the same transact
 write itself, so a write and its key commit together or not at all (a crash midway leaves
 neither, and the retry writes once). A request repeated with the same key and the same
 request (method, path, decoded body) gets the stored answer back and writes nothing; the same
-key with another request is refused (422). Keys are the client's own, so they are scoped by
-operation and caller (API key, or "open" without authentication). Rows are kept `KEEP`
-(at least the contract's 24 hours) and then purged by `purge_old_keys`.
+key with another request is refused (422). A request that arrives while another with its key
+is under way waits for it (on the loan's lock or the key's row) and answers what the first
+answered, never a refusal computed on the state the first one left. Keys are the client's
+own, so they are scoped by operation and caller (API key, or "open" without authentication).
+Rows are kept `KEEP` (at least the contract's 24 hours) and then purged by `purge_old_keys`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from litestar.params import HeaderParameter
 from sqlalchemy import Table, bindparam, delete, insert, select
 
 from credit.db.database import provide_services
-from credit.errors import Conflict, Unprocessable
+from credit.errors import Conflict, NotFound, Unprocessable
+from credit.lending.servicing import PaymentRefused
 from credit.modules.loans.models import IDEMPOTENCY_KEYS
 from credit.modules.loans.service import LoanService
 
@@ -66,6 +69,9 @@ PURGE_KEYS = delete(KEYS).where(
 )
 
 AnswerT = TypeVar("AnswerT", bound=msgspec.Struct)
+# What a write may answer with besides its answer. A request that waited behind another with
+# its key (on the loan's lock, or on the key's row) sees that one's key once it is refused.
+REFUSALS = (Conflict, NotFound, Unprocessable, PaymentRefused)
 
 
 class IdempotencyKeyReused(Unprocessable):
@@ -128,9 +134,11 @@ class IdempotentWrites:
                         "key_created_at": datetime.now(UTC),
                     },
                 )
-        except Conflict:
+        except REFUSALS:
             # The same key committed by a concurrent request first: this write was rolled
-            # back with the key, so the first answer is the answer.
+            # back (with the key, when it got that far), so the first answer is the answer.
+            # A refusal counts too: it was computed on the state the first request left (a
+            # payment that already closed the loan), which a retry must never be told.
             stored = await self._replay(scope, key, print_, answer_type)
             if stored is None:
                 raise

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from credit.ids import MAX_ID
 from credit.lending.amortization import to_money, to_rate
 from credit.lending.policy import LoanRequest
 from credit.lending.reasons import Reason
@@ -47,7 +48,7 @@ InterestRate = Annotated[
 Tenure = Annotated[
     int, msgspec.Meta(ge=1, le=600, description="Monthly installments.", examples=[24])
 ]
-CustomerId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1, examples=[1])]
+CustomerId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID, examples=[1])]
 
 
 class LoanApplication(msgspec.Struct):
