@@ -20,13 +20,13 @@ from litestar.status_codes import HTTP_200_OK
 
 from credit.http import (
     BAD_REQUEST,
-    MAX_ID,
     NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
     CustomerIdPath,
     error,
     ok,
 )
+from credit.ids import MAX_ID
 from credit.lending.policy import slab_for
 from credit.modules.credit.schemas import (
     CreditScoreReport,
