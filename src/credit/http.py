@@ -10,7 +10,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
 
-from credit.ids import MAX_ID
+from credit.ids import MAX_ID as MAX_ID  # re-exported: handlers bound their ids with it
 
 
 def is_api_path(path: str) -> bool:
