@@ -150,16 +150,7 @@ class StatementPayment(msgspec.Struct):
 
     @classmethod
     def of(cls, payment: RecordedPayment) -> StatementPayment:
-        return cls(
-            payment_id=payment.payment_id,
-            installment=payment.installment,
-            paid_on=payment.paid_on,
-            amount=payment.amount,
-            interest=payment.interest,
-            principal=payment.principal,
-            balance=payment.balance,
-            on_time=payment.on_time,
-        )
+        return msgspec.convert(payment, cls, from_attributes=True)
 
 
 class LoanStatement(msgspec.Struct):

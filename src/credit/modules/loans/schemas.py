@@ -264,18 +264,7 @@ class ScheduledInstallment(msgspec.Struct, omit_defaults=True):
 
     @classmethod
     def of(cls, line: ScheduleLine) -> ScheduledInstallment:
-        return cls(
-            number=line.number,
-            due_date=line.due_date,
-            emi=line.emi,
-            interest=line.interest,
-            principal=line.principal,
-            balance=line.balance,
-            settled_by=line.settled_by,
-            payment_id=line.payment_id,
-            paid_on=line.paid_on,
-            on_time=line.on_time,
-        )
+        return msgspec.convert(line, cls, from_attributes=True)
 
 
 class LoanSchedule(msgspec.Struct, omit_defaults=True):
