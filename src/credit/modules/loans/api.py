@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from credit.modules.loans.decisions import DecisionPage, DecisionService, StoredDecision
 from credit.modules.loans.schemas import LoanApplication
-from credit.modules.loans.service import CustomerLoans, LoanService
+from credit.modules.loans.service import CustomerLoans, LoanService, StoredLoan
 
 __all__ = [
     "CustomerLoans",
@@ -18,4 +18,5 @@ __all__ = [
     "LoanApplication",
     "LoanService",
     "StoredDecision",
+    "StoredLoan",
 ]
