@@ -128,7 +128,10 @@ async def test_a_page_shows_the_profiles_figures(client: Client, settings: Setti
     await seed_loans(
         settings.database_url,
         ids[1],
-        [PastLoan(100_000, "10.0", 12, date(2025, 1, 10)), PastLoan(50_000, "0", 10, date(2025, 6, 3))],
+        [
+            PastLoan(100_000, "10.0", 12, date(2025, 1, 10)),
+            PastLoan(50_000, "0", 10, date(2025, 6, 3)),
+        ],
     )
     page = (await client.get("/api/customers")).json()["items"]
     for item in page:
