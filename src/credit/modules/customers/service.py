@@ -20,7 +20,9 @@ from typing import Any, cast
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Integer,
     String,
     Table,
     and_,
@@ -138,9 +140,14 @@ def prefix_end(prefix: str) -> str:
 def find_statement(dialect: str, by_phone: bool, by_name: bool) -> Any:
     """A page of customers in id order after `after` (bind), `limit` + 1 rows (the extra one
     says whether there is a next page), filtered by phone number and name prefix."""
-    where: list[ColumnElement[bool]] = [CUSTOMERS.c.id > bindparam("after")]
+    after = bindparam("after", type_=BigInteger)
+    # SQLite's planner would walk the primary key for `id > after` and test every row; with
+    # a filter, `id + 0` leaves it the filter's indexes (PostgreSQL weighs both itself).
+    filtered = by_phone or by_name
+    key = CUSTOMERS.c.id + 0 if filtered and dialect == "sqlite" else CUSTOMERS.c.id
+    where: list[ColumnElement[bool]] = [key > after]
     if by_phone:
-        where.append(CUSTOMERS.c.phone_number == bindparam("phone"))
+        where.append(CUSTOMERS.c.phone_number == bindparam("phone", type_=BigInteger))
     if by_name:
         low: Any = bindparam("name_low", type_=String())
         high: Any = bindparam("name_high", type_=String())
@@ -153,7 +160,7 @@ def find_statement(dialect: str, by_phone: bool, by_name: bool) -> Any:
         select(CUSTOMERS.c.id, *(CUSTOMERS.c[name] for name in PROFILE_FIELDS))
         .where(*where)
         .order_by(CUSTOMERS.c.id)
-        .limit(bindparam("rows"))
+        .limit(bindparam("rows", type_=Integer))
     )
 
 
