@@ -1,9 +1,14 @@
-"""Customer search: expression indexes on the lower-cased first and last names.
+"""Customer search: expression indexes on the lower-cased first and last names; the sample's
+mark on the book.
 
 `GET /api/customers?name=` finds the names that start with a prefix, in any case, as a range
 on `lower(name)`; these indexes serve that range. On PostgreSQL under the "C" collation (code
 point order), where a prefix's names lie together whatever the database's own collation;
 SQLite compares text in that order already.
+
+`book_state.sample` says the book is the synthetic sample the embedded default loaded on its
+first start: `credit ingest` refuses to merge another book into it unless told to. A book
+loaded before this revision is not marked (it may be the lender's own).
 
 Revision ID: 0009_customer_search
 Revises: 0008_decisions
@@ -12,6 +17,7 @@ Create Date: 2026-12-07 01:30:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_customer_search"
@@ -27,8 +33,14 @@ def upgrade() -> None:
     for column in COLUMNS:
         key = f'lower({column}) COLLATE "C"' if postgres else f"lower({column})"
         op.execute(f"CREATE INDEX ix_customers_{column}_lower ON customers (({key}))")
+    with op.batch_alter_table("book_state") as batch:
+        batch.add_column(
+            sa.Column("sample", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("book_state") as batch:
+        batch.drop_column("sample")
     for column in COLUMNS:
         op.execute(f"DROP INDEX ix_customers_{column}_lower")

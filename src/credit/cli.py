@@ -6,13 +6,20 @@ static text. `ingest` and `sample-data` load the ingestion code without building
 CLI bound to the app (`credit.app:create_app`), which imports and builds the whole app first.
 Litestar's `sessions` (server-side sessions: this app has none) is not offered, and
 `database drop-all` is hidden (it still asks before dropping anything).
+
+One rule for `.env`: every command reads the `.env` of the current directory, if there is
+one, before anything else (python-dotenv; variables already in the environment win). Litestar's
+own search for a `.env` (upwards from its installed package) is turned off, so `credit
+database upgrade` and `credit ingest` always see the same settings.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,7 +27,8 @@ import click
 HELP = """Operate the credit approval service: serve the API, run the job workers, migrate
 the database, load the lender's book from its Excel workbooks, and manage API keys.
 
-Every setting is an environment variable (DATABASE_URL, REDIS_URL, ...; see the README).
+Every setting is an environment variable (DATABASE_URL, REDIS_URL, ...; see the README),
+also read from a `.env` file in the current directory (the environment wins).
 `credit COMMAND --help` describes a command."""
 
 # Commands of this module's own, by name: where the click command is, and its one-line help.
@@ -90,12 +98,34 @@ def litestar_cli(arguments: Sequence[str]) -> Any:
 
     database_group.commands["drop-all"].hidden = True
     litestar_group.commands.pop("sessions", None)
-    return litestar_group.main(args=list(arguments), prog_name="credit")
+    with _no_second_dotenv():
+        return litestar_group.main(args=list(arguments), prog_name="credit")
+
+
+def load_dotenv() -> None:
+    """The `.env` of the current directory; variables already set win."""
+    import dotenv
+
+    dotenv.load_dotenv(Path.cwd() / ".env", override=False)
+
+
+@contextmanager
+def _no_second_dotenv() -> Iterator[None]:
+    """Litestar loads a `.env` found upwards from its own package; `credit` has read the
+    current directory's already (`load_dotenv`), and that is the only one."""
+    import dotenv
+
+    original = dotenv.load_dotenv
+    dotenv.load_dotenv = lambda *args, **kwargs: False
+    try:
+        yield
+    finally:
+        dotenv.load_dotenv = original
 
 
 @click.group(cls=CreditCLI, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
 def credit() -> None:
-    pass
+    load_dotenv()
 
 
 def main() -> None:

@@ -43,10 +43,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Executable
 
 from credit.db.engine import engine_options
+from credit.db.schema_state import MIGRATIONS_DIR, VERSION_TABLE
 from credit.errors import Conflict, DatabaseUnavailable
 from credit.settings import Settings
-
-MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
 # aiosqlite logs every statement with its parameters at DEBUG; those are personal data.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
@@ -79,7 +78,7 @@ def sqlalchemy_config(settings: Settings) -> SQLAlchemyAsyncConfig:
         session_config=AsyncSessionConfig(expire_on_commit=False, autoflush=False),
         alembic_config=AlembicAsyncConfig(
             script_location=str(MIGRATIONS_DIR),
-            version_table_name="alembic_versions",
+            version_table_name=VERSION_TABLE,
             render_as_batch=True,
         ),
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    false,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -145,5 +147,8 @@ def book_state_table(metadata: MetaData) -> Table:
         metadata,
         _column("id", SmallInteger, primary_key=True),
         _column("generation", BigInteger, nullable=False, server_default="0"),
+        # The book is the synthetic sample the embedded default loads on a first start:
+        # `credit ingest` then refuses to merge another book into it unless told to.
+        _column("sample", Boolean, nullable=False, server_default=false()),
         CheckConstraint("id = 1", name="single_row"),
     )

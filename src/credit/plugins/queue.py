@@ -86,6 +86,8 @@ class JobRunner(Protocol):
 
     async def state(self, job_id: str) -> JobState | None: ...
 
+    async def withdraw(self, job_id: str, reason: str) -> bool: ...
+
 
 async def report_progress(ctx: dict[str, Any], **meta: Any) -> None:
     """Publish a job's progress (kept in its `meta`) from inside the job function."""
@@ -138,6 +140,10 @@ class InProcessRunner:
         if job is None:
             return None
         return JobState(job.key, job.status, dict(job.meta), job.result, job.error)
+
+    async def withdraw(self, job_id: str, reason: str) -> bool:
+        """In-process jobs start at once: there is never one waiting to withdraw."""
+        return False
 
     async def _run(
         self, name: str, job: _LocalJob, function: JobFunction, kwargs: dict[str, Any]
@@ -235,6 +241,21 @@ class SaqRunner:
         )
         error = (job.meta.get("error") or _last_line(job.error)) if status == "failed" else None
         return JobState(job.key, status, dict(job.meta), job.result, error)
+
+    async def withdraw(self, job_id: str, reason: str) -> bool:
+        """Take a job nobody has started off the queue and delete it; False when a worker
+        has taken it meanwhile (it then runs to its end)."""
+        async with _queue_reachable():
+            queue = await self.queue()
+            job = await queue.job(job_id)
+            if job is None or job.status.value not in ("new", "queued", "deferred"):
+                return False
+            await queue.abort(job, reason)
+            job = await queue.job(job_id)
+            if job is not None and job.status.value == "aborting":
+                return False  # a worker took it between the two reads: it stops it
+            await queue.redis.delete(queue.job_id(job_id))  # type: ignore[attr-defined]
+        return True
 
 
 def _last_line(text: str | None) -> str | None:

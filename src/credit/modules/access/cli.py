@@ -2,7 +2,8 @@
 
 Each command runs `ApiKeyService` on a session of the app's own Advanced Alchemy config (the
 one engine of the process), then disposes the engine. Refusals (an empty or taken name, an
-unknown or already revoked key) print why and exit non-zero.
+unknown or already revoked key, a database behind its migrations) print why and exit
+non-zero.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from litestar.cli._utils import LitestarGroup
 
 from credit.db.database import provide_services
 from credit.db.migrations import upgrade_database
+from credit.db.schema_state import schema_problem
 from credit.errors import Conflict, NotFound
 from credit.modules.access.service import SCOPES, ApiKeyService
 from credit.settings import Settings
@@ -35,6 +37,9 @@ def _run(app: Litestar, work: Callable[[ApiKeyService], Awaitable[T]]) -> T:
 
     async def main() -> T:
         try:
+            problem = await schema_problem(alchemy.get_engine())
+            if problem:
+                raise click.ClickException(problem)
             async with provide_services(alchemy, ApiKeyService) as (keys,):
                 return await work(keys)
         finally:

@@ -1,11 +1,17 @@
 """Operator commands: `credit ingest CUSTOMERS.xlsx LOANS.xlsx` and `credit sample-data`.
 
-`credit ingest` runs the ingestion job and follows it until it ends:
-on a terminal a progress bar, each stage as a line once it is reached, and a closing line that
-says how the run ended; then the report's summary, the remappings and the rejected rows (the
-first few of each; `--report FILE` writes the whole report as JSON). It exits non-zero when
-the job fails. With `REDIS_URL` the SAQ worker does the work (the files are first copied into
-the shared upload directory); without it the ingestion runs right in this command's process.
+`credit ingest` first says where it writes (the database, its password hidden), refuses a
+database behind its migrations (naming `credit database upgrade`) and one that holds the
+synthetic sample (`sample_book.py`: `--replace-sample` or `--merge`), then runs the ingestion
+job and follows it until it ends: on a terminal a progress bar, each stage as a line once it
+is reached, and a closing line that says how the run ended; then the report's summary, the
+remappings and the rejected rows (the first few of each; `--report FILE` writes the whole
+report as JSON). Log lines are shown only with `-v`. It exits non-zero when the job fails.
+With `REDIS_URL` the SAQ worker does the work (the files are first copied into the shared
+upload directory); a job no worker has taken within a few seconds is said to be waiting for
+one (`credit workers run`), and after `--worker-timeout` seconds it is withdrawn with its
+files and the command exits non-zero. Without Redis the ingestion runs right in this
+command's process.
 
 Neither command builds the web app, and each imports what it needs only once it runs: without
 Redis, `credit ingest` imports the ingestion code and not the web framework or job runner.
@@ -15,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -33,6 +40,8 @@ if TYPE_CHECKING:
     from credit.settings import Settings
 
 POLL_SECONDS = 0.2
+# After this long still queued, the command says no worker has taken the job.
+NO_WORKER_NOTICE_SECONDS = 5.0
 # Where each stage puts the bar (the stages are the service's progress reports).
 STAGE_SHARE = {
     "queued": 0,
@@ -44,6 +53,9 @@ STAGE_SHARE = {
     "committing": 95,
     "done": 100,
 }
+# Without -v, these loggers show warnings and errors only: the enqueue, Alembic's plugin and
+# the job's own lines are not the operator's business.
+QUIETED = ("", "saq", "credit", "alembic", "advanced_alchemy")
 # How many remappings and rejected rows the summary lists before pointing at the report.
 LISTED = 20
 
@@ -66,33 +78,101 @@ def _existing(path: Path) -> Path:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Also write the whole report (every remapping and rejected row) to this JSON file.",
 )
-def ingest(customers: Path, loans: Path, no_wait: bool, report_path: Path | None) -> None:
+@click.option(
+    "--replace-sample",
+    is_flag=True,
+    help="The database holds the synthetic sample: delete it first (with everything done on "
+    "it through the API), then load these files.",
+)
+@click.option(
+    "--merge",
+    is_flag=True,
+    help="The database holds the synthetic sample: load these files into it anyway.",
+)
+@click.option(
+    "--worker-timeout",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="With REDIS_URL: seconds to wait for a worker to take the job before withdrawing it.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Also show the log lines.")
+def ingest(
+    customers: Path,
+    loans: Path,
+    no_wait: bool,
+    report_path: Path | None,
+    replace_sample: bool,
+    merge: bool,
+    worker_timeout: int,
+    verbose: bool,
+) -> None:
     """Load customer_data.xlsx and loan_data.xlsx into the book.
 
     Every row is checked; bad rows are rejected and listed, the rest loads in one
     transaction. Re-running the same files changes nothing."""
     customers, loans = _existing(customers), _existing(loans)
+    if replace_sample and merge:
+        raise click.UsageError("--replace-sample and --merge exclude each other.")
     from rich.console import Console
 
+    from credit.db.schema_state import served_database
     from credit.settings import Settings
 
     settings = Settings.from_env()
     if no_wait and settings.redis_url is None:
         raise click.UsageError("--no-wait needs REDIS_URL: in-process jobs end with the command.")
+    console = Console(soft_wrap=True)  # long lines (paths, reasons) stay whole for grep
+    where = f"ingesting into {served_database(settings.database_url)}"
+    if settings.redis_url:
+        where += f" (a worker does it: queue {settings.queue_name!r} on "
+        where += f"{served_database(settings.redis_url)})"
+    console.print(where, highlight=False)
+    with _restored_log_levels():
+        _ingest(
+            settings,
+            console,
+            customers,
+            loans,
+            no_wait,
+            report_path,
+            merge,
+            replace_sample,
+            worker_timeout,
+            verbose,
+        )
+
+
+def _ingest(
+    settings: Settings,
+    console: Console,
+    customers: Path,
+    loans: Path,
+    no_wait: bool,
+    report_path: Path | None,
+    merge: bool,
+    replace_sample: bool,
+    worker_timeout: int,
+    verbose: bool,
+) -> None:
+    sample = asyncio.run(prepare(settings, replace_sample, merge))
     if no_wait:
-        _configure_logging(settings)
-        _, job_id = asyncio.run(_enqueue(settings, customers, loans))
+        _configure_logging(settings, verbose)
+        _, job_id, _ = asyncio.run(_enqueue(settings, customers, loans))
         click.echo(job_id)
         return
-    console = Console(soft_wrap=True)  # long lines (paths, reasons) stay whole for grep
     with progress_bar(console) as bar:
         if settings.redis_url:
             # Configured once the bar has redirected stdout, so log lines print above it.
-            _configure_logging(settings)
-            status, seconds = asyncio.run(_enqueue_and_follow(settings, customers, loans, bar))
+            _configure_logging(settings, verbose)
+            status, seconds = asyncio.run(
+                _enqueue_and_follow(settings, customers, loans, bar, worker_timeout)
+            )
         else:
             status, seconds = asyncio.run(ingest_here(settings, customers, loans, bar))
     closing_line(console, status, seconds)
+    if sample and merge and status.status == "complete":
+        asyncio.run(_on_engine(settings, "clear_mark"))
     if status.report is not None and report_path is not None:
         import msgspec
 
@@ -145,13 +225,81 @@ def print_report(
         console.print(f"  ... {more} more not shown; the whole report: {where}", highlight=False)
 
 
-def _configure_logging(settings: Settings) -> None:
-    """The app's logging (JSON lines, or readable ones on a terminal), without the app."""
+def _configure_logging(settings: Settings, verbose: bool) -> None:
+    """The app's logging (JSON lines, or readable ones on a terminal), without the app; only
+    warnings and errors unless `verbose`."""
     from litestar.config.app import AppConfig
 
     from credit.plugins.logs import logging_plugin
 
     logging_plugin(settings).on_app_init(AppConfig())
+    if not verbose:
+        for name in QUIETED:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@contextmanager
+def _restored_log_levels() -> Iterator[None]:
+    """The levels `_configure_logging` quiets, as they were once the command is done (the
+    tests run it in their own process)."""
+    saved = {name: logging.getLogger(name).level for name in QUIETED}
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _engine(settings: Settings) -> Any:
+    """The command's engine: the app's on SQLite, a plain one on PostgreSQL (no Advanced
+    Alchemy, no Litestar)."""
+    if settings.is_embedded:
+        from credit.db.database import sqlalchemy_config
+
+        return sqlalchemy_config(settings).get_engine()
+    from credit.db.engine import ingestion_engine
+
+    return ingestion_engine(settings)
+
+
+async def prepare(settings: Settings, replace_sample: bool, merge: bool) -> bool:
+    """Refuse a schema behind its migrations (the embedded default migrates itself, as its
+    first `credit run` does) and a sample book unless told what to do with it; delete the
+    sample when told to. Whether the book held the sample."""
+    from credit.db.schema_state import schema_problem
+    from credit.modules.ingest import sample_book
+
+    if settings.is_embedded:
+        from credit.db.migrations import upgrade_database_async
+
+        await upgrade_database_async(settings)  # a fresh clone has no database yet
+    engine = _engine(settings)
+    try:
+        problem = await schema_problem(engine)
+        if problem:
+            raise click.ClickException(problem)
+        sample = await sample_book.holds_sample(engine)
+        if sample and not (replace_sample or merge):
+            raise click.ClickException(sample_book.refusal())
+        if sample and replace_sample:
+            await sample_book.delete_sample(engine)
+    except click.ClickException:
+        raise
+    except Exception as exc:  # unreachable database and the like: its words, no traceback
+        raise click.ClickException(f"cannot use the database: {exc}") from exc
+    finally:
+        await engine.dispose()
+    return sample
+
+
+async def _on_engine(settings: Settings, step: str) -> None:
+    from credit.modules.ingest import sample_book
+
+    engine = _engine(settings)
+    try:
+        await getattr(sample_book, step)(engine)
+    finally:
+        await engine.dispose()
 
 
 def _runner(settings: Settings) -> JobRunner:
@@ -163,8 +311,9 @@ def _runner(settings: Settings) -> JobRunner:
     return jobs.runner
 
 
-async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[JobRunner, str]:
-    """Hand the files to the SAQ worker: copies in the shared upload directory, then the job."""
+async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[JobRunner, str, Path]:
+    """Hand the files to the SAQ worker: copies in the shared upload directory (the folder
+    returned), then the job."""
     from credit.clock import clock_for
     from credit.modules.ingest.uploads import copy_to_uploads
 
@@ -176,14 +325,17 @@ async def _enqueue(settings: Settings, customers: Path, loans: Path) -> tuple[Jo
         loans_path=str(loans.resolve()),
         as_of=clock_for(settings).today().isoformat(),
     )
-    return runner, job_id
+    return runner, job_id, customers.parent
 
 
 async def _enqueue_and_follow(
-    settings: Settings, customers: Path, loans: Path, bar: Progress
+    settings: Settings, customers: Path, loans: Path, bar: Progress, worker_timeout: float
 ) -> tuple[IngestStatus, float]:
-    runner, job_id = await _enqueue(settings, customers, loans)
-    return await follow(runner, job_id, bar)
+    runner, job_id, folder = await _enqueue(settings, customers, loans)
+    status, seconds = await follow(runner, job_id, bar, worker_timeout)
+    if status.status == "failed" and await runner.state(job_id) is None:
+        shutil.rmtree(folder, ignore_errors=True)  # withdrawn: its copies are ours to delete
+    return status, seconds
 
 
 @contextmanager
@@ -227,12 +379,16 @@ class StageDisplay:
         return time.monotonic() - self.started
 
 
-async def follow(runner: JobRunner, job_id: str, bar: Progress) -> tuple[IngestStatus, float]:
+async def follow(
+    runner: JobRunner, job_id: str, bar: Progress, worker_timeout: float | None = None
+) -> tuple[IngestStatus, float]:
     """Show a queued job's stages until it ends. Returns its last status and the seconds it
-    took."""
+    took. A job no worker takes is said to wait for one after a few seconds, and withdrawn
+    after `worker_timeout` seconds (status "failed", saying so)."""
     from credit.modules.ingest.schemas import IngestStatus
 
     display = StageDisplay(bar)
+    noticed = False
     while True:
         state = await runner.state(job_id)
         if state is None:
@@ -242,6 +398,26 @@ async def follow(runner: JobRunner, job_id: str, bar: Progress) -> tuple[IngestS
             display.show(status.progress.stage, status.progress.rows_done)
         if state.finished:
             return status, display.seconds
+        if state.status == "queued" and not noticed and display.seconds >= NO_WORKER_NOTICE_SECONDS:
+            noticed = True
+            wait = f"; waiting up to {worker_timeout:.0f} s" if worker_timeout else ""
+            bar.console.print(
+                f"no worker has taken the job after {NO_WORKER_NOTICE_SECONDS:.0f} s: is a "
+                f"worker consuming this queue? Start one with `credit workers run` (same "
+                f"REDIS_URL){wait}.",
+                highlight=False,
+            )
+        if (
+            state.status == "queued"
+            and worker_timeout is not None
+            and display.seconds >= worker_timeout
+            and await runner.withdraw(job_id, "no worker took the job")
+        ):
+            error = (
+                f"no worker took the job within {worker_timeout:.0f} s, so it was withdrawn "
+                "and nothing was loaded: start `credit workers run` and run this again"
+            )
+            return IngestStatus(job_id, "failed", error=error), display.seconds
         await asyncio.sleep(POLL_SECONDS)
 
 
