@@ -13,6 +13,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 
 from credit import deps
@@ -23,6 +24,7 @@ from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
 from credit.modules.loans.plugin import LoansPlugin
+from credit.plugins.allow import AllowPlugin
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             IngestPlugin(settings, alchemy, clock),
             *jobs.worker_plugins(),
             AccessPlugin(settings, alchemy),
+            AllowPlugin(),
             HeapPlugin(),  # last: freezes what the other startup hooks built
         ],
         dependencies=deps.dependencies(settings, policy, clock),
@@ -69,4 +72,26 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         debug=settings.debug,
         # Litestar reads this from the constructor only (a plugin's AppConfig value is ignored).
         request_max_body_size=settings.max_request_body_bytes,
+        cors_config=cors_config(settings),
+    )
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """Browsers on `CORS_ALLOWED_ORIGINS` may call the API (none by default): with the key,
+    retry and JSON headers, and reading the rate-limit and authentication answers' headers."""
+    if not settings.cors_allowed_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_allowed_origins),
+        allow_methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS"],
+        allow_headers=["Content-Type", "X-API-Key", "Idempotency-Key"],
+        expose_headers=[
+            "RateLimit-Policy",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "Retry-After",
+            "WWW-Authenticate",
+        ],
+        max_age=600,
     )

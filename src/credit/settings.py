@@ -79,6 +79,8 @@ class Settings:
     # seconds (the worker died) is put back on the queue once, then failed (plugins/queue.py).
     job_timeout_seconds: int = 3600
     job_heartbeat_seconds: int = 60
+    # Browser front ends on other origins that may call the API (CORS); none by default.
+    cors_allowed_origins: tuple[str, ...] = ()
     # Operations (logs, metrics): see the README's "Run in production".
     log_level: str = "INFO"
     worker_metrics_port: int | None = None
@@ -143,6 +145,11 @@ class Settings:
             job_timeout_seconds=int(_env("JOB_TIMEOUT_SECONDS", str(default.job_timeout_seconds))),
             job_heartbeat_seconds=int(
                 _env("JOB_HEARTBEAT_SECONDS", str(default.job_heartbeat_seconds))
+            ),
+            cors_allowed_origins=tuple(
+                origin.strip()
+                for origin in _env("CORS_ALLOWED_ORIGINS", "").split(",")
+                if origin.strip()
             ),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),
             worker_metrics_port=_env_int_optional("WORKER_METRICS_PORT"),

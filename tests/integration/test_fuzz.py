@@ -240,10 +240,16 @@ CLI_CONFIG = "\n".join(
         "checks.positive_data_acceptance.enabled = false",
         # Valid by the schema, refused by a rule the schema cannot state: a key reused with
         # another body, a `paid_on` after today or before the loan's start, an amount under
-        # the interest or over the payoff (the contract's 422s).
+        # the interest or over the payoff (the contract's 422s), a phone number another
+        # customer holds (409).
         *(
             line
-            for operation in ("POST /api/create-loan", POST_PAYMENT)
+            for operation in (
+                "POST /api/create-loan",
+                POST_PAYMENT,
+                "POST /api/register",
+                "PATCH /api/customers/{customer_id}",
+            )
             for line in (
                 "",
                 "[[operations]]",

@@ -5,8 +5,9 @@
   cannot reach a CDN (docs/decisions.md says why these packages).
 - The document is finished once at start-up: 64-bit id maxima are written as the integer
   they are (Litestar writes every bound as a float: 9.223372036854776e+18), 401 and 429
-  answers document the headers they carry, and the ids operations answer with are linked to
-  the operations that take them (OpenAPI links).
+  answers document the headers they carry, the ids operations answer with are linked to
+  the operations that take them (OpenAPI links), and a body that refuses unknown fields says
+  so (`additionalProperties: false`).
 - Unknown paths under /schema answer a JSON 404 like everywhere else (Litestar's is HTML).
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
+import msgspec
 from litestar import Litestar, MediaType, Request, Response, Router
 from litestar.config.app import AppConfig
 from litestar.openapi.config import OpenAPIConfig
@@ -150,12 +152,44 @@ def _integer_bounds(schema: Any) -> None:
             _integer_bounds(schema.items)
 
 
+def _not_null(parameter: Any) -> None:
+    """An optional query parameter is absent or a value, never JSON's null (`?name=null` is the
+    string "null"): the null branch Litestar writes for `str | None` goes."""
+    schema = parameter.schema
+    if parameter.param_in != "query" or not isinstance(schema, Schema) or not schema.one_of:
+        return
+    kept = [
+        part
+        for part in schema.one_of
+        if not (isinstance(part, Schema) and part.type == OpenAPIType.NULL)
+    ]
+    if len(kept) == 1 and isinstance(kept[0], Schema) and len(kept) < len(schema.one_of):
+        schema.one_of = None
+        schema.type = kept[0].type
+
+
+def _closed_structs() -> set[str]:
+    """The names of the request Structs that refuse unknown fields (`forbid_unknown_fields`):
+    their schemas say so (`additionalProperties: false`), which Litestar's does not."""
+    names: set[str] = set()
+    pending = list(msgspec.Struct.__subclasses__())
+    while pending:
+        struct = pending.pop()
+        pending.extend(struct.__subclasses__())
+        if struct.__struct_config__.forbid_unknown_fields:
+            names.add(struct.__name__)
+    return names
+
+
 def finish_document(app: Litestar) -> None:
     """`on_startup`: the corrections Litestar's generator cannot be told to make."""
     document = app.openapi_schema
     if document.components and document.components.schemas:
-        for schema in document.components.schemas.values():
+        closed = _closed_structs()
+        for name, schema in document.components.schemas.items():
             _integer_bounds(schema)
+            if name in closed:
+                schema.additional_properties = False
     for path_item in (document.paths or {}).values():
         for method in ("get", "put", "post", "delete", "patch"):
             operation = getattr(path_item, method, None)
@@ -164,6 +198,7 @@ def finish_document(app: Litestar) -> None:
             for parameter in operation.parameters or []:
                 if not isinstance(parameter, Reference):
                     _integer_bounds(parameter.schema)
+                    _not_null(parameter)
             for code, response in (operation.responses or {}).items():
                 if not isinstance(response, OpenAPIResponse):
                     continue
@@ -185,7 +220,10 @@ class OpenAPIPlugin(InitPluginProtocol):
             path="/schema",
             use_handler_docstrings=False,
             tags=[
-                Tag(name="Customers", description="Registration and profiles."),
+                Tag(
+                    name="Customers",
+                    description="Registration, profiles, finding and changing customers.",
+                ),
                 Tag(name="Credit", description="Credit score and eligibility."),
                 Tag(name="Loans", description="Booking, viewing and schedules."),
                 Tag(name="Ingestion", description="Loading the existing book from Excel."),

@@ -10,7 +10,8 @@
   string holding U+0000 (PostgreSQL cannot store it), and a body nested too deeply to decode.
 - An integer id in a path must be plain ASCII digits without a leading zero: Litestar's
   `:int` converter is Python's `int()`, which also reads `01`, `+1`, `1 ` and full-width or
-  Arabic-Indic digits.
+  Arabic-Indic digits. An integer in the query must be digits too (`?after=null` is refused,
+  which Litestar would read as no value).
 - HEAD is answered on every GET route as GET without the body.
 """
 
@@ -189,8 +190,33 @@ async def check_path_ids(request: Request[Any, Any, Any]) -> None:
             raise refuse(request, name, "Expected an integer in plain digits (1-9 first).", "path")
 
 
+QUERY_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _integer_query_names(request: Request[Any, Any, Any]) -> list[str]:
+    """The handler's integer parameters (`int`, or `int | None`) the query string carries."""
+    names = []
+    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+        if name not in request.query_params or name in request.path_params:
+            continue
+        types = [inner.annotation for inner in field.inner_types] if field.is_optional else []
+        if field.annotation is int or int in types:
+            names.append(name)
+    return names
+
+
+async def check_query_integers(request: Request[Any, Any, Any]) -> None:
+    """`before_request`: an integer in the query must be digits. Litestar's lenient conversion
+    reads `?after=null` as no value at all for an optional integer."""
+    for name in _integer_query_names(request):
+        for raw in request.query_params.getall(name):
+            if not QUERY_INTEGER.fullmatch(raw):
+                raise refuse(request, name, "Expected an integer in plain digits.", "query")
+
+
 async def check_request(request: Request[Any, Any, Any]) -> None:
     await check_path_ids(request)
+    await check_query_integers(request)
     await decode_json_body(request)
 
 

@@ -43,6 +43,18 @@ OPEN_WARNING = (
 )
 
 
+ENFORCED_NOTE = f"""
+**API keys: this server requires one.** Send it in the `{API_KEY_HEADER}` header on every
+`/api` request; without a valid key the answer is 401, with a read key on a write 403, and
+past the rate limits 429.
+"""
+OPEN_NOTE = f"""
+**API keys: this server does not require one** (it runs with `AUTH_REQUIRED=false`). A
+production server does: send the key in the `{API_KEY_HEADER}` header (ignored here), and
+expect 401 without a valid key, 403 for a read key on a write, and 429 past the rate limits.
+"""
+
+
 class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
     def __init__(self, settings: Settings, alchemy: SQLAlchemyAsyncConfig) -> None:
         self.settings = settings
@@ -68,9 +80,11 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
                 )
             )
             app_config.guards.append(scope_guard)
-            self._document_security(app_config)
         else:
             app_config.on_startup.append(self._warn_open)
+        # Documented whether or not this server enforces it: a client generated from the
+        # quick start's document must know the key it will need in production.
+        self._document_security(app_config, settings.auth_required)
         if settings.rate_limit_per_second > 0:
             limit = Limit(settings.rate_limit_per_second, settings.rate_limit_burst)
             app_config.middleware.append(
@@ -83,10 +97,13 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
         logger.warning(OPEN_WARNING)
 
     @staticmethod
-    def _document_security(app_config: AppConfig) -> None:
+    def _document_security(app_config: AppConfig, enforced: bool) -> None:
         openapi = app_config.openapi_config
         if openapi is None:
             return
+        openapi.description = (openapi.description or "") + (
+            ENFORCED_NOTE if enforced else OPEN_NOTE
+        )
         scheme = SecurityScheme(
             type="apiKey",
             name=API_KEY_HEADER,
@@ -111,14 +128,15 @@ class AccessPlugin(InitPluginProtocol, ReceiveRoutePlugin, CLIPluginProtocol):
 
     def _document(self, handler: HTTPRouteHandler) -> None:
         extra = {}
-        if "POST" in handler.http_methods or "PUT" in handler.http_methods:
+        if handler.http_methods & {"POST", "PUT", "PATCH"}:
             extra[413] = error("The request body is larger than allowed.", 413)
-        if self.settings.auth_required:
-            extra[401] = error(
-                f"No API key in `{API_KEY_HEADER}`, or it is unknown or revoked.", 401
-            )
-            extra[403] = error("The API key's scope does not allow this operation.", 403)
-            handler.security = [*(handler.security or []), {SECURITY_SCHEME: []}]
-        if self.settings.rate_limit_per_second > 0 or self.settings.auth_required:
-            extra[429] = error("Too many requests; see the RateLimit-* headers.", 429)
+        # Always documented (the description says whether this server enforces them); an
+        # open server also accepts no key at all (the empty requirement).
+        extra[401] = error(f"No API key in `{API_KEY_HEADER}`, or it is unknown or revoked.", 401)
+        extra[403] = error("The API key's scope does not allow this operation.", 403)
+        requirement: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
+        if not self.settings.auth_required:
+            requirement.append({})
+        handler.security = [*(handler.security or []), *requirement]
+        extra[429] = error("Too many requests; see the RateLimit-* headers.", 429)
         handler.responses = {**extra, **(handler.responses or {})}

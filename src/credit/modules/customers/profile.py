@@ -131,7 +131,7 @@ Limit = Annotated[int, Parameter(ge=1, le=100, description="Customers per page (
 After = Annotated[
     int | None,
     Parameter(
-        ge=0,
+        ge=1,
         le=MAX_ID,
         description="The `next` of the page before: customers with a higher id.",
     ),

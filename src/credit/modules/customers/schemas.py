@@ -30,7 +30,8 @@ PhoneNumber = Annotated[
 ]
 Age = Annotated[int, msgspec.Meta(ge=18, le=120, examples=[34])]
 MonthlyIncome = Annotated[
-    int, msgspec.Meta(gt=0, le=1_000_000_000, description="Rupees a month.", examples=[75000])
+    # `ge=1`, not `gt=0`: the same for whole rupees, and Litestar's schema drops a bound of 0.
+    int, msgspec.Meta(ge=1, le=1_000_000_000, description="Rupees a month.", examples=[75000])
 ]
 
 
