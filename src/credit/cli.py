@@ -2,8 +2,9 @@
 
 A command imports only what it needs, so `credit --help` answers at once: the list below is
 static text. `ingest` and `sample-data` load the ingestion code without building the web app.
-`run`, `database`, `workers`, `keys`, `routes`, `schema`, `info` and `version` are Litestar's
-CLI bound to the app (`credit.app:create_app`), which imports and builds the whole app first.
+`info` shows the service's own settings (`credit.info`). `run`, `database`, `workers`, `keys`,
+`routes`, `schema` and `version` are Litestar's CLI bound to the app
+(`credit.app:create_app`), which imports and builds the whole app first.
 Litestar's `sessions` (server-side sessions: this app has none) is not offered, and
 `database drop-all` is hidden (it still asks before dropping anything).
 
@@ -41,6 +42,10 @@ OWN_COMMANDS = {
         "credit.modules.ingest.cli:sample_data",
         "Write a synthetic book in the original workbooks' format.",
     ),
+    "info": (
+        "credit.info:info",
+        "Show how this service is configured: database, Redis, keys, limits, today.",
+    ),
 }
 # Litestar's commands and those the app's plugins add to it, with their one-line help.
 APP_COMMANDS = {
@@ -50,7 +55,6 @@ APP_COMMANDS = {
     "keys": "Create, list and revoke API keys.",
     "routes": "List the HTTP routes.",
     "schema": "Export the OpenAPI document.",
-    "info": "Show how the app is configured.",
     "version": "Show the Litestar version.",
 }
 ALIASES = {"db": "database"}

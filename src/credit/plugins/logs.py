@@ -3,7 +3,10 @@
 structlog and the standard library (uvicorn, SAQ, SQLAlchemy, our own loggers) go through the
 same processors, so a container's output is one stream of JSON objects (a terminal gets
 structlog's console renderer instead). Phone numbers and incomes are removed by key and, inside
-free text such as a database error, by pattern.
+free text such as a database error, by pattern. The job worker's fields (litestar-saq binds
+`worker_id` and the like into every line of the process that holds its plugin) appear only in
+a process that runs a worker, and uvicorn's `color_message` (its message again, with escape
+codes for a terminal) never.
 """
 
 from __future__ import annotations
@@ -45,6 +48,36 @@ def redact_personal_data(
 ) -> MutableMapping[str, Any]:
     for key in SENSITIVE_KEYS.intersection(event_dict):
         event_dict[key] = "[redacted]"
+    return event_dict
+
+
+# What litestar-saq binds for its workers (`Worker.get_structlog_context`).
+WORKER_FIELDS = ("worker_id", "queue_name", "concurrency", "separate_process")
+
+
+class _ThisProcess:
+    runs_worker = False
+
+
+def mark_worker_process() -> None:
+    """A SAQ worker started in this process: its log lines keep the worker's fields."""
+    _ThisProcess.runs_worker = True
+
+
+def drop_worker_fields(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    if not _ThisProcess.runs_worker:
+        for key in [k for k in event_dict if k in WORKER_FIELDS or k.startswith("worker_meta_")]:
+            del event_dict[key]
+    return event_dict
+
+
+def drop_color_message(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """uvicorn passes its message again as `color_message` (with escape codes) in `extra`."""
+    event_dict.pop("color_message", None)
     return event_dict
 
 
@@ -98,6 +131,7 @@ def renderer() -> Any:
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
+        drop_worker_fields,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_personal_data,
@@ -118,6 +152,7 @@ def logging_plugin(settings: Settings) -> StructlogPlugin:
                 "foreign_pre_chain": [structlog.stdlib.add_logger_name, *_shared_processors()],
                 "processors": [
                     structlog.stdlib.ExtraAdder(),
+                    drop_color_message,
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
                     scrub_phone_numbers,

@@ -348,6 +348,9 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
         raise RuntimeError("JobQueuePlugin must be listed before the plugins that add jobs")
 
     async def _on_worker_start(self, ctx: dict[str, Any]) -> None:
+        from credit.plugins.logs import mark_worker_process
+
+        mark_worker_process()
         ctx.update(self.context)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
