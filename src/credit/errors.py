@@ -16,11 +16,13 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    """A constraint refused the write (a taken phone number, a foreign key)."""
+    """A constraint refused the write (a taken phone number, a foreign key); `extra`, when
+    given, names what it conflicts with."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, extra: dict[str, object] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
 
 
 class Unprocessable(Exception):
