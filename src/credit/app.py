@@ -23,6 +23,7 @@ from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
 from credit.modules.loans.plugin import LoansPlugin
+from credit.modules.portfolio.plugin import PortfolioPlugin
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             LoansPlugin(alchemy, policy, clock, serialise_bookings=settings.is_embedded),
             jobs,
             IngestPlugin(settings, alchemy, clock),
+            PortfolioPlugin(settings, alchemy),
             *jobs.worker_plugins(),
             AccessPlugin(settings, alchemy),
             HeapPlugin(),  # last: freezes what the other startup hooks built

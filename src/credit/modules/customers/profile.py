@@ -15,6 +15,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from credit.http import BAD_REQUEST, NOT_FOUND, CustomerIdPath, ok
+from credit.lending.classification import Classification
 from credit.modules.loans.api import CustomerLoans, LoanService
 
 ZERO = Decimal("0.00")
@@ -35,6 +36,13 @@ class CustomerProfile(msgspec.Struct):
         Rupees, msgspec.Meta(description="The current loans' outstanding principal.")
     ]
     current_emis: Annotated[Rupees, msgspec.Meta(description="The current loans' EMIs.")]
+    classification: Annotated[
+        Classification | None,
+        msgspec.Meta(
+            description="The worst of the customer's loans' classifications at the latest close "
+            "of day (`standard` with none); null before the first close."
+        ),
+    ] = None
 
     example: ClassVar[dict[str, Any]] = {
         "customer_id": 301,
@@ -46,6 +54,7 @@ class CustomerProfile(msgspec.Struct):
         "approved_limit": 2700000,
         "current_debt": 481186.98,
         "current_emis": 23188.02,
+        "classification": "standard",
     }
 
     @classmethod
@@ -62,6 +71,7 @@ class CustomerProfile(msgspec.Struct):
             approved_limit=int(book.approved_limit),
             current_debt=sum((loan.state.outstanding_principal for loan in book.loans), ZERO),
             current_emis=sum((loan.state.monthly_installment for loan in book.loans), ZERO),
+            classification=book.classification,
         )
 
 

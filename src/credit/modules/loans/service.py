@@ -17,14 +17,16 @@ import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 
 from credit.db.database import Service
-from credit.errors import NotFound
+from credit.errors import Conflict, NotFound
 from credit.lending.amortization import add_months
+from credit.lending.classification import CLASSES, Classification, LaterPayment
 from credit.lending.policy import LoanRequest
 from credit.lending.servicing import LoanState, LoanTerms, stored_state
-from credit.lending.statement import RecordedPayment
+from credit.lending.statement import RecordedPayment, standing_payments
 from credit.modules.customers.service import customer_not_found
 from credit.modules.loans.book import (
     CLAIM_BOOKING,
+    CLOSE_PAGE,
     CURRENT_LOANS,
     INSERT_LOAN,
     LOAN_WITH_CUSTOMER,
@@ -37,9 +39,11 @@ from credit.modules.loans.decisions import CLAIM_BOOK_AND_RECORD, INSERT_DECISIO
 from credit.modules.loans.ledger import (
     CUSTOMER_LOAN_LEDGER,
     INSERT_PAYMENT,
+    LATER_PAYMENTS,
+    LEDGER_FIELDS,
     LOAN_LEDGER,
     LOCK_LOAN,
-    PAYMENT_FIELDS,
+    MARK_REVERSED,
     READ_LOAN,
     SETTLE_AND_RECORD,
     SETTLE_INSTALLMENT,
@@ -111,9 +115,23 @@ class StoredLoan(msgspec.Struct, frozen=True):
     state: LoanState
 
 
+class Classified(msgspec.Struct, frozen=True):
+    """A loan at the latest close of day; all None before the first close, or for a loan the
+    latest close did not find (lent after it, or paid off before it)."""
+
+    classification: Classification | None = None
+    classified_on: date | None = None
+    classified_days_past_due: int | None = None
+
+
+def classified_of(row: Any) -> Classified:
+    return Classified(row.classification, row.classified_on, row.classified_days_past_due)
+
+
 class LoanWithCustomer(msgspec.Struct, frozen=True):
     loan: StoredLoan
     customer: LoanCustomerRow
+    classified: Classified = Classified()
 
 
 class CustomerLoans(msgspec.Struct, frozen=True):
@@ -127,6 +145,9 @@ class CustomerLoans(msgspec.Struct, frozen=True):
     monthly_income: Decimal
     approved_limit: Decimal
     loans: list[StoredLoan] = []
+    # The worst of the customer's loans' classes at the latest close (`standard` with none);
+    # None before the first close.
+    classification: Classification | None = None
 
 
 class LoanLedger(msgspec.Struct, frozen=True):
@@ -139,11 +160,24 @@ class LoanLedger(msgspec.Struct, frozen=True):
     state: LoanState
     loaded: int
     payments: list[RecordedPayment]
+    classified: Classified = Classified()
 
 
 def _payment(row: Any) -> RecordedPayment:
-    fields = {name: row._mapping[f"payment_{name}"] for name in PAYMENT_FIELDS}
+    fields = {name: row._mapping[f"payment_{name}"] for name in LEDGER_FIELDS}
     return msgspec.convert({"payment_id": row.payment_id, **fields}, RecordedPayment, strict=False)
+
+
+class BookLoan(msgspec.Struct, frozen=True):
+    """A loan as the close of day reads it: its state now and its figures at the previous
+    close (None when that close did not find it)."""
+
+    loan_id: int
+    customer_id: int
+    state: LoanState
+    previous_classification: Classification | None
+    previous_days_past_due: int | None
+    previous_outstanding: Decimal | None
 
 
 class LoanService(Service[Loan]):
@@ -215,7 +249,8 @@ class LoanService(Service[Loan]):
             phone_number=row.phone_number,
             age=row.age,
         )
-        return LoanWithCustomer(StoredLoan(row.loan_id, state_of(row)), customer)
+        loan = StoredLoan(row.loan_id, state_of(row))
+        return LoanWithCustomer(loan, customer, classified_of(row))
 
     async def ledger(self, loan_id: int, customer_id: int | None = None) -> LoanLedger:
         """The loan with its payments, in one statement; NotFound when there is no such loan
@@ -238,8 +273,9 @@ class LoanService(Service[Loan]):
             customer_id=first.customer_id,
             recorded_emi=first.monthly_installment,
             state=state,
-            loaded=state.installments_settled - len(payments),
+            loaded=state.installments_settled - len(standing_payments(payments)),
             payments=payments,
+            classified=classified_of(first),
         )
 
     async def loan_state(self, customer_id: int, loan_id: int, lock: bool = False) -> LoanState:
@@ -261,6 +297,11 @@ class LoanService(Service[Loan]):
         """Settle the installment if the loan is still where it was read."""
         return (await self.execute(SETTLE_INSTALLMENT, values)).one_or_none() is not None
 
+    async def mark_reversed(self, payment_id: int, on: date, reason: str) -> None:
+        params = {"payment_id": payment_id, "reversed_on_day": on, "reversal_reason_text": reason}
+        if (await self.execute(MARK_REVERSED, params)).one_or_none() is None:
+            raise Conflict(f"payment {payment_id} is already reversed")
+
     async def record_payment(self, values: dict[str, Any]) -> int:
         return int((await self.execute(INSERT_PAYMENT, values)).one().id)
 
@@ -269,6 +310,45 @@ class LoanService(Service[Loan]):
         rows = (await self.execute(CURRENT_LOANS, {"customer_id": customer_id})).all()
         if not rows:
             raise customer_not_found(customer_id)
-        book = msgspec.convert(rows[0]._mapping, CustomerLoans)
+        first = rows[0]
+        book = msgspec.convert(first._mapping, CustomerLoans)
         loans = [StoredLoan(row.loan_id, state_of(row)) for row in rows if row.loan_id is not None]
-        return msgspec.structs.replace(book, loans=loans)
+        classification = None
+        if first.latest_close is not None:
+            classification = CLASSES[first.worst_class_rank or 0]
+        return msgspec.structs.replace(book, loans=loans, classification=classification)
+
+    async def close_page(
+        self, first_day: date, last_day: date, after: tuple[int, int], size: int
+    ) -> list[BookLoan]:
+        """A page of the loans a close of `first_day`..`last_day` looks at, in customer order,
+        after the key (customer id, loan id) `after` (`book.CLOSE_PAGE`)."""
+        params = {
+            "first_day": first_day,
+            "last_day": last_day,
+            "after_customer": after[0],
+            "after_loan": after[1],
+            "page_size": size,
+        }
+        rows = (await self.execute(CLOSE_PAGE, params)).all()
+        return [
+            BookLoan(
+                loan_id=row.loan_id,
+                customer_id=row.customer_id,
+                state=state_of(row),
+                previous_classification=row.previous_classification,
+                previous_days_past_due=row.previous_days_past_due,
+                previous_outstanding=row.previous_outstanding,
+            )
+            for row in rows
+        ]
+
+    async def later_payments(self, after_day: date) -> dict[int, list[LaterPayment]]:
+        """The standing payments dated after `after_day`, by loan, in installment order."""
+        later: dict[int, list[LaterPayment]] = {}
+        result = await self.execute(LATER_PAYMENTS, {"after_day": after_day})
+        for row in result:
+            later.setdefault(row.loan_id, []).append(
+                LaterPayment(row.paid_on, row.installment, row.balance + row.principal)
+            )
+        return later
