@@ -23,7 +23,16 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, cast, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Protocol,
+    cast,
+    runtime_checkable,
+)
 from zoneinfo import ZoneInfo
 
 import click
@@ -40,6 +49,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from saq.job import CronJob
 
+from credit.http import BAD_REQUEST, NOT_FOUND, error, ok
 from credit.plugins.job_telemetry import (
     SAQ_HOOKS,
     job_counts,
@@ -396,6 +406,12 @@ class JobStatus(msgspec.Struct):
     report: Any = None
     error: str | None = None
 
+    example: ClassVar[dict[str, Any]] = {
+        "job_id": "3f2c9a0e5b7d4c1e8a6f2b9d0c4e7a15",
+        "status": "active",
+        "progress": {"stage": "classifying", "rows_done": 250000},
+    }
+
     @classmethod
     def of(cls, state: JobState) -> JobStatus:
         stage = state.meta.get("stage")
@@ -422,6 +438,12 @@ class JobController(Controller):
         description="Every job of the service: ingestion, collections, close of day. "
         "`status` is `queued`, `active`, `complete` or `failed`; `progress` the stage and rows "
         "done; `report` (when complete) the job's report; `error` (when failed) why.",
+        responses={
+            200: ok(JobStatus, "The job's status, progress and report."),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+            503: error("The job queue (Redis) is unreachable.", 503),
+        },
     )
     async def job_status(
         self,

@@ -10,10 +10,12 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from credit.http import BAD_REQUEST, NOT_FOUND, LoanIdPath, error, ok
+from credit.http import BAD_REQUEST, NOT_FOUND, ApiError, LoanIdPath, error, ok
 from credit.modules.loans.api import LoanService
 from credit.modules.portfolio.close import dates_to_close
 from credit.modules.portfolio.schemas import (
@@ -25,6 +27,26 @@ from credit.modules.portfolio.schemas import (
 )
 from credit.modules.portfolio.service import PortfolioService
 from credit.plugins.queue import JobRunner
+
+NOT_OVER = "date 2026-06-01 is not over yet (today is 2026-06-01): only a past date can be closed"
+DATE_NOT_OVER = {
+    422: ResponseSpec(
+        data_container=ApiError,
+        description="The date is today or later: only a past date can be closed.",
+        generate_examples=False,
+        examples=[
+            Example(
+                id="date_not_over",
+                summary="date not over",
+                value={
+                    "status_code": 422,
+                    "detail": NOT_OVER,
+                    "extra": [{"key": "date", "message": NOT_OVER, "source": "body"}],
+                },
+            )
+        ],
+    )
+}
 
 
 class PortfolioController(Controller):
@@ -43,7 +65,7 @@ class PortfolioController(Controller):
         responses={
             202: ok(CloseAccepted, "Queued; follow the job id."),
             **BAD_REQUEST,
-            422: error("The date is today or later: only a past date can be closed.", 422),
+            **DATE_NOT_OVER,
             503: error("The job queue (Redis) is unreachable.", 503),
         },
     )
