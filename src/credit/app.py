@@ -19,6 +19,7 @@ from credit import deps
 from credit.clock import Clock, clock_for
 from credit.db.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.modules.access.plugin import AccessPlugin
+from credit.modules.collections.plugin import CollectionsPlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             jobs,
             IngestPlugin(settings, alchemy, clock),
             PortfolioPlugin(settings, alchemy),
+            CollectionsPlugin(settings),
             *jobs.worker_plugins(),
             AccessPlugin(settings, alchemy),
             HeapPlugin(),  # last: freezes what the other startup hooks built

@@ -33,6 +33,10 @@ OWN_COMMANDS = {
         "credit.modules.portfolio.cli:close_day",
         "Close the lender's day: classify every loan (SMA/NPA).",
     ),
+    "payments": (
+        "credit.modules.collections.cli:payments",
+        "Apply the bank's repayment file (`payments import FILE`).",
+    ),
     "portfolio": (
         "credit.modules.portfolio.cli:portfolio",
         "Print (or --csv write) the portfolio at a closed date.",

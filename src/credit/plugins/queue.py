@@ -103,6 +103,15 @@ class JobRunner(Protocol):
     async def state(self, job_id: str) -> JobState | None: ...
 
 
+_RESULT_ENCODER = msgspec.json.Encoder(decimal_format="number")
+
+
+def job_result(report: Any) -> Any:
+    """A job's report as plain data for the queue, its amounts as JSON numbers (as every
+    answer of the API writes money), not as the strings `msgspec.to_builtins` makes them."""
+    return msgspec.json.decode(_RESULT_ENCODER.encode(report))
+
+
 async def report_progress(ctx: dict[str, Any], **meta: Any) -> None:
     """Publish a job's progress (kept in its `meta`) from inside the job function."""
     await ctx["job"].update(meta={**ctx["job"].meta, **meta})

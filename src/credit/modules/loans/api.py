@@ -16,6 +16,7 @@ from credit.modules.loans.models import (
     LOAN_CLASSIFICATIONS,
     PORTFOLIO_DAYS,
 )
+from credit.modules.loans.payments import Collected, CollectedPayment, collect
 from credit.modules.loans.schemas import LoanApplication
 from credit.modules.loans.service import BookLoan, CustomerLoans, LoanService
 
@@ -25,10 +26,13 @@ __all__ = [
     "LOAN_CLASSIFICATIONS",
     "PORTFOLIO_DAYS",
     "BookLoan",
+    "Collected",
+    "CollectedPayment",
     "CustomerLoans",
     "DecisionPage",
     "DecisionService",
     "LoanApplication",
     "LoanService",
     "StoredDecision",
+    "collect",
 ]

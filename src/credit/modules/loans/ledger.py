@@ -142,3 +142,43 @@ LATER_PAYMENTS = (
     .where(PAYMENTS.c.reversed_on.is_(None))
     .order_by(PAYMENTS.c.loan_id, PAYMENTS.c.installment)
 )
+
+# --- collections: many payments at once (`credit.modules.collections`) ------------------------
+
+# The states of many loans (bind `loan_ids`, expanding), with their customers.
+LOAN_STATES = select(LOANS.c.id.label("loan_id"), LOANS.c.customer_id, *STATE_COLUMNS).where(
+    LOANS.c.id.in_(bindparam("loan_ids", expanding=True))
+)
+# The payments already recorded under some references (bind `references`, expanding).
+PAYMENTS_BY_REFERENCE = (
+    select(
+        PAYMENTS.c.reference,
+        LOANS.c.customer_id,
+        PAYMENTS.c.loan_id,
+        PAYMENTS.c.amount,
+        PAYMENTS.c.paid_on,
+    )
+    .join(LOANS, LOANS.c.id == PAYMENTS.c.loan_id)
+    .where(PAYMENTS.c.reference.in_(bindparam("references", expanding=True)))
+)
+# A loan moved on by all its collected payments at once (executemany: no RETURNING), still
+# only if no other payment moved it since it was read.
+SETTLE_COLLECTED = (
+    update(LOANS)
+    .where(LOANS.c.id == bindparam("loan_id"))
+    .where(LOANS.c.installments_settled == bindparam("settled_before"))
+    .values(
+        installments_settled=bindparam("settled_after"),
+        installments_paid_on_time=LOANS.c.installments_paid_on_time
+        + bindparam("counts_on_time", type_=LOANS.c.installments_paid_on_time.type),
+        outstanding_principal=bindparam("balance_after", type_=LOANS.c.outstanding_principal.type),
+        current_emi=bindparam("emi_after", type_=LOANS.c.current_emi.type),
+        last_paid_on=bindparam("last_paid_on_after", type_=LOANS.c.last_paid_on.type),
+        updated_at=bindparam("settled_at", type_=LOANS.c.updated_at.type),
+    )
+)
+RECORD_COLLECTED = insert(PAYMENTS).values(
+    loan_id=bindparam("paid_loan_id", type_=PAYMENTS.c.loan_id.type),
+    created_at=bindparam("paid_at", type_=PAYMENTS.c.created_at.type),
+    **{name: _paid(name) for name in (*PAYMENT_FIELDS, *RECORDED_FIELDS)},
+)

@@ -71,7 +71,7 @@ class PaymentRequest(msgspec.Struct):
         return to_money(amount)
 
 
-class ReversalRequest(msgspec.Struct, forbid_unknown_fields=True):
+class ReversalRequest(msgspec.Struct):
     """The body of reverse-payment."""
 
     reason: Annotated[

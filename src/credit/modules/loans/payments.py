@@ -21,7 +21,7 @@ import msgspec
 
 from credit.errors import Conflict
 from credit.lending.reversal import before_of, restored, reversible
-from credit.lending.servicing import Allocation, LoanState, apply_payment
+from credit.lending.servicing import Allocation, LoanState, PaymentRefused, apply_payment
 from credit.modules.loans.booking import OPTIMISTIC_ATTEMPTS
 from credit.modules.loans.idempotency import IdempotentWrites
 from credit.modules.loans.ledger import PAYMENT_FIELDS
@@ -90,6 +90,53 @@ def settlement(
         **{f"paid_{name}": value for name, value in before_of(before).items()},
     }
     return allocation, settle, record
+
+
+class CollectedPayment(msgspec.Struct, frozen=True):
+    reference: str
+    amount: Decimal
+    paid_on: date
+
+
+class Collected(msgspec.Struct):
+    """A loan's collected payments applied in memory, in order: the parameters that move the
+    loan on (None when none applied), those that record each applied payment, and for each
+    payment its split or the refusal's words."""
+
+    settle: dict[str, Any] | None
+    records: list[dict[str, Any]]
+    outcomes: list[Allocation | str]
+
+
+def collect(
+    loan_id: int, state: LoanState, payments: list[CollectedPayment], today: date
+) -> Collected:
+    """Apply a loan's payments one after another under make-payment's rules, in memory: a
+    refused one leaves the state as it was for the next."""
+    start, settle = state, None
+    records: list[dict[str, Any]] = []
+    outcomes: list[Allocation | str] = []
+    on_time = 0
+    for payment in payments:
+        try:
+            allocation, step, record = settlement(
+                state, loan_id, payment.amount, payment.paid_on, today, payment.reference
+            )
+        except PaymentRefused as refused:
+            outcomes.append(refused.detail)
+            continue
+        on_time += step["counts_on_time"]
+        state = LoanState(
+            state.terms,
+            step["balance_after"],
+            step["settled_after"],
+            step["emi_after"],
+            payment.paid_on,
+        )
+        records.append(record)
+        outcomes.append(allocation)
+        settle = step | {"settled_before": start.installments_settled, "counts_on_time": on_time}
+    return Collected(settle, records, outcomes)
 
 
 class PaymentDesk:

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 
-from credit.db.database import Service
+from credit.db.database import Service, driver_errors
 from credit.errors import Conflict, NotFound
 from credit.lending.amortization import add_months
 from credit.lending.classification import CLASSES, Classification, LaterPayment
@@ -30,6 +30,7 @@ from credit.modules.loans.book import (
     CURRENT_LOANS,
     INSERT_LOAN,
     LOAN_WITH_CUSTOMER,
+    LOANS,
     BookVersion,
     CustomerBook,
     book_statement,
@@ -42,13 +43,20 @@ from credit.modules.loans.ledger import (
     LATER_PAYMENTS,
     LEDGER_FIELDS,
     LOAN_LEDGER,
+    LOAN_STATES,
     LOCK_LOAN,
     MARK_REVERSED,
+    PAYMENTS_BY_REFERENCE,
     READ_LOAN,
+    RECORD_COLLECTED,
     SETTLE_AND_RECORD,
+    SETTLE_COLLECTED,
     SETTLE_INSTALLMENT,
 )
 from credit.modules.loans.models import Loan
+
+# Ids (or references) per IN list.
+ID_BATCH = 5_000
 
 
 def loan_not_found(loan_id: int) -> NotFound:
@@ -352,3 +360,48 @@ class LoanService(Service[Loan]):
                 LaterPayment(row.paid_on, row.installment, row.balance + row.principal)
             )
         return later
+
+    # --- collections ---------------------------------------------------------------------
+
+    async def states_of(
+        self, loan_ids: list[int], lock: bool = False
+    ) -> dict[int, tuple[int, LoanState]]:
+        """Each loan's customer and state, in batches of ids; a loan not found is absent.
+        With `lock` the rows are held until the transaction ends (PostgreSQL)."""
+        found: dict[int, tuple[int, LoanState]] = {}
+        statement = LOAN_STATES.with_for_update(of=LOANS) if lock else LOAN_STATES
+        for start in range(0, len(loan_ids), ID_BATCH):
+            chunk = loan_ids[start : start + ID_BATCH]
+            for row in await self.execute(statement, {"loan_ids": chunk}):
+                found[row.loan_id] = (row.customer_id, state_of(row))
+        return found
+
+    async def payments_by_reference(self, references: list[str]) -> dict[str, tuple[Any, ...]]:
+        """The payments already recorded under these references: (customer, loan, amount,
+        paid on) by reference."""
+        found: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(references), ID_BATCH):
+            chunk = references[start : start + ID_BATCH]
+            for row in await self.execute(PAYMENTS_BY_REFERENCE, {"references": chunk}):
+                found[row.reference] = (row.customer_id, row.loan_id, row.amount, row.paid_on)
+        return found
+
+    async def record_collected(
+        self, settles: list[dict[str, Any]], records: list[dict[str, Any]]
+    ) -> None:
+        """Move many loans on and record their payments, in one transaction: all or nothing.
+        A Conflict when a loan moved since it was read (another payment came first)."""
+        async with self.transaction():
+            connection = await self._connection()
+            with driver_errors():
+                if settles:
+                    result = await connection.execute(SETTLE_COLLECTED, settles)
+                    # Under the rows' lock (PostgreSQL) nothing moved; SQLite counts the rows.
+                    counted = connection.dialect.supports_sane_multi_rowcount
+                    if counted and result.rowcount != len(settles):
+                        raise Conflict(
+                            "a loan of the file was paid meanwhile; run the file again (the "
+                            "rows applied so far stay applied and are skipped)"
+                        )
+                if records:
+                    await connection.execute(RECORD_COLLECTED, records)

@@ -159,7 +159,7 @@ async def _enqueue_and_follow(
         if state.finished:
             if state.status != "complete":
                 return "failed", None, state.error
-            return "complete", msgspec.convert(state.result, CloseReport), None
+            return "complete", msgspec.convert(state.result, CloseReport, strict=False), None
         await asyncio.sleep(POLL_SECONDS)
 
 

@@ -15,7 +15,15 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
-from credit.http import BAD_REQUEST, NOT_FOUND, ApiError, LoanIdPath, error, ok
+from credit.http import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    ApiError,
+    LoanIdPath,
+    error,
+    ok,
+)
 from credit.modules.loans.api import LoanService
 from credit.modules.portfolio.close import dates_to_close
 from credit.modules.portfolio.schemas import (
@@ -66,6 +74,7 @@ class PortfolioController(Controller):
             202: ok(CloseAccepted, "Queued; follow the job id."),
             **BAD_REQUEST,
             **DATE_NOT_OVER,
+            **UNSUPPORTED_MEDIA_TYPE,
             503: error("The job queue (Redis) is unreachable.", 503),
         },
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 from credit.clock import clock_for
@@ -18,7 +17,7 @@ from credit.modules.loans.api import LoanService
 from credit.modules.portfolio.close import close_days
 from credit.modules.portfolio.schemas import CloseReport
 from credit.modules.portfolio.service import PortfolioService
-from credit.plugins.queue import job_error, report_progress
+from credit.plugins.queue import job_error, job_result, report_progress
 from credit.settings import Settings
 
 
@@ -51,7 +50,7 @@ async def close_day(ctx: dict[str, Any], *, until: str | None = None, today: str
     except Exception as exc:
         await report_progress(ctx, stage="failed", error=job_error(exc))
         raise
-    return msgspec.to_builtins(report)
+    return job_result(report)
 
 
 async def scheduled_close(ctx: dict[str, Any]) -> Any:

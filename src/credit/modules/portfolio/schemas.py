@@ -122,7 +122,7 @@ class CloseAccepted(msgspec.Struct):
     example: ClassVar[dict[str, Any]] = {"job_id": "3f2c9a0e5b7d4c1e8a6f2b9d0c4e7a15"}
 
 
-class CloseRequest(msgspec.Struct, forbid_unknown_fields=True):
+class CloseRequest(msgspec.Struct):
     date: Annotated[
         date | None,
         msgspec.Meta(
