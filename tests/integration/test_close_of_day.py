@@ -202,3 +202,34 @@ async def assert_summaries_recompute(
         }
         assert got == expected, day
         assert Decimal(str(summary["outstanding"])) == sum(v[1] for v in expected.values())
+
+
+async def test_two_closes_started_together_do_the_work_once(
+    client: Client, clock: MovingClock, settings: Settings
+) -> None:
+    import asyncio
+
+    from credit.db.database import sqlalchemy_config
+    from credit.modules.portfolio.jobs import run_close
+
+    customer = await register(client, income=200_000)
+    booked = [await client.post("/api/create-loan", json=application(customer)) for _ in "abc"]
+    alchemy = sqlalchemy_config(settings)
+
+    async def progress(stage: str, rows_done: int) -> None:
+        await asyncio.sleep(0)
+
+    try:
+        reports = await asyncio.gather(
+            *(run_close(alchemy, date(2026, 3, 1), date(2026, 3, 2), progress) for _ in range(2))
+        )
+    finally:
+        await alchemy.get_engine().dispose()
+    closed = sorted(len(report.closed) for report in reports)
+    assert closed == [0, 1]  # one closed the date, the other found it closed
+    summary = await portfolio(client, date(2026, 3, 1))
+    assert summary["loans"] == 3
+    assert summary["by_classification"]["SMA-0"]["loans"] == 3  # due 2026-02-15, unpaid
+    loan = booked[0].json()["loan_id"]
+    history = (await client.get(f"/api/loans/{loan}/classification-history")).json()
+    assert history["periods"] == [{"classification": "SMA-0", "from": "2026-03-01", "to": None}]

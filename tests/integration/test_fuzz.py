@@ -170,6 +170,10 @@ def _fuzz(operation: APIOperation, mode: GenerationMode, key: str) -> None:
                 for check in CHECKS
                 if check not in (negative_data_rejection, positive_data_acceptance)
             ]
+        if name == "POST /api/close-day":
+            # A date the schema allows may be today or later: refused (422), a rule of the
+            # clock the schema cannot state.
+            checks = [check for check in CHECKS if check is not positive_data_acceptance]
         case.validate_response(response, checks=checks, headers=headers)
         if operation.method.upper() == "GET":
             # HEAD is GET without the body, on every GET route (not in the document).

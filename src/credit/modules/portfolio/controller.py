@@ -5,11 +5,13 @@ classification history."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get, post
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
@@ -55,6 +57,17 @@ DATE_NOT_OVER = {
         ],
     )
 }
+
+
+def only_as_of(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Refuses query parameters other than `as_of` (400 naming the first): a misspelt
+    `asof=` is an error, not the latest close."""
+    unknown = sorted(set(connection.query_params) - {"as_of"})
+    if unknown:
+        raise ValidationException(
+            detail=f"Validation failed for GET {connection.url.path}",
+            extra=[{"message": "Unknown query parameter", "key": unknown[0], "source": "query"}],
+        )
 
 
 class PortfolioController(Controller):
@@ -103,6 +116,7 @@ class PortfolioController(Controller):
         "outstanding over all outstanding (4 decimals; 0 when nothing is outstanding). A date "
         "not closed: 404 naming the latest closed date.",
         responses={200: ok(Portfolio, "The summary of that close."), **BAD_REQUEST, **NOT_FOUND},
+        guards=[only_as_of],
     )
     async def portfolio(
         self,
