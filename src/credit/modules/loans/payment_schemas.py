@@ -16,6 +16,7 @@ import msgspec
 from credit.lending.amortization import to_money
 from credit.lending.servicing import Allocation, AmountNotInPaise, LoanState
 from credit.lending.statement import RecordedPayment, StatementFigures
+from credit.modules.customers.api import NAME_PATTERN
 from credit.modules.loans.schemas import ClassificationField, ClassifiedDaysField, ClassifiedOnField
 from credit.modules.loans.service import Classified
 
@@ -79,7 +80,8 @@ class ReversalRequest(msgspec.Struct):
         msgspec.Meta(
             min_length=1,
             max_length=200,
-            pattern=r"\S",
+            # Some visible character and nothing invisible (the rule of a name).
+            pattern=NAME_PATTERN,
             description="Why the payment is reversed (the bank's return reason).",
             examples=["mandate debit returned: insufficient funds"],
         ),

@@ -1,6 +1,6 @@
 """Collections file against make-payment, on the generated book, in one run.
 
-    uv run python bench/collections.py [--rows 100000] [--http-sample 5000] [--connections 32]
+    uv run python bench/collections_import.py [--rows 100000] [--http-sample 5000] [--connections 32]
 
 1. The book of `bench/ingest.py` (100,000 customers, 1,000,000 loans; generated into
    `bench/out/` when absent) is loaded with `credit ingest` into two fresh PostgreSQL
