@@ -81,6 +81,9 @@ class Settings:
     job_heartbeat_seconds: int = 60
     # Browser front ends on other origins that may call the API (CORS); none by default.
     cors_allowed_origins: tuple[str, ...] = ()
+    # The lender's day (docs/decisions.md): the daily close of day runs on this cron schedule
+    # in the lender's time zone (`timezone`), with Redis; shortly after midnight by default.
+    close_day_cron: str = "15 0 * * *"
     # Operations (logs, metrics): see the README's "Run in production".
     log_level: str = "INFO"
     worker_metrics_port: int | None = None
@@ -151,6 +154,7 @@ class Settings:
                 for origin in _env("CORS_ALLOWED_ORIGINS", "").split(",")
                 if origin.strip()
             ),
+            close_day_cron=_env("CLOSE_DAY_CRON", default.close_day_cron),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),
             worker_metrics_port=_env_int_optional("WORKER_METRICS_PORT"),
         )

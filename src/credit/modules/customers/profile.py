@@ -26,12 +26,13 @@ from credit.http import (
     CustomerIdPath,
     ok,
 )
+from credit.lending.classification import Classification
 from credit.lending.policy import CreditPolicy
 from credit.modules.customers.api import INVISIBLE, MAX_NAME_LENGTH
 from credit.modules.customers.controller import PHONE_TAKEN
 from credit.modules.customers.schemas import CustomerChanges
 from credit.modules.customers.service import CustomerRow, CustomerService
-from credit.modules.loans.api import CustomerLoans, LoanService, StoredLoan
+from credit.modules.loans.api import CurrentLoans, CustomerLoans, LoanService
 
 ZERO = Decimal("0.00")
 
@@ -51,6 +52,13 @@ class CustomerProfile(msgspec.Struct):
         Rupees, msgspec.Meta(description="The current loans' outstanding principal.")
     ]
     current_emis: Annotated[Rupees, msgspec.Meta(description="The current loans' EMIs.")]
+    classification: Annotated[
+        Classification | None,
+        msgspec.Meta(
+            description="The worst of the customer's loans' classifications at the latest close "
+            "of day (`standard` with none); null before the first close."
+        ),
+    ] = None
 
     example: ClassVar[dict[str, Any]] = {
         "customer_id": 301,
@@ -62,6 +70,7 @@ class CustomerProfile(msgspec.Struct):
         "approved_limit": 2700000,
         "current_debt": 481186.98,
         "current_emis": 23188.02,
+        "classification": "standard",
     }
 
     @classmethod
@@ -78,11 +87,13 @@ class CustomerProfile(msgspec.Struct):
             approved_limit=int(book.approved_limit),
             current_debt=sum((loan.state.outstanding_principal for loan in book.loans), ZERO),
             current_emis=sum((loan.state.monthly_installment for loan in book.loans), ZERO),
+            classification=book.classification,
         )
 
 
-def customer_loans(customer: CustomerRow, loans: list[StoredLoan]) -> CustomerLoans:
-    """A customer as read by the customers module, with their current loans."""
+def customer_loans(customer: CustomerRow, current: CurrentLoans | None) -> CustomerLoans:
+    """A customer as read by the customers module, with their current loans and
+    classification (`current`: None when the loans module found none)."""
     return CustomerLoans(
         customer_id=customer.id,
         first_name=customer.first_name,
@@ -91,7 +102,8 @@ def customer_loans(customer: CustomerRow, loans: list[StoredLoan]) -> CustomerLo
         phone_number=customer.phone_number,
         monthly_income=customer.monthly_income,
         approved_limit=customer.approved_limit,
-        loans=loans,
+        loans=current.loans if current is not None else [],
+        classification=current.classification if current is not None else None,
     )
 
 
@@ -183,7 +195,7 @@ class ProfileController(Controller):
         )
         current = await loans.current_loans_of([customer.id for customer in page.customers])
         items = [
-            CustomerProfile.of(customer_loans(customer, current.get(customer.id, [])))
+            CustomerProfile.of(customer_loans(customer, current.get(customer.id)))
             for customer in page.customers
         ]
         return CustomerList(items=items, next=page.next)
@@ -215,4 +227,4 @@ class ProfileController(Controller):
     ) -> CustomerProfile:
         customer = await customers.change(customer_id, data, policy)
         current = await loans.current_loans_of([customer.id])
-        return CustomerProfile.of(customer_loans(customer, current.get(customer.id, [])))
+        return CustomerProfile.of(customer_loans(customer, current.get(customer.id)))

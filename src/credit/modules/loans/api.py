@@ -1,5 +1,7 @@
 """What other modules may use of the loans module: its service (the customer's book, the
-customer with their current loans), the application records and the loan application.
+customer with their current loans, the close of day's read of the book), the application
+records, the loan application, and the close of day's tables (the loans' views read them; the
+portfolio module writes them).
 
 The import contract (pyproject.toml) lets a module reach another only through its `service`
 or `api`; check-eligibility (credit module) takes the same body as create-loan.
@@ -8,10 +10,31 @@ or `api`; check-eligibility (credit module) takes the same body as create-loan.
 from __future__ import annotations
 
 from credit.modules.loans.decisions import DecisionPage, DecisionService, StoredDecision
+from credit.modules.loans.models import (
+    CLASSIFICATION_PERIODS,
+    CLOSED_DAYS,
+    LOAN_CLASSIFICATIONS,
+    PORTFOLIO_DAYS,
+)
+from credit.modules.loans.payments import Collected, CollectedPayment, collect
 from credit.modules.loans.schemas import LoanApplication
-from credit.modules.loans.service import CustomerLoans, LoanService, StoredLoan
+from credit.modules.loans.service import (
+    BookLoan,
+    CurrentLoans,
+    CustomerLoans,
+    LoanService,
+    StoredLoan,
+)
 
 __all__ = [
+    "CLASSIFICATION_PERIODS",
+    "CLOSED_DAYS",
+    "LOAN_CLASSIFICATIONS",
+    "PORTFOLIO_DAYS",
+    "BookLoan",
+    "Collected",
+    "CollectedPayment",
+    "CurrentLoans",
     "CustomerLoans",
     "DecisionPage",
     "DecisionService",
@@ -19,4 +42,5 @@ __all__ = [
     "LoanService",
     "StoredDecision",
     "StoredLoan",
+    "collect",
 ]
