@@ -10,7 +10,10 @@
    prefix of 1 to 4 letters of a first or last name the generator uses, in random case, with
    the default page of 20 (half of them the page after the first), then phone-number
    look-ups. Each request's wall time is recorded; the target is p99 under 50 ms.
-The load average is printed with the figures: the machine may be shared.
+With `--analyze` the tables' statistics are gathered first (`ANALYZE`, what autovacuum does
+within a minute or so of a bulk load); without it the planner searches on its defaults. The
+plans of a common and a rare prefix are printed. The load average is printed with the
+figures: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -57,6 +60,16 @@ async def admin(sql: str) -> None:
         await conn.close()
 
 
+async def admin_on(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 def load_book(url: str, customers: Path, loans: Path) -> float:
     from credit.db.migrations import upgrade_database
     from credit.settings import Settings
@@ -83,7 +96,9 @@ async def search(url: str, requests: int, seed: int) -> dict[str, object]:
 
     rng = random.Random(seed)
     names = FIRST_NAMES + LAST_NAMES
-    settings = Settings(database_url=url, sample_data_dir=None, rate_limit_per_second=0)
+    settings = Settings(
+        database_url=url, sample_data_dir=None, rate_limit_per_second=0, log_level="WARNING"
+    )
     by_name: list[float] = []
     next_pages: list[float] = []
     by_phone: list[float] = []
@@ -126,12 +141,41 @@ async def search(url: str, requests: int, seed: int) -> dict[str, object]:
     }
 
 
+async def plans(url: str) -> None:
+    """EXPLAIN ANALYZE of the page statement for a common and a rare prefix."""
+    import asyncpg
+
+    from credit.modules.customers.service import find_statement, prefix_end
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    conn = await asyncpg.connect(dsn)
+    try:
+        from sqlalchemy.dialects import postgresql
+
+        for prefix in ("s", "priy"):
+            statement = find_statement("postgresql", False, True).params(
+                after=0, rows=21, name_low=prefix, name_high=prefix_end(prefix)
+            )
+            sql = str(
+                statement.compile(
+                    dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+                )
+            )
+            rows = await conn.fetch("EXPLAIN (ANALYZE, COSTS OFF) " + sql)
+            print(f"plan for name={prefix!r}:")
+            for row in rows:
+                print("   ", row[0])
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--loans", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--analyze", action="store_true")
     args = parser.parse_args()
     book = OUT / f"book-{args.customers}-{args.loans}-{args.seed}"
     customers, loans = book / "customer_data.xlsx", book / "loan_data.xlsx"
@@ -147,6 +191,9 @@ def main() -> None:
         print(f"load average before loading {os.getloadavg()}", flush=True)
         seconds = load_book(url, customers, loans)
         print(f"loaded {args.customers} customers, {args.loans} loans in {seconds:.0f} s")
+        if args.analyze:
+            asyncio.run(admin_on(url, "ANALYZE"))
+        asyncio.run(plans(url))
         print(f"load average before searching {os.getloadavg()}", flush=True)
         results = asyncio.run(search(url, args.requests, args.seed))
         print(json.dumps(results, indent=2))
