@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
+from litestar.connection import ASGIConnection
+from litestar.exceptions import ValidationException
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
@@ -112,3 +115,21 @@ NOT_FOUND = {404: error("No such customer or loan.", 404)}
 UNSUPPORTED_MEDIA_TYPE = {
     415: error("The body is not sent as `application/json`.", 415),
 }
+
+
+def only_query(*names: str) -> Any:
+    """A guard that refuses query parameters other than `names` (400 naming the first), so a
+    misspelt `befor=` or `nmae=` is an error rather than the first page of everything."""
+    known = frozenset(names)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        unknown = sorted(set(connection.query_params) - known)
+        if unknown:
+            raise ValidationException(
+                detail=f"Validation failed for GET {connection.url.path}",
+                extra=[
+                    {"message": "Unknown query parameter", "key": unknown[0], "source": "query"}
+                ],
+            )
+
+    return guard

@@ -183,15 +183,20 @@ class PrivatePostgres:
         self.port = free_port()
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
-        self._run(
-            # UTF-8 as a production cluster is: under the C locale initdb would pick SQL_ASCII,
-            # where `varchar(100)` counts bytes and a 100-character name does not fit.
-            [
-                str(self.bin / "initdb"),
-                *("-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
-            ],
-            timeout=120,
-        )
+        try:
+            self._run(
+                # UTF-8 as a production cluster is: under the C locale initdb would pick
+                # SQL_ASCII, where `varchar(100)` counts bytes and a 100-character name does
+                # not fit.
+                [
+                    str(self.bin / "initdb"),
+                    *("-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"),
+                ],
+                timeout=120,
+            )
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)  # nothing left behind
+            raise
 
     def _run(self, command: list[str], timeout: float) -> None:
         if self.user is not None:

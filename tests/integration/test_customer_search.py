@@ -119,6 +119,7 @@ async def test_bad_filters_are_400_naming_the_parameter(client: Client) -> None:
         "after": {"after": 0},
         "after ": {"after": "null"},  # Litestar alone would read it as no `after` at all
         "phone_number ": {"phone_number": "null"},
+        "nmae": {"nmae": "sha"},  # a misspelt filter is not "everyone"
     }
     for field, params in cases.items():
         response = await client.get("/api/customers", params=params)

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+import redis
 from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 
@@ -31,8 +32,16 @@ from tests.integration.test_ingest_http import upload, wait_for
 
 
 @pytest.fixture
-def queue_name() -> str:
-    return f"credit-test-{uuid.uuid4().hex[:12]}"
+def queue_name(redis_url: str) -> Iterator[str]:
+    """A queue of the test's own; its keys (finished jobs are kept 7 days) go with it."""
+    name = f"credit-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(f"saq:*{name}*"):
+            client.delete(key)
+    finally:
+        client.close()
 
 
 @pytest.fixture

@@ -35,7 +35,8 @@ MONEY = {
 }
 # Ingestion's multipart upload sends files named `customers` and `loans`, and its report
 # counts them under the same names: two different things, not one field.
-NOT_ONE_FIELD = {"customers", "loans", "rejected"}
+# A page's `items` are what it lists (customers, decisions).
+NOT_ONE_FIELD = {"customers", "loans", "rejected", "items"}
 
 
 def _type(prop: dict[str, Any]) -> str:

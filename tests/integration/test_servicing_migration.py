@@ -108,6 +108,9 @@ async def test_existing_loans_keep_their_meaning(fresh_url: str, engine: AsyncEn
     assert booked.outstanding_principal is None
 
 
+# SQLite's reflection cannot read the customers' expression indexes (migration 0009, defined
+# only there); the comparison here is about the servicing tables.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 async def test_the_tables_match_the_models_and_guard_payments(
     fresh_url: str, engine: AsyncEngine
 ) -> None:

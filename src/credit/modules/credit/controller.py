@@ -7,13 +7,10 @@ writes) through the loans module's decision service. Nothing here writes.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
-from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
@@ -25,6 +22,7 @@ from credit.http import (
     CustomerIdPath,
     error,
     ok,
+    only_query,
 )
 from credit.ids import MAX_ID
 from credit.lending.policy import slab_for
@@ -104,24 +102,6 @@ Before = Annotated[
         required=False,
     ),
 ]
-
-
-def only_query(*names: str) -> Any:
-    """A guard that refuses query parameters other than `names` (400 naming the first), so a
-    misspelt `befor=` is an error rather than the first page again."""
-    known = frozenset(names)
-
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        unknown = sorted(set(connection.query_params) - known)
-        if unknown:
-            raise ValidationException(
-                detail=f"Validation failed for GET {connection.url.path}",
-                extra=[
-                    {"message": "Unknown query parameter", "key": unknown[0], "source": "query"}
-                ],
-            )
-
-    return guard
 
 
 class DecisionController(Controller):

@@ -25,6 +25,7 @@ from credit.http import (
     UNSUPPORTED_MEDIA_TYPE,
     CustomerIdPath,
     ok,
+    only_query,
 )
 from credit.lending.classification import Classification
 from credit.lending.policy import CreditPolicy
@@ -180,6 +181,7 @@ class ProfileController(Controller):
         "page's `after`). Filters: `phone_number` (exact) and `name` (the start of the first or "
         "the last name, any case). No match is `200` with no items.",
         responses={200: ok(CustomerList, "A page of customers."), **BAD_REQUEST},
+        guards=[only_query("phone_number", "name", "limit", "after")],
     )
     async def list_customers(
         self,
