@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from credit.modules.ingest.writer.fields import BOOK_STATE
 
@@ -21,7 +21,18 @@ if TYPE_CHECKING:
 
 HOLDS_SAMPLE = select(BOOK_STATE.c.sample).where(BOOK_STATE.c.sample)
 # What the sample book is, and what the API wrote on it, children first.
-BOOK_TABLES = ("payments", "decisions", "idempotency_keys", "loans", "customers")
+BOOK_TABLES = (
+    # what the closes of day recorded on the sample's loans (they refer to them)
+    "classification_periods",
+    "loan_classifications",
+    "portfolio_days",
+    "closed_days",
+    "payments",
+    "decisions",
+    "idempotency_keys",
+    "loans",
+    "customers",
+)
 
 
 def refusal() -> str:
@@ -46,8 +57,6 @@ async def clear_mark(engine: AsyncEngine) -> None:
 async def delete_sample(engine: AsyncEngine) -> None:
     """The whole sample book goes, in one transaction; the book's generation is raised, so a
     booking decided on the sample cannot be booked after it."""
-    from sqlalchemy import text
-
     async with engine.begin() as conn:
         for table in BOOK_TABLES:
             await conn.execute(text(f"DELETE FROM {table}"))
