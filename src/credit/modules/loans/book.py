@@ -369,6 +369,7 @@ CLOSE_PAGE = (
         LOAN_CLASSIFICATIONS.c.classification.label("previous_classification"),
         LOAN_CLASSIFICATIONS.c.days_past_due.label("previous_days_past_due"),
         LOAN_CLASSIFICATIONS.c.outstanding.label("previous_outstanding"),
+        LOANS.c.updated_at,
     )
     .select_from(with_classification(LOANS))
     .where(LOANS.c.start_date <= bindparam("last_day", type_=Date))

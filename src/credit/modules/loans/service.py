@@ -327,10 +327,20 @@ class LoanService(Service[Loan]):
         return msgspec.structs.replace(book, loans=loans, classification=classification)
 
     async def close_page(
-        self, first_day: date, last_day: date, after: tuple[int, int], size: int
+        self,
+        first_day: date,
+        last_day: date,
+        after: tuple[int, int],
+        size: int,
+        unchanged_since: datetime | None = None,
     ) -> list[BookLoan]:
         """A page of the loans a close of `first_day`..`last_day` looks at, in customer order,
-        after the key (customer id, loan id) `after` (`book.CLOSE_PAGE`)."""
+        after the key (customer id, loan id) `after` (`book.CLOSE_PAGE`).
+
+        A loan without payments keeps the balance its files gave it, which is a whole
+        schedule's arithmetic to work out (`servicing.balance_after`). A loan whose row has not
+        changed since the previous close (`unchanged_since`, when it began) has the balance
+        that close recorded: it is taken from there, not worked out again."""
         params = {
             "first_day": first_day,
             "last_day": last_day,
@@ -339,17 +349,29 @@ class LoanService(Service[Loan]):
             "page_size": size,
         }
         rows = (await self.execute(CLOSE_PAGE, params)).all()
-        return [
-            BookLoan(
-                loan_id=row.loan_id,
-                customer_id=row.customer_id,
-                state=state_of(row),
-                previous_classification=row.previous_classification,
-                previous_days_past_due=row.previous_days_past_due,
-                previous_outstanding=row.previous_outstanding,
+        loans = []
+        for row in rows:
+            stored = msgspec.convert(row._mapping, StoredState)
+            if (
+                unchanged_since is not None
+                and stored.outstanding_principal is None
+                and row.previous_outstanding is not None
+                and row.updated_at <= unchanged_since
+            ):
+                stored = msgspec.structs.replace(
+                    stored, outstanding_principal=row.previous_outstanding
+                )
+            loans.append(
+                BookLoan(
+                    loan_id=row.loan_id,
+                    customer_id=row.customer_id,
+                    state=stored.state(),
+                    previous_classification=row.previous_classification,
+                    previous_days_past_due=row.previous_days_past_due,
+                    previous_outstanding=row.previous_outstanding,
+                )
             )
-            for row in rows
-        ]
+        return loans
 
     async def later_payments(self, after_day: date) -> dict[int, list[LaterPayment]]:
         """The standing payments dated after `after_day`, by loan, in installment order."""

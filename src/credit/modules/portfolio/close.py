@@ -200,6 +200,8 @@ async def _close(
                 dates_to_close(latest, until, today)  # refuses it
             return CloseReport(closed=[], latest_closed=latest)
         days = dates_to_close(latest, until, today)
+        # Loans not touched since the previous close began keep the balance it recorded.
+        unchanged_since = None if latest is None else await portfolio.closed_at(latest)
         await progress("claiming", 0)
         await portfolio.claim(days)
         await progress("reading payments", 0)
@@ -210,7 +212,7 @@ async def _close(
         carry: list[BookLoan] = []
         await progress("classifying", 0)
         while True:
-            page = await loans.close_page(days[0], days[-1], after, PAGE)
+            page = await loans.close_page(days[0], days[-1], after, PAGE, unchanged_since)
             read += len(page)
             full = len(page) == PAGE
             if page:
