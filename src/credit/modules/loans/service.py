@@ -29,6 +29,7 @@ from credit.modules.loans.book import (
     CLOSE_PAGE,
     CURRENT_LOANS,
     INSERT_LOAN,
+    LAST_BORROWER,
     LOAN_WITH_CUSTOMER,
     LOANS,
     BookVersion,
@@ -330,12 +331,12 @@ class LoanService(Service[Loan]):
         self,
         first_day: date,
         last_day: date,
-        after: tuple[int, int],
-        size: int,
+        customers: tuple[int, int],
         unchanged_since: datetime | None = None,
     ) -> list[BookLoan]:
-        """A page of the loans a close of `first_day`..`last_day` looks at, in customer order,
-        after the key (customer id, loan id) `after` (`book.CLOSE_PAGE`).
+        """A page of the loans a close of `first_day`..`last_day` looks at: those of the
+        customers with ids in (`customers[0]`, `customers[1]`], in customer order
+        (`book.CLOSE_PAGE`).
 
         A loan without payments keeps the balance its files gave it, which is a whole
         schedule's arithmetic to work out (`servicing.balance_after`). A loan whose row has not
@@ -344,9 +345,8 @@ class LoanService(Service[Loan]):
         params = {
             "first_day": first_day,
             "last_day": last_day,
-            "after_customer": after[0],
-            "after_loan": after[1],
-            "page_size": size,
+            "after_customer": customers[0],
+            "to_customer": customers[1],
         }
         rows = (await self.execute(CLOSE_PAGE, params)).all()
         loans = []
@@ -372,6 +372,10 @@ class LoanService(Service[Loan]):
                 )
             )
         return loans
+
+    async def last_borrower(self) -> int:
+        """The highest customer id that has a loan (0 with none)."""
+        return int((await self.execute(LAST_BORROWER)).scalar_one_or_none() or 0)
 
     async def later_payments(self, after_day: date) -> dict[int, list[LaterPayment]]:
         """The standing payments dated after `after_day`, by loan, in installment order."""
