@@ -16,6 +16,7 @@ Create Date: 2026-12-07 01:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from advanced_alchemy.types import DateTimeUTC
 from alembic import op
 
 import credit.db.types
@@ -95,7 +96,7 @@ def upgrade() -> None:
     op.create_table(
         "closed_days",
         sa.Column("as_of", sa.Date(), nullable=False),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", DateTimeUTC(timezone=True), nullable=False),
         sa.Column("loans", sa.Integer(), server_default="0", nullable=False),
         sa.Column("outstanding", _money(), server_default="0", nullable=False),
         sa.Column("outstanding_over_30", _money(), server_default="0", nullable=False),

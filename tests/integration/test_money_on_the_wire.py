@@ -34,9 +34,11 @@ MONEY = {
     "recorded_monthly_installment",
 }
 # Ingestion's multipart upload sends files named `customers` and `loans`, and its report
-# counts them under the same names: two different things, not one field.
-# A page's `items` are what it lists (customers, decisions).
-NOT_ONE_FIELD = {"customers", "loans", "rejected", "items"}
+# counts them under the same names: two different things, not one field. A job's `progress`
+# and `report` are ingestion's own in `GET /api/ingest/{id}` and any job's in
+# `GET /api/jobs/{id}`; `rejected` is a count in one report and the rows in another. A page's
+# `items` are what it lists (customers, decisions).
+NOT_ONE_FIELD = {"customers", "loans", "rejected", "progress", "report", "items"}
 
 
 def _type(prop: dict[str, Any]) -> str:
@@ -46,6 +48,9 @@ def _type(prop: dict[str, Any]) -> str:
             return _type(alternative)
     if "$ref" in prop:
         return str(prop["$ref"])
+    if isinstance(prop.get("type"), list):
+        kinds = [kind for kind in prop["type"] if kind != "null"]
+        return str(kinds[0]) if len(kinds) == 1 else str(kinds)
     if prop.get("type") == "array":
         return f"array of {_type(prop.get('items', {}))}"
     return str(prop.get("type"))

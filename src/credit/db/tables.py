@@ -197,7 +197,9 @@ def classification_periods_table(metadata: MetaData) -> Table:
     )
 
 
-def closed_days_table(metadata: MetaData) -> Table:
+def closed_days_table(
+    metadata: MetaData, stamp: TypeEngine[datetime] = DateTime(timezone=True)
+) -> Table:
     """One row per closed date. The primary key makes a date closed once: the close inserts
     its dates first, so a second close at the same time waits on them and then finds them
     taken. With the day's totals (the `portfolio_days` rows give them by class)."""
@@ -205,7 +207,8 @@ def closed_days_table(metadata: MetaData) -> Table:
         "closed_days",
         metadata,
         _column("as_of", Date, primary_key=True),
-        _column("closed_at", DateTime(timezone=True), nullable=False),
+        # When the close began (its claim): a loan not changed since kept its balance.
+        _column("closed_at", stamp, nullable=False),
         _column("loans", Integer, nullable=False, server_default="0"),
         _column("outstanding", Money(), nullable=False, server_default="0"),
         # Outstanding of the loans more than 30 / 90 days past due (PAR 30, PAR 90).

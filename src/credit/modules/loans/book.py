@@ -37,7 +37,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -375,11 +374,12 @@ CURRENT_LOANS_OF = (
 
 # --- the close of day's read of the book (`credit.modules.portfolio`) ---------------------------
 
-# A page of the loans a close of the days `first_day`..`last_day` looks at, in customer order
-# (a customer's loans are classified together), after the key (`after_customer`,
-# `after_loan`): every loan lent by the last day that has a balance now, or had one on the
-# first day (paid off by a payment dated after it), or that the previous close found; with its
-# class at the previous close.
+# A page of the loans a close of the days `first_day`..`last_day` looks at: those of the
+# customers in (`after_customer`, `to_customer`], in customer order (a customer's loans are
+# classified together, and a page holds whole customers), read by range on the index that
+# leads with the customer: every loan lent by the last day that has a balance now, or had one
+# on the first day (paid off by a payment dated after it), or that the previous close found;
+# with its class at the previous close.
 CLOSE_PAGE = (
     select(
         LOANS.c.id.label("loan_id"),
@@ -388,6 +388,7 @@ CLOSE_PAGE = (
         LOAN_CLASSIFICATIONS.c.classification.label("previous_classification"),
         LOAN_CLASSIFICATIONS.c.days_past_due.label("previous_days_past_due"),
         LOAN_CLASSIFICATIONS.c.outstanding.label("previous_outstanding"),
+        LOANS.c.updated_at,
     )
     .select_from(with_classification(LOANS))
     .where(LOANS.c.start_date <= bindparam("last_day", type_=Date))
@@ -398,12 +399,8 @@ CLOSE_PAGE = (
             LOAN_CLASSIFICATIONS.c.loan_id.is_not(None),
         )
     )
-    .where(
-        tuple_(LOANS.c.customer_id, LOANS.c.id)
-        > tuple_(
-            bindparam("after_customer", type_=BigInteger), bindparam("after_loan", type_=BigInteger)
-        )
-    )
+    .where(LOANS.c.customer_id > bindparam("after_customer", type_=BigInteger))
+    .where(LOANS.c.customer_id <= bindparam("to_customer", type_=BigInteger))
     .order_by(LOANS.c.customer_id, LOANS.c.id)
-    .limit(bindparam("page_size", type_=Integer))
 )
+LAST_BORROWER = select(func.max(LOANS.c.customer_id).label("customer_id"))

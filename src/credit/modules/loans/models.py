@@ -186,5 +186,5 @@ BOOK_STATE = book_state_table(Loan.metadata)
 # the portfolio summary of each. Written by the portfolio module through `loans.api`.
 LOAN_CLASSIFICATIONS = loan_classifications_table(Loan.metadata)
 CLASSIFICATION_PERIODS = classification_periods_table(Loan.metadata)
-CLOSED_DAYS = closed_days_table(Loan.metadata)
+CLOSED_DAYS = closed_days_table(Loan.metadata, DateTimeUTC(timezone=True))
 PORTFOLIO_DAYS = portfolio_days_table(Loan.metadata)

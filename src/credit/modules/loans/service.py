@@ -30,6 +30,7 @@ from credit.modules.loans.book import (
     CURRENT_LOANS,
     CURRENT_LOANS_OF,
     INSERT_LOAN,
+    LAST_BORROWER,
     LOAN_WITH_CUSTOMER,
     LOANS,
     BookVersion,
@@ -354,29 +355,54 @@ class LoanService(Service[Loan]):
         return found
 
     async def close_page(
-        self, first_day: date, last_day: date, after: tuple[int, int], size: int
+        self,
+        first_day: date,
+        last_day: date,
+        customers: tuple[int, int],
+        unchanged_since: datetime | None = None,
     ) -> list[BookLoan]:
-        """A page of the loans a close of `first_day`..`last_day` looks at, in customer order,
-        after the key (customer id, loan id) `after` (`book.CLOSE_PAGE`)."""
+        """A page of the loans a close of `first_day`..`last_day` looks at: those of the
+        customers with ids in (`customers[0]`, `customers[1]`], in customer order
+        (`book.CLOSE_PAGE`).
+
+        A loan without payments keeps the balance its files gave it, which is a whole
+        schedule's arithmetic to work out (`servicing.balance_after`). A loan whose row has not
+        changed since the previous close (`unchanged_since`, when it began) has the balance
+        that close recorded: it is taken from there, not worked out again."""
         params = {
             "first_day": first_day,
             "last_day": last_day,
-            "after_customer": after[0],
-            "after_loan": after[1],
-            "page_size": size,
+            "after_customer": customers[0],
+            "to_customer": customers[1],
         }
         rows = (await self.execute(CLOSE_PAGE, params)).all()
-        return [
-            BookLoan(
-                loan_id=row.loan_id,
-                customer_id=row.customer_id,
-                state=state_of(row),
-                previous_classification=row.previous_classification,
-                previous_days_past_due=row.previous_days_past_due,
-                previous_outstanding=row.previous_outstanding,
+        loans = []
+        for row in rows:
+            stored = msgspec.convert(row._mapping, StoredState)
+            if (
+                unchanged_since is not None
+                and stored.outstanding_principal is None
+                and row.previous_outstanding is not None
+                and row.updated_at <= unchanged_since
+            ):
+                stored = msgspec.structs.replace(
+                    stored, outstanding_principal=row.previous_outstanding
+                )
+            loans.append(
+                BookLoan(
+                    loan_id=row.loan_id,
+                    customer_id=row.customer_id,
+                    state=stored.state(),
+                    previous_classification=row.previous_classification,
+                    previous_days_past_due=row.previous_days_past_due,
+                    previous_outstanding=row.previous_outstanding,
+                )
             )
-            for row in rows
-        ]
+        return loans
+
+    async def last_borrower(self) -> int:
+        """The highest customer id that has a loan (0 with none)."""
+        return int((await self.execute(LAST_BORROWER)).scalar_one_or_none() or 0)
 
     async def later_payments(self, after_day: date) -> dict[int, list[LaterPayment]]:
         """The standing payments dated after `after_day`, by loan, in installment order."""

@@ -27,7 +27,8 @@ from credit.modules.portfolio.schemas import CloseReport, Portfolio
 from credit.modules.portfolio.service import PortfolioService
 
 Progress = Callable[[str, int], Awaitable[None]]
-PAGE = 5_000
+# Customers per page of the book (whole customers: borrower-wise classification).
+CUSTOMERS_PER_PAGE = 2_000
 # Changes held before they are written.
 FLUSH_AT = 20_000
 CLAIM_ATTEMPTS = 5
@@ -200,39 +201,31 @@ async def _close(
                 dates_to_close(latest, until, today)  # refuses it
             return CloseReport(closed=[], latest_closed=latest)
         days = dates_to_close(latest, until, today)
+        # Loans not touched since the previous close began keep the balance it recorded.
+        unchanged_since = None if latest is None else await portfolio.closed_at(latest)
         await progress("claiming", 0)
         await portfolio.claim(days)
         await progress("reading payments", 0)
         later = await loans.later_payments(days[0])
         totals = {day: DayTotals() for day in days}
         changes = Changes()
-        read, after = 0, (0, 0)
-        carry: list[BookLoan] = []
+        read = 0
+        last = await loans.last_borrower()
         await progress("classifying", 0)
-        while True:
-            page = await loans.close_page(days[0], days[-1], after, PAGE)
+        for low in range(0, last, CUSTOMERS_PER_PAGE):
+            page = await loans.close_page(
+                days[0], days[-1], (low, low + CUSTOMERS_PER_PAGE), unchanged_since
+            )
             read += len(page)
-            full = len(page) == PAGE
-            if page:
-                after = (page[-1].customer_id, page[-1].loan_id)
-            group = carry + page
-            carry = []
-            if full:
-                # The last customer's loans may go on in the next page: keep them for it.
-                tail = group[-1].customer_id
-                carry = [loan for loan in group if loan.customer_id == tail]
-                group = [loan for loan in group if loan.customer_id != tail]
             start = 0
-            for end in range(1, len(group) + 1):
-                if end == len(group) or group[end].customer_id != group[start].customer_id:
-                    close_customer_days(group[start:end], later, days, totals, changes)
+            for end in range(1, len(page) + 1):
+                if end == len(page) or page[end].customer_id != page[start].customer_id:
+                    close_customer_days(page[start:end], later, days, totals, changes)
                     start = end
             if len(changes) >= FLUSH_AT:
                 await progress("writing", read)
                 await changes.write(portfolio)
             await progress("classifying", read)
-            if not full:
-                break
         await progress("writing", read)
         await changes.write(portfolio)
         closed = await _write_totals(portfolio, totals)

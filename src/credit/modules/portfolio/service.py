@@ -27,6 +27,11 @@ class PortfolioService(Service[ClosedDay]):
         value: date | None = (await self.execute(records.LATEST_CLOSED)).scalar_one_or_none()
         return value
 
+    async def closed_at(self, day: date) -> datetime | None:
+        """When the close of `day` began (its claim)."""
+        found = await self.closed_day(day)
+        return None if found is None else found["closed_at"]
+
     async def claim(self, days: list[date]) -> None:
         """Take the dates (a Conflict if another close took one first)."""
         now = datetime.now(UTC)
