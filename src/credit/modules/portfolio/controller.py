@@ -5,13 +5,11 @@ classification history."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.handlers.base import BaseRouteHandler
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
@@ -25,6 +23,7 @@ from credit.http import (
     LoanIdPath,
     error,
     ok,
+    only_query,
 )
 from credit.modules.loans.api import LoanService
 from credit.modules.portfolio.close import dates_to_close
@@ -57,17 +56,6 @@ DATE_NOT_OVER = {
         ],
     )
 }
-
-
-def only_as_of(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Refuses query parameters other than `as_of` (400 naming the first): a misspelt
-    `asof=` is an error, not the latest close."""
-    unknown = sorted(set(connection.query_params) - {"as_of"})
-    if unknown:
-        raise ValidationException(
-            detail=f"Validation failed for GET {connection.url.path}",
-            extra=[{"message": "Unknown query parameter", "key": unknown[0], "source": "query"}],
-        )
 
 
 class PortfolioController(Controller):
@@ -117,7 +105,7 @@ class PortfolioController(Controller):
         "outstanding over all outstanding (4 decimals; 0 when nothing is outstanding). A date "
         "not closed: 404 naming the latest closed date.",
         responses={200: ok(Portfolio, "The summary of that close."), **BAD_REQUEST, **NOT_FOUND},
-        guards=[only_as_of],
+        guards=[only_query("as_of")],
     )
     async def portfolio(
         self,
