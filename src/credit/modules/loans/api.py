@@ -1,5 +1,7 @@
 """What other modules may use of the loans module: its service (the customer's book, the
-customer with their current loans), the application records and the loan application.
+customer with their current loans), the application records, the loan application, the
+booking and payment desks with their idempotent writes, and the answers the API gives (the
+console shows the same figures the API does).
 
 The import contract (pyproject.toml) lets a module reach another only through its `service`
 or `api`; check-eligibility (credit module) takes the same body as create-loan.
@@ -7,15 +9,32 @@ or `api`; check-eligibility (credit module) takes the same body as create-loan.
 
 from __future__ import annotations
 
+from credit.modules.loans.booking import Booking, BookingDesk
 from credit.modules.loans.decisions import DecisionPage, DecisionService, StoredDecision
-from credit.modules.loans.schemas import LoanApplication
-from credit.modules.loans.service import CustomerLoans, LoanService
+from credit.modules.loans.idempotency import KEY_HEADER, fingerprint, key_scope
+from credit.modules.loans.payment_schemas import LoanStatement, PaymentReceipt, PaymentRequest
+from credit.modules.loans.payments import PaymentDesk
+from credit.modules.loans.schemas import CreatedLoan, LoanApplication, LoanDetail, LoanSchedule
+from credit.modules.loans.service import CustomerLoans, LoanService, StoredLoan
 
 __all__ = [
+    "KEY_HEADER",
+    "Booking",
+    "BookingDesk",
+    "CreatedLoan",
     "CustomerLoans",
     "DecisionPage",
     "DecisionService",
     "LoanApplication",
+    "LoanDetail",
+    "LoanSchedule",
     "LoanService",
+    "LoanStatement",
+    "PaymentDesk",
+    "PaymentReceipt",
+    "PaymentRequest",
     "StoredDecision",
+    "StoredLoan",
+    "fingerprint",
+    "key_scope",
 ]

@@ -307,3 +307,13 @@ CURRENT_LOANS = (
     .where(CUSTOMERS.c.id == bindparam("customer_id"))
     .order_by(LOANS.c.id)
 )
+
+# All of a customer's loans, current and closed (bind `customer_id`), with the profile, as
+# CURRENT_LOANS reads them: the console's customer page lists both.
+ALL_LOANS = (
+    select(*CURRENT_LOANS.selected_columns)
+    .select_from(CUSTOMERS)
+    .outerjoin(LOANS, LOANS.c.customer_id == CUSTOMERS.c.id)
+    .where(CUSTOMERS.c.id == bindparam("customer_id"))
+    .order_by(LOANS.c.id)
+)

@@ -1,0 +1,86 @@
+"""The console's charts as plain geometry, drawn by the server as inline SVG (no chart
+library, no script): each credit-score component as a bar of its points out of its weight,
+and a loan's balance over its installments as a line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+BAR_WIDTH = 240
+CHART_WIDTH = 640
+CHART_HEIGHT = 200
+MARGIN = 36
+
+
+@dataclass(frozen=True)
+class Bar:
+    name: str
+    value: Decimal
+    points: Decimal
+    max_points: int
+    width: int  # of BAR_WIDTH
+
+
+def score_bars(components: Sequence[object]) -> list[Bar]:
+    """One bar per component (`name`, `value`, `points`, `max_points`, as the API gives them)."""
+    bars = []
+    for component in components:
+        points = Decimal(str(getattr(component, "points")))
+        most = int(getattr(component, "max_points")) or 1
+        share = max(Decimal(0), min(Decimal(1), points / most))
+        bars.append(
+            Bar(
+                name=str(getattr(component, "name")),
+                value=Decimal(str(getattr(component, "value"))),
+                points=points,
+                max_points=most,
+                width=int(share * BAR_WIDTH),
+            )
+        )
+    return bars
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+    value: Decimal
+    settled: bool
+
+
+@dataclass(frozen=True)
+class LineChart:
+    points: list[Point]
+    polyline: str
+    top: Decimal
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    margin: int = MARGIN
+
+
+def line_chart(
+    series: Sequence[tuple[date, Decimal, bool]], start: tuple[date, Decimal] | None = None
+) -> LineChart:
+    """`series`: (date, value, settled) in order; `start` an optional first point (the loan's
+    start and amount). The y axis runs from 0 to the largest value."""
+    rows = ([(start[0], start[1], True)] if start else []) + list(series)
+    top = max((value for _, value, _ in rows), default=Decimal(0)) or Decimal(1)
+    inner_w = CHART_WIDTH - 2 * MARGIN
+    inner_h = CHART_HEIGHT - 2 * MARGIN
+    steps = max(len(rows) - 1, 1)
+    points = [
+        Point(
+            x=round(MARGIN + inner_w * index / steps, 1),
+            y=round(MARGIN + inner_h * float(1 - value / top), 1),
+            label=f"{when.day} {when:%b %Y}",
+            value=value,
+            settled=settled,
+        )
+        for index, (when, value, settled) in enumerate(rows)
+    ]
+    polyline = " ".join(f"{p.x},{p.y}" for p in points)
+    return LineChart(points=points, polyline=polyline, top=top)
