@@ -8,11 +8,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 BAR_WIDTH = 240
 CHART_WIDTH = 640
 CHART_HEIGHT = 200
 MARGIN = 36
+
+
+class ScorePart(Protocol):
+    """A credit-score component as the API gives it."""
+
+    name: str
+    value: Decimal
+    points: Decimal
+    max_points: int
 
 
 @dataclass(frozen=True)
@@ -24,17 +34,17 @@ class Bar:
     width: int  # of BAR_WIDTH
 
 
-def score_bars(components: Sequence[object]) -> list[Bar]:
+def score_bars(components: Sequence[ScorePart]) -> list[Bar]:
     """One bar per component (`name`, `value`, `points`, `max_points`, as the API gives them)."""
     bars = []
     for component in components:
-        points = Decimal(str(getattr(component, "points")))
-        most = int(getattr(component, "max_points")) or 1
+        points = Decimal(str(component.points))
+        most = int(component.max_points) or 1
         share = max(Decimal(0), min(Decimal(1), points / most))
         bars.append(
             Bar(
-                name=str(getattr(component, "name")),
-                value=Decimal(str(getattr(component, "value"))),
+                name=str(component.name),
+                value=Decimal(str(component.value)),
                 points=points,
                 max_points=most,
                 width=int(share * BAR_WIDTH),

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
 from credit.errors import NotFound
@@ -37,7 +38,7 @@ class CustomersController(Controller):
         self,
         officer: NamedDependency[Officer],
         customers: NamedDependency[CustomerService],
-        customer_id: str | None = None,
+        customer_id: FromQuery[str | None] = None,
     ) -> Response[Any]:
         found, error = [], None
         if customer_id is not None and customer_id.strip():
@@ -98,8 +99,8 @@ class CustomersController(Controller):
         loans: NamedDependency[LoanService],
         underwriter: NamedDependency[Underwriter],
         decisions: NamedDependency[DecisionService],
-        registered: bool = False,
-        before: int | None = None,
+        registered: FromQuery[bool] = False,
+        before: FromQuery[int | None] = None,
     ) -> Response[Any]:
         book = await loans.customer_loans(customer_id, closed_too=True)
         today = underwriter.today

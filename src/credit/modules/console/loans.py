@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from credit.http import LoanIdPath
@@ -72,8 +73,8 @@ class LoanPagesController(Controller):
         officer: NamedDependency[Officer],
         loans: NamedDependency[LoanService],
         today: NamedDependency[date],
-        paid: int | None = None,
-        booked: int | None = None,
+        paid: FromQuery[int | None] = None,
+        booked: FromQuery[int | None] = None,
     ) -> Response[Any]:
         context = await loan_context(loans, loan_id, today)
         return page(

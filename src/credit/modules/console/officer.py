@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 
 from credit.modules.access.service import ApiKeyService
@@ -52,7 +53,9 @@ OPEN_OFFICER = Officer(name="open service", scope="write", key_id=None, open=Tru
 
 
 async def signed_in_officer(
-    request: Request[Any, Any, Any], settings: Settings, api_keys: ApiKeyService
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    api_keys: NamedDependency[ApiKeyService],
 ) -> Officer:
     """The officer of this request; SignInRequired when nobody valid is signed in."""
     if not settings.auth_required:

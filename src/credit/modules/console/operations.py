@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import anyio
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -15,8 +16,6 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.status_codes import HTTP_400_BAD_REQUEST
-
-import anyio
 
 from credit.modules.console.officer import Officer
 from credit.modules.console.pages import page, see_other
@@ -50,6 +49,11 @@ def bar(status: IngestStatus) -> dict[str, Any]:
     }
 
 
+def refused(exc: ValidationException) -> list[dict[str, Any]]:
+    """The fields a validation error names (its `extra`)."""
+    return [item for item in exc.extra or [] if isinstance(item, dict)]
+
+
 class OperationsController(Controller):
     path = "/console/operations"
 
@@ -80,11 +84,9 @@ class OperationsController(Controller):
             try:
                 await anyio.to_thread.run_sync(refuse_non_workbooks, books)
             except ValidationException as exc:
-                errors = {item["key"]: item["message"] for item in exc.extra or []}  # type: ignore[union-attr]
+                errors = {str(item["key"]): str(item["message"]) for item in refused(exc)}
         if errors:
-            return page(
-                "operations.html", officer, status_code=HTTP_400_BAD_REQUEST, errors=errors
-            )
+            return page("operations.html", officer, status_code=HTTP_400_BAD_REQUEST, errors=errors)
         customers, loans = await store_uploads(
             settings.upload_dir, customers=books["customers"], loans=books["loans"]
         )

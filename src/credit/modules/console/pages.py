@@ -23,9 +23,7 @@ logger = logging.getLogger("credit.console")
 API_HANDLERS = api_exception_handlers()
 
 
-def page(
-    name: str, officer: Officer | None, status_code: int = 200, **context: Any
-) -> Template:
+def page(name: str, officer: Officer | None, status_code: int = 200, **context: Any) -> Template:
     return Template(
         template_name=name,
         context={"officer": officer, **context},
@@ -52,7 +50,7 @@ def sign_in_first(request: Request[Any, Any, Any], _: SignInRequired) -> Respons
 def status_and_detail(request: Request[Any, Any, Any], exc: Exception) -> tuple[int, str]:
     """The API's answer to the same error: its status and its `detail`."""
     if isinstance(exc, HTTPException):
-        return exc.status_code, exc.detail
+        return exc.status_code or HTTP_500_INTERNAL_SERVER_ERROR, exc.detail
     handler = get_exception_handler(API_HANDLERS, exc)
     if handler is None:  # pragma: no cover - the 500 handler is always there
         return HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error."
@@ -60,7 +58,8 @@ def status_and_detail(request: Request[Any, Any, Any], exc: Exception) -> tuple[
     body: Any = answer.content
     if isinstance(body, bytes):
         body = msgspec.json.decode(body)
-    return answer.status_code, str(body.get("detail", "Internal server error."))
+    status = answer.status_code or HTTP_500_INTERNAL_SERVER_ERROR
+    return status, str(body.get("detail", "Internal server error."))
 
 
 def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

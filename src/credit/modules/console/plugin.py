@@ -18,13 +18,13 @@ from typing import Any
 from litestar import Router
 from litestar.config.app import AppConfig
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.plugins.htmx import HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
@@ -95,7 +95,7 @@ class ConsolePlugin(InitPluginProtocol):
             cookie_samesite="strict",
             cookie_secure=settings.console_secure_cookies,
         )
-        handlers: dict[Any, Any] = {key: error_page for key in API_HANDLERS}
+        handlers: dict[Any, Any] = dict.fromkeys(API_HANDLERS, error_page)
         handlers |= {
             Exception: error_page,
             HTTP_500_INTERNAL_SERVER_ERROR: error_page,

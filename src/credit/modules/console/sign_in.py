@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_401_UNAUTHORIZED
 
 from credit.modules.access.service import ApiKeyService
@@ -32,7 +33,7 @@ class SignInController(Controller):
 
     @get("/sign-in", name="console:sign-in")
     async def sign_in_page(
-        self, settings: NamedDependency[Settings], next: str | None = None
+        self, settings: NamedDependency[Settings], next: FromQuery[str | None] = None
     ) -> Response[Any]:
         if not settings.auth_required:
             return see_other(safe_next(next))

@@ -18,6 +18,7 @@ from credit.db.database import Service
 from credit.errors import Conflict, NotFound
 from credit.lending.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
+
 # Re-exported: the console reads its register form into the same request.
 from credit.modules.customers.schemas import RegisterCustomer as RegisterCustomer
 
