@@ -6,6 +6,8 @@ each to its status code once (404, 409, 422, 503).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NotFound(Exception):
     """No such customer, loan or key; `detail` says which."""
@@ -16,11 +18,13 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    """A constraint refused the write (a taken phone number, a foreign key)."""
+    """A constraint refused the write (a taken phone number, a foreign key); `extra` names
+    what holds the value, when known (the customer who holds a phone number)."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
 
 
 class Unprocessable(Exception):

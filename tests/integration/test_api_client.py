@@ -130,6 +130,30 @@ async def test_the_generated_client_calls_every_operation(
     missing = await call("customers.get_customer", customer_id=424242)
     assert missing.status_code == 404
     assert isinstance(missing.parsed, models.ApiError)
+    found = await call("customers.list_customers", name="sharma", limit=5)
+    assert isinstance(found.parsed, models.CustomerList)
+    assert [item.customer_id for item in found.parsed.items] == [customer_id]
+    changed = await call(
+        "customers.update_customer",
+        customer_id=customer_id,
+        body=models.CustomerChanges(age=35),
+    )
+    assert isinstance(changed.parsed, models.CustomerProfile)
+    assert changed.parsed.age == 35
+    taken = await call(
+        "customers.register_customer",
+        body=models.RegisterCustomer(
+            first_name="Other",
+            last_name="Sharma",
+            age=34,
+            monthly_income=75_000,
+            phone_number=9_876_543_210,
+        ),
+        idempotency_key="register-other",
+    )
+    assert taken.status_code == 409
+    assert isinstance(taken.parsed, models.ApiError)
+    assert taken.parsed.extra["customer_id"] == customer_id
 
     score = await call("credit.get_credit_score", customer_id=customer_id)
     assert isinstance(score.parsed, models.CreditScoreReport)

@@ -167,15 +167,21 @@ def test_sign_in_with_a_key(page: Page, site: Site) -> None:
     expect(page.get_by_text("This service is open")).to_have_count(0)
 
 
-def test_find_a_customer_and_see_the_score(page: Page, site: Site) -> None:
-    customer_id = site.customer(income=1_50_000, first_name="Ishita")
+def test_find_a_customer_as_you_type_and_see_the_score(page: Page, site: Site) -> None:
+    first_name = f"Ishita{uuid.uuid4().hex[:6]}"
+    customer_id = site.customer(income=1_50_000, first_name=first_name)
+    phone = site.api("GET", f"/api/customers/{customer_id}")["phone_number"]
     sign_in(page, site)
-    page.get_by_label("Customer id").fill(str(customer_id))
-    page.get_by_role("button", name="Find customer").click()
-    expect(page).to_have_url(re.compile(rf"customer_id={customer_id}"))
-    page.get_by_role("link", name="Ishita Console").click()
+    search = page.get_by_label("Phone number, name or customer id")
+    search.press_sequentially(first_name[:9].lower(), delay=20)  # no Enter: as you type
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(page).to_have_url(re.compile(rf"q={first_name[:9].lower()}"))  # bookmarkable
+    search.fill(str(phone))
+    search.dispatch_event("input")
+    expect(page.locator("#results")).to_contain_text(str(phone))
+    page.get_by_role("link", name=f"{first_name} Console").click()
     expect(page).to_have_url(re.compile(rf"/console/customers/{customer_id}$"))
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Ishita Console")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"{first_name} Console")
     expect(page.locator("dd", has_text="1,50,000.00")).to_be_visible()  # Indian grouping
     expect(page.locator("dd", has_text="54,00,000.00")).to_be_visible()  # the approved limit
     bars = page.locator("svg.bars rect.fill")

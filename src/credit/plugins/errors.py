@@ -59,7 +59,10 @@ def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
 
 
 def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[dict[str, object]]:
-    return _json(HTTP_409_CONFLICT, exc.detail)
+    response = _json(HTTP_409_CONFLICT, exc.detail)
+    if exc.extra is not None:
+        response.content["extra"] = exc.extra
+    return response
 
 
 def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[dict[str, object]]:

@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from credit.errors import NotFound
+from credit.idempotency import fingerprint, key_scope
 from credit.modules.console.forms import FormErrors, read_form
 from credit.modules.console.officer import Officer
 from credit.modules.console.pages import page, see_other
@@ -22,8 +23,6 @@ from credit.modules.loans.api import (
     BookingDesk,
     CreatedLoan,
     LoanApplication,
-    fingerprint,
-    key_scope,
 )
 
 APPLICATION_FIELDS = ("customer_id", "loan_amount", "interest_rate", "tenure")

@@ -15,6 +15,7 @@ from litestar.params import FromQuery
 from litestar.status_codes import HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from credit.http import LoanIdPath
+from credit.idempotency import fingerprint, key_scope
 from credit.lending.servicing import LoanClosed, PaymentRefused
 from credit.lending.statement import loan_plan, statement_figures
 from credit.modules.console.charts import line_chart
@@ -29,8 +30,6 @@ from credit.modules.loans.api import (
     PaymentDesk,
     PaymentReceipt,
     PaymentRequest,
-    fingerprint,
-    key_scope,
 )
 
 PAYMENT_FIELDS = ("amount", "paid_on")

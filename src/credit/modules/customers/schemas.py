@@ -42,6 +42,17 @@ class RegisterCustomer(msgspec.Struct, forbid_unknown_fields=False):
     phone_number: PhoneNumber
 
 
+class CustomerChanges(msgspec.Struct, forbid_unknown_fields=True):
+    """`PATCH /api/customers/{id}`: any of the register fields, under the same rules; the
+    fields left out keep their values. An unknown field is refused (400)."""
+
+    first_name: Name | msgspec.UnsetType = msgspec.UNSET
+    last_name: Name | msgspec.UnsetType = msgspec.UNSET
+    age: Age | msgspec.UnsetType = msgspec.UNSET
+    monthly_income: MonthlyIncome | msgspec.UnsetType = msgspec.UNSET
+    phone_number: PhoneNumber | msgspec.UnsetType = msgspec.UNSET
+
+
 class RegisteredCustomer(msgspec.Struct):
     customer_id: int
     name: str

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from credit.modules.loans.booking import Booking, BookingDesk
 from credit.modules.loans.decisions import DecisionPage, DecisionService, StoredDecision
-from credit.modules.loans.idempotency import KEY_HEADER, fingerprint, key_scope
 from credit.modules.loans.payment_schemas import LoanStatement, PaymentReceipt, PaymentRequest
 from credit.modules.loans.payments import PaymentDesk
 from credit.modules.loans.schemas import CreatedLoan, LoanApplication, LoanDetail, LoanSchedule
 from credit.modules.loans.service import CustomerLoans, LoanService, StoredLoan
 
 __all__ = [
-    "KEY_HEADER",
     "Booking",
     "BookingDesk",
     "CreatedLoan",
@@ -35,6 +33,4 @@ __all__ = [
     "PaymentRequest",
     "StoredDecision",
     "StoredLoan",
-    "fingerprint",
-    "key_scope",
 ]

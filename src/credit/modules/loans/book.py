@@ -317,3 +317,11 @@ ALL_LOANS = (
     .where(CUSTOMERS.c.id == bindparam("customer_id"))
     .order_by(LOANS.c.id)
 )
+
+# The current loans of several customers (bind `customer_ids`, expanding), customer by
+# customer, oldest first: a page of profiles reads its figures in this one statement.
+CURRENT_LOANS_OF = (
+    select(LOANS.c.customer_id, LOANS.c.id.label("loan_id"), *STATE_COLUMNS)
+    .where(LOANS.c.customer_id.in_(bindparam("customer_ids", expanding=True)), CURRENT)
+    .order_by(LOANS.c.customer_id, LOANS.c.id)
+)

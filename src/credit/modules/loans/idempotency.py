@@ -1,160 +1,50 @@
-"""Idempotent writes: create-loan and make-payment with an `Idempotency-Key`.
+"""The loans module's idempotent writes (create-loan, make-payment) and the purge of old keys.
 
-The answer to a keyed write is stored in `idempotency_keys` in the same transaction as the
-write itself, so a write and its key commit together or not at all (a crash midway leaves
-neither, and the retry writes once). A request repeated with the same key and the same
-request (method, path, decoded body) gets the stored answer back and writes nothing; the same
-key with another request is refused (422). A request that arrives while another with its key
-is under way waits for it (on the loan's lock or the key's row) and answers what the first
-answered, never a refusal computed on the state the first one left. Keys are the client's
-own, so they are scoped by operation and caller (API key, or "open" without authentication).
-Rows are kept `KEEP` (at least the contract's 24 hours) and then purged by `purge_old_keys`.
+The machinery is `credit.idempotency`'s, shared with the customers module (register); a
+payment's refusals are answers too. Rows are kept `KEEP` (at least the contract's 24 hours)
+and then purged by `purge_old_keys`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from datetime import UTC, datetime
 
-import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
-from litestar.params import HeaderParameter
-from sqlalchemy import Table, bindparam, delete, insert, select
 
+from credit import idempotency
 from credit.db.database import provide_services
-from credit.errors import Conflict, NotFound, Unprocessable
+from credit.idempotency import (
+    KEEP,
+    PURGE_KEYS,
+    IdempotencyKeyHeader,
+    fingerprint,
+    key_scope,
+)
 from credit.lending.servicing import PaymentRefused
-from credit.modules.loans.models import IDEMPOTENCY_KEYS
 from credit.modules.loans.service import LoanService
+
+__all__ = [
+    "IdempotencyKeyHeader",
+    "IdempotentWrites",
+    "KeyPurge",
+    "fingerprint",
+    "key_scope",
+    "purge_old_keys",
+]
 
 logger = logging.getLogger("credit.idempotency")
 
-KEY_HEADER = "Idempotency-Key"
-KEEP = timedelta(hours=48)
 PURGE_FIRST_AFTER_S = 60.0
 PURGE_EVERY_S = 3600.0
 
-IdempotencyKeyHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name=KEY_HEADER,
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x21-\x7E]+$",
-        description="Makes the write safe to retry: the same key with the same request gets the "
-        "first answer again (same status and ids) and writes nothing; with another request, "
-        "422. 1-255 visible ASCII characters; kept at least 24 hours.",
-    ),
-]
 
-KEYS: Table = IDEMPOTENCY_KEYS
-FIND_KEY = select(KEYS.c.fingerprint, KEYS.c.response_status, KEYS.c.response_body).where(
-    KEYS.c.scope == bindparam("key_scope"), KEYS.c.key == bindparam("key_value")
-)
-INSERT_KEY = insert(KEYS).values(
-    scope=bindparam("key_scope"),
-    key=bindparam("key_value"),
-    fingerprint=bindparam("key_fingerprint"),
-    response_status=bindparam("key_status"),
-    response_body=bindparam("key_body", type_=KEYS.c.response_body.type),
-    created_at=bindparam("key_created_at", type_=KEYS.c.created_at.type),
-)
-PURGE_KEYS = delete(KEYS).where(
-    KEYS.c.created_at < bindparam("older_than", type_=KEYS.c.created_at.type)
-)
+class IdempotentWrites(idempotency.IdempotentWrites):
+    """On the request's loans service; a refused payment is an answer like a conflict."""
 
-AnswerT = TypeVar("AnswerT", bound=msgspec.Struct)
-# What a write may answer with besides its answer. A request that waited behind another with
-# its key (on the loan's lock, or on the key's row) sees that one's key once it is refused.
-REFUSALS = (Conflict, NotFound, Unprocessable, PaymentRefused)
-
-
-class IdempotencyKeyReused(Unprocessable):
-    def __init__(self) -> None:
-        super().__init__(
-            f"This {KEY_HEADER} was already used with a different request; use a new key.",
-            field=KEY_HEADER,
-            source="header",
-        )
-
-
-def fingerprint(method: str, path: str, body: msgspec.Struct) -> str:
-    """SHA-256 of the request as the service understood it: method, path without a trailing
-    slash, and the decoded body re-encoded with sorted keys (so spacing, key order and 5000
-    against 5000.0 do not make two requests differ)."""
-    canonical = msgspec.json.encode(msgspec.to_builtins(body), order="sorted")
-    digest = hashlib.sha256(f"{method.upper()}\n{path.rstrip('/')}\n".encode())
-    digest.update(canonical)
-    return digest.hexdigest()
-
-
-def key_scope(operation: str, auth: Any) -> str:
-    """The operation and the caller: the API key's id, or "open" without authentication."""
-    key_id = getattr(auth, "key_id", None)
-    return f"{operation}:{'open' if key_id is None else f'key-{key_id}'}"
-
-
-class IdempotentWrites:
-    """Runs a write once per key, on the request's loans service (and so its session)."""
-
-    def __init__(self, loans: LoanService) -> None:
-        self.loans = loans
-
-    async def run(
-        self,
-        scope: str,
-        key: str | None,
-        print_: str,
-        answer_type: type[AnswerT],
-        write: Callable[[], Awaitable[tuple[int, AnswerT]]],
-    ) -> tuple[int, AnswerT]:
-        """`write()` gives (status, answer). Without a key it simply runs; with one, a stored
-        answer is replayed, or the write runs and its answer is stored with it."""
-        if key is None:
-            return await write()
-        stored = await self._replay(scope, key, print_, answer_type)
-        if stored is not None:
-            return stored
-        try:
-            async with self.loans.transaction():
-                status, answer = await write()
-                await self.loans.execute(
-                    INSERT_KEY,
-                    {
-                        "key_scope": scope,
-                        "key_value": key,
-                        "key_fingerprint": print_,
-                        "key_status": status,
-                        "key_body": msgspec.json.encode(answer),
-                        "key_created_at": datetime.now(UTC),
-                    },
-                )
-        except REFUSALS:
-            # The same key committed by a concurrent request first: this write was rolled
-            # back (with the key, when it got that far), so the first answer is the answer.
-            # A refusal counts too: it was computed on the state the first request left (a
-            # payment that already closed the loan), which a retry must never be told.
-            stored = await self._replay(scope, key, print_, answer_type)
-            if stored is None:
-                raise
-            return stored
-        return status, answer
-
-    async def _replay(
-        self, scope: str, key: str, print_: str, answer_type: type[AnswerT]
-    ) -> tuple[int, AnswerT] | None:
-        params = {"key_scope": scope, "key_value": key}
-        row = (await self.loans.execute(FIND_KEY, params)).one_or_none()
-        if row is None:
-            return None
-        if row.fingerprint != print_:
-            raise IdempotencyKeyReused()
-        return row.response_status, msgspec.json.decode(row.response_body, type=answer_type)
+    refusals = (*idempotency.REFUSALS, PaymentRefused)
 
 
 async def purge_old_keys(alchemy: SQLAlchemyAsyncConfig, now: datetime | None = None) -> int:

@@ -23,17 +23,12 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    Column,
     Date,
     ForeignKey,
     FromClause,
     Index,
     Integer,
-    LargeBinary,
-    PrimaryKeyConstraint,
     SmallInteger,
-    String,
-    Table,
     UniqueConstraint,
     func,
 )
@@ -42,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from credit.db.tables import book_state_table, loans_table
 from credit.db.types import Money, Rate
+from credit.idempotency import IDEMPOTENCY_KEYS as IDEMPOTENCY_KEYS
 
 
 class Loan(AuditColumns, DefaultBase):
@@ -147,24 +143,7 @@ class DecisionRecord(IdentityBase):
     policy: Mapped[dict[str, Any]] = mapped_column(JsonB)
 
 
-# The answer to each write that came with an `Idempotency-Key`, stored in the same transaction
-# as the write itself: a retry with the same key and body gets this answer back and writes
-# nothing, the same key with another body is refused. `scope` is the operation and the caller
-# (keys are the client's own, so two callers may pick the same one); `fingerprint` a SHA-256
-# of the request (method, path, body). Kept at least 24 hours: rows older than that may be
-# purged by `created_at`.
-IDEMPOTENCY_KEYS = Table(
-    "idempotency_keys",
-    Loan.metadata,
-    Column("scope", String(100), nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("fingerprint", String(64), nullable=False),
-    Column("response_status", SmallInteger, nullable=False),
-    Column("response_body", LargeBinary, nullable=False),
-    Column("created_at", DateTimeUTC(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("scope", "key"),
-    Index("ix_idempotency_keys_created_at", "created_at"),
-)
+# `idempotency_keys` is defined with the machinery that writes it, shared by the modules.
 
 
 # `credit.db.tables.book_state_table`: the generation of the book as a whole.

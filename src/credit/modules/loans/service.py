@@ -27,6 +27,7 @@ from credit.modules.loans.book import (
     ALL_LOANS,
     CLAIM_BOOKING,
     CURRENT_LOANS,
+    CURRENT_LOANS_OF,
     INSERT_LOAN,
     LOAN_WITH_CUSTOMER,
     BookVersion,
@@ -275,3 +276,13 @@ class LoanService(Service[Loan]):
         book = msgspec.convert(rows[0]._mapping, CustomerLoans)
         loans = [StoredLoan(row.loan_id, state_of(row)) for row in rows if row.loan_id is not None]
         return msgspec.structs.replace(book, loans=loans)
+
+    async def current_loans_of(self, customer_ids: list[int]) -> dict[int, list[StoredLoan]]:
+        """Each customer's current loans, oldest first (none: no entry), in one statement."""
+        if not customer_ids:
+            return {}
+        rows = (await self.execute(CURRENT_LOANS_OF, {"customer_ids": customer_ids})).all()
+        loans: dict[int, list[StoredLoan]] = {}
+        for row in rows:
+            loans.setdefault(row.customer_id, []).append(StoredLoan(row.loan_id, state_of(row)))
+        return loans
