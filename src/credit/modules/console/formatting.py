@@ -56,4 +56,14 @@ def percent(value: Any, places: int = 2) -> str:
     return f"{share} %"
 
 
-FILTERS = {"rupees": rupees, "day": day, "percent": percent}
+def rate(value: Any) -> str:
+    """A yearly rate as `16.5 %` (no trailing zeros)."""
+    if value is None:
+        return ""
+    text = f"{Decimal(str(value)):f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} %"
+
+
+FILTERS = {"rupees": rupees, "day": day, "percent": percent, "rate": rate}
