@@ -202,6 +202,19 @@ def test_register_shows_the_api_message_beside_the_field(page: Page, site: Site)
     page.get_by_label("Age").evaluate("e => e.removeAttribute('min')")  # what the API says
     page.get_by_role("button", name="Register customer").click()
     expect(page.locator("#e-age")).to_have_text("Expected `int` >= 18")
+    # The same form from elsewhere, without the page's CSRF token: refused, nothing written.
+    forged = page.request.post(
+        "/console/customers",
+        form={
+            "first_name": "X",
+            "last_name": "Y",
+            "age": "30",
+            "monthly_income": "45000",
+            "phone_number": "9012345678",
+        },
+        max_redirects=0,
+    )
+    assert forged.status == 403
     page.get_by_label("Age").fill("30")
     page.get_by_role("button", name="Register customer").click()
     expect(page.get_by_text(re.compile(r"Customer \d+ registered"))).to_be_visible()
