@@ -231,6 +231,7 @@ def test_apply_refused_with_its_reasons(page: Page, site: Site) -> None:
     page.get_by_label("Tenure (months)").fill("24")
     page.get_by_role("button", name="Check eligibility").click()
     expect(page.get_by_role("heading", name="Not eligible")).to_be_visible()
+    every_field_is_labelled(page)
     reasons = page.get_by_role("list", name="Reasons")
     expect(reasons).to_contain_text("emi_over_income_share")
     expect(reasons).to_contain_text("over_limit_with_new_loan")
@@ -284,6 +285,7 @@ def test_upload_the_workbooks_and_watch_the_bar_reach_the_report(
 ) -> None:
     sign_in(page, site)
     page.get_by_role("link", name="Operations").click()
+    every_field_is_labelled(page)
     not_a_workbook = tmp_path / "customers.xlsx"
     not_a_workbook.write_text("Customer ID,First Name\n1,Asha\n")
     page.get_by_label("Customers workbook (customer_data.xlsx)").set_input_files(not_a_workbook)
