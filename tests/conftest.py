@@ -158,11 +158,19 @@ async def empty_tables(url: str) -> None:
         if url.startswith("postgresql"):
             await conn.execute(
                 text(
-                    "TRUNCATE payments, decisions, idempotency_keys, loans, customers "
-                    "RESTART IDENTITY CASCADE"
+                    "TRUNCATE portfolio_days, closed_days, classification_periods, "
+                    "loan_classifications, payments, decisions, idempotency_keys, loans, "
+                    "customers RESTART IDENTITY CASCADE"
                 )
             )
         else:
+            for table in (
+                "portfolio_days",
+                "closed_days",
+                "classification_periods",
+                "loan_classifications",
+            ):
+                await conn.execute(text(f"DELETE FROM {table}"))
             await conn.execute(text("DELETE FROM payments"))
             await conn.execute(text("DELETE FROM decisions"))
             await conn.execute(text("DELETE FROM idempotency_keys"))

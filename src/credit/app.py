@@ -20,11 +20,13 @@ from credit import deps
 from credit.clock import Clock, clock_for
 from credit.db.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.modules.access.plugin import AccessPlugin
+from credit.modules.collections.plugin import CollectionsPlugin
 from credit.modules.console.plugin import ConsolePlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
 from credit.modules.loans.plugin import LoansPlugin
+from credit.modules.portfolio.plugin import PortfolioPlugin
 from credit.plugins.embedded import EmbeddedPlugin
 from credit.plugins.errors import ErrorsPlugin
 from credit.plugins.heap import HeapPlugin
@@ -62,6 +64,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             LoansPlugin(alchemy, policy, clock, serialise_bookings=settings.is_embedded),
             jobs,
             IngestPlugin(settings, alchemy, clock),
+            PortfolioPlugin(settings, alchemy),
+            CollectionsPlugin(settings),
             *jobs.worker_plugins(),
             AccessPlugin(settings, alchemy),
             # The console's pages take htmx's request on their own router (plugin.py).

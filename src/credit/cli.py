@@ -29,6 +29,18 @@ OWN_COMMANDS = {
         "credit.modules.ingest.cli:ingest",
         "Load customer_data.xlsx and loan_data.xlsx into the book.",
     ),
+    "close-day": (
+        "credit.modules.portfolio.cli:close_day",
+        "Close the lender's day: classify every loan (SMA/NPA).",
+    ),
+    "payments": (
+        "credit.modules.collections.cli:payments",
+        "Apply the bank's repayment file (`payments import FILE`).",
+    ),
+    "portfolio": (
+        "credit.modules.portfolio.cli:portfolio",
+        "Print (or --csv write) the portfolio at a closed date.",
+    ),
     "sample-data": (
         "credit.modules.ingest.cli:sample_data",
         "Write a synthetic book in the original workbooks' format.",

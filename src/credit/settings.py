@@ -79,6 +79,9 @@ class Settings:
     # seconds (the worker died) is put back on the queue once, then failed (plugins/queue.py).
     job_timeout_seconds: int = 3600
     job_heartbeat_seconds: int = 60
+    # The lender's day (docs/decisions.md): the daily close of day runs on this cron schedule
+    # in the lender's time zone (`timezone`), with Redis; shortly after midnight by default.
+    close_day_cron: str = "15 0 * * *"
     # Operations (logs, metrics): see the README's "Run in production".
     log_level: str = "INFO"
     worker_metrics_port: int | None = None
@@ -150,6 +153,7 @@ class Settings:
             job_heartbeat_seconds=int(
                 _env("JOB_HEARTBEAT_SECONDS", str(default.job_heartbeat_seconds))
             ),
+            close_day_cron=_env("CLOSE_DAY_CRON", default.close_day_cron),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),
             worker_metrics_port=_env_int_optional("WORKER_METRICS_PORT"),
             console_secret=_env_optional("CONSOLE_SECRET"),

@@ -51,6 +51,9 @@ READS = [
     ("GET", "/api/decisions/1", None),
     ("GET", "/api/customers/1/decisions", None),
     ("POST", "/api/check-eligibility", LOAN),
+    ("GET", "/api/loans/1/classification-history", None),
+    ("GET", "/api/portfolio", None),
+    ("GET", "/api/jobs/00000000000000000000000000000000", None),
 ]
 WRITES = [
     (
@@ -66,6 +69,8 @@ WRITES = [
     ),
     ("POST", "/api/create-loan", LOAN),
     ("POST", "/api/make-payment/1/1", {"amount": 100}),
+    ("POST", "/api/reverse-payment/1/1/1", {"reason": "returned unpaid"}),
+    ("POST", "/api/close-day", {"date": "2025-01-01"}),
 ]
 
 

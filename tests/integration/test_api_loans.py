@@ -154,6 +154,9 @@ async def test_create_loan_books_an_approved_loan(
         "outstanding_principal": 100_000,
         "status": "current",
         "days_past_due": 0,
+        "classification": None,  # no close of day yet
+        "classified_on": None,
+        "classified_days_past_due": None,
     }
     current = (await client.get(f"/api/view-loans/{customer_id}")).json()
     assert current == [

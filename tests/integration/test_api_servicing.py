@@ -103,6 +103,10 @@ async def test_worked_example_early_short_and_late(client: Client, settings: Set
             "next_due_date": "2026-05-15",
             "overdue_installments": 1,
             "days_past_due": 17,
+            # Nothing closed yet (the close of day).
+            "classification": None,
+            "classified_on": None,
+            "classified_days_past_due": None,
         }
         assert [p["installment"] for p in body["payments"]] == [1, 2, 3]
         assert [p["on_time"] for p in body["payments"]] == [True, True, False]

@@ -232,7 +232,12 @@ async def test_bulk_rebuild_path_keeps_indexes_and_foreign_keys(
         assert rebuilt
         assert restored
         assert rebuilt[-1] < restored[-1]
-    assert sorted(referring) == ["fk_decisions_loan_id_loans", "fk_payments_loan_id_loans"]
+    assert sorted(referring) == [
+        "fk_classification_periods_loan_id_loans",
+        "fk_decisions_loan_id_loans",
+        "fk_loan_classifications_loan_id_loans",
+        "fk_payments_loan_id_loans",
+    ]
 
 
 async def recorded_emi(url: str, loan_id: int) -> Decimal:

@@ -126,6 +126,7 @@ def test_the_codes_are_the_contracts_in_policy_order() -> None:
         "rate_below_slab",
         "emi_over_income_share",
         "over_limit_with_new_loan",
+        "npa",
     ]
 
 

@@ -147,3 +147,83 @@ def book_state_table(metadata: MetaData) -> Table:
         _column("generation", BigInteger, nullable=False, server_default="0"),
         CheckConstraint("id = 1", name="single_row"),
     )
+
+
+# --- the close of day (`credit.modules.portfolio`) ----------------------------------------------
+
+CLASSIFICATIONS = ("standard", "SMA-0", "SMA-1", "SMA-2", "NPA")
+
+
+def loan_classifications_table(metadata: MetaData) -> Table:
+    """Each loan as the latest close found it: a row per loan with a balance at that close,
+    rewritten only when its figures change (a loan that stays `standard` is not touched) and
+    deleted when a close no longer finds it (paid off)."""
+    return Table(
+        "loan_classifications",
+        metadata,
+        _column(
+            "loan_id",
+            BigIntId,
+            ForeignKey("loans.id", ondelete="RESTRICT"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        _column("customer_id", BigIntId, nullable=False),
+        _column("classification", String(10), nullable=False),
+        _column("days_past_due", Integer, nullable=False),
+        # The loan's outstanding principal at the end of the closed date.
+        _column("outstanding", Money(), nullable=False),
+        Index("ix_loan_classifications_customer_id", "customer_id"),
+    )
+
+
+def classification_periods_table(metadata: MetaData) -> Table:
+    """A loan's classification history: a period from the first close that found it in a class
+    to the last (`to_date` NULL while it lasts), written only when the class changes."""
+    return Table(
+        "classification_periods",
+        metadata,
+        _id(),
+        _column("loan_id", BigIntId, ForeignKey("loans.id", ondelete="RESTRICT"), nullable=False),
+        _column("classification", String(10), nullable=False),
+        _column("from_date", Date, nullable=False),
+        _column("to_date", Date, nullable=True),
+        Index("ix_classification_periods_loan_id_from_date", "loan_id", "from_date"),
+    )
+
+
+def closed_days_table(
+    metadata: MetaData, stamp: TypeEngine[datetime] = DateTime(timezone=True)
+) -> Table:
+    """One row per closed date. The primary key makes a date closed once: the close inserts
+    its dates first, so a second close at the same time waits on them and then finds them
+    taken. With the day's totals (the `portfolio_days` rows give them by class)."""
+    return Table(
+        "closed_days",
+        metadata,
+        _column("as_of", Date, primary_key=True),
+        # When the close began (its claim): a loan not changed since kept its balance.
+        _column("closed_at", stamp, nullable=False),
+        _column("loans", Integer, nullable=False, server_default="0"),
+        _column("outstanding", Money(), nullable=False, server_default="0"),
+        # Outstanding of the loans more than 30 / 90 days past due (PAR 30, PAR 90).
+        _column("outstanding_over_30", Money(), nullable=False, server_default="0"),
+        _column("outstanding_over_90", Money(), nullable=False, server_default="0"),
+    )
+
+
+def portfolio_days_table(metadata: MetaData) -> Table:
+    """The day's portfolio summary: one row per closed date and class (all five, zeros too)."""
+    return Table(
+        "portfolio_days",
+        metadata,
+        _column(
+            "as_of",
+            Date,
+            ForeignKey("closed_days.as_of", ondelete="RESTRICT"),
+            primary_key=True,
+        ),
+        _column("classification", String(10), primary_key=True),
+        _column("loans", Integer, nullable=False),
+        _column("outstanding", Money(), nullable=False),
+    )

@@ -110,6 +110,8 @@ class Borrower(msgspec.Struct, frozen=True):
     approved_limit: Decimal
     current_loans_amount: Decimal
     current_emis: Decimal
+    # Classified NPA at the latest close of day (`credit.lending.classification`).
+    npa: bool = False
 
 
 class Decision(msgspec.Struct, frozen=True):
@@ -191,6 +193,15 @@ def decide(
                 f"Current loans ({to_money(current)}) plus this loan ({request.amount}) come to "
                 f"{to_money(current + request.amount)}, above the approved limit of "
                 f"{to_money(limit)}.",
+            )
+        )
+    if borrower.npa:
+        reasons.append(
+            Reason(
+                ReasonCode.NPA,
+                "The customer is classified NPA at the latest close of day (a loan more than "
+                "90 days past due, or another loan of theirs is): no new loan until all "
+                "arrears are paid.",
             )
         )
     if reasons:

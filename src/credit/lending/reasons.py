@@ -21,6 +21,7 @@ class ReasonCode(StrEnum):
     RATE_BELOW_SLAB = "rate_below_slab"
     EMI_OVER_INCOME_SHARE = "emi_over_income_share"
     OVER_LIMIT_WITH_NEW_LOAN = "over_limit_with_new_loan"
+    NPA = "npa"
 
 
 POLICY_ORDER = {code: rank for rank, code in enumerate(ReasonCode)}

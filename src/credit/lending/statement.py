@@ -19,7 +19,9 @@ from credit.lending.servicing import ZERO, LoanState, stored_state
 
 
 class RecordedPayment(msgspec.Struct, frozen=True):
-    """A payment as stored: its split and the installment it settled."""
+    """A payment as stored: its split and the installment it settled, the bank's reference
+    (collections), the loan's state before it and, once it bounced, its reversal. A reversed
+    payment is shown on the statement and counts nowhere else."""
 
     payment_id: int
     installment: int
@@ -29,6 +31,21 @@ class RecordedPayment(msgspec.Struct, frozen=True):
     principal: Decimal
     balance: Decimal
     on_time: bool
+    reference: str | None = None
+    before_outstanding_principal: Decimal | None = None
+    before_current_emi: Decimal | None = None
+    before_last_paid_on: date | None = None
+    reversed_on: date | None = None
+    reversal_reason: str | None = None
+
+    @property
+    def reversed(self) -> bool:
+        return self.reversed_on is not None
+
+
+def standing_payments(payments: list[RecordedPayment]) -> list[RecordedPayment]:
+    """The payments that count: every one not reversed."""
+    return [p for p in payments if p.reversed_on is None]
 
 
 class LoanStanding(msgspec.Struct, frozen=True):
@@ -84,8 +101,8 @@ def statement_figures(
     today: date,
 ) -> StatementFigures:
     """The statement's numbers: the loan's standing, and `amount_paid`, every settled
-    installment: the `loaded` ones at the recorded EMI, plus every payment."""
-    paid = recorded_emi * loaded + sum((p.amount for p in payments), ZERO)
+    installment: the `loaded` ones at the recorded EMI, plus every payment not reversed."""
+    paid = recorded_emi * loaded + sum((p.amount for p in standing_payments(payments)), ZERO)
     now = standing(state, today)
     return StatementFigures(
         amount_paid=to_money(paid),
@@ -120,8 +137,10 @@ def planned_schedule(
     """Every installment: the `loaded` ones as the formula schedule splits them, then each
     payment as it split, then the plan from the current balance at the current EMI (interest
     on the opening balance, the last installment taking what is left, as in
-    `amortization.schedule`). A closed loan's plan is empty."""
+    `amortization.schedule`). A closed loan's plan is empty. Reversed payments settled
+    nothing."""
     terms = state.terms
+    payments = standing_payments(payments)
     lines: list[ScheduleLine] = []
     if loaded:
         formula = schedule(terms.loan_amount, terms.interest_rate, terms.tenure, terms.start_date)
@@ -179,6 +198,6 @@ def loan_plan(state: LoanState, loaded: int, payments: list[RecordedPayment]) ->
     recorded, the settled installments and the plan from the current balance."""
     terms = state.terms
     formula_emi = monthly_installment(terms.loan_amount, terms.interest_rate, terms.tenure)
-    if not payments:
+    if not standing_payments(payments):
         state = stored_state(terms, formula_emi, state.installments_settled, None, None)
     return LoanPlan(formula_emi, planned_schedule(state, loaded, payments))

@@ -25,6 +25,8 @@ class ApplicationInputs(msgspec.Struct, frozen=True):
     history: CreditHistory
     monthly_income: Decimal
     current_emis: Decimal
+    # NPA at the latest close of day (the `npa` reason).
+    npa: bool = False
 
     @property
     def borrower(self) -> Borrower:
@@ -33,6 +35,7 @@ class ApplicationInputs(msgspec.Struct, frozen=True):
             approved_limit=self.history.approved_limit,
             current_loans_amount=self.history.current_loans_amount,
             current_emis=self.current_emis,
+            npa=self.npa,
         )
 
 

@@ -59,10 +59,11 @@ def database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response
 
 
 def conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[dict[str, object]]:
-    response = _json(HTTP_409_CONFLICT, exc.detail)
-    if exc.extra is not None:
-        response.content["extra"] = exc.extra
-    return response
+    extra = getattr(exc, "extra", None)
+    if not extra:
+        return _json(HTTP_409_CONFLICT, exc.detail)
+    body = {"status_code": HTTP_409_CONFLICT, "detail": exc.detail, "extra": extra}
+    return Response(body, status_code=HTTP_409_CONFLICT, media_type=MediaType.JSON)
 
 
 def not_found(_: Request[Any, Any, Any], exc: NotFound) -> Response[dict[str, object]]:

@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import MediaType, Response, get
@@ -32,6 +33,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     multiprocess,
     start_http_server,
@@ -157,6 +159,31 @@ def prometheus_config() -> PrometheusConfig:
     )
 
 
+# The portfolio at the latest close of day, set by whoever reads it (`BEFORE_SCRAPE`).
+PORTFOLIO_LOANS = Gauge(
+    "credit_portfolio_loans",
+    "Loans with a balance at the latest close of day, by asset classification.",
+    ["classification"],
+    multiprocess_mode="mostrecent",
+)
+PORTFOLIO_OUTSTANDING = Gauge(
+    "credit_portfolio_outstanding",
+    "Outstanding principal (rupees) at the latest close of day, by asset classification.",
+    ["classification"],
+    multiprocess_mode="mostrecent",
+)
+# Refreshers run before `/metrics` answers (a module registers one for figures it keeps in
+# the database, such as the portfolio); a failing one leaves its figures as they were.
+BEFORE_SCRAPE: list[Callable[[], Awaitable[None]]] = []
+
+
+def set_portfolio(figures: dict[str, tuple[int, float]]) -> None:
+    """The latest close's loans and outstanding by class."""
+    for name, (loans, outstanding) in figures.items():
+        PORTFOLIO_LOANS.labels(name).set(loans)
+        PORTFOLIO_OUTSTANDING.labels(name).set(outstanding)
+
+
 def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower()) or None
 
@@ -226,9 +253,15 @@ class MetricsController(PrometheusController):
         "`credit_http_request_duration_seconds` and `credit_http_requests_in_progress` by "
         "route template (label `path`), `credit_http_unrouted_requests_total` for requests "
         "that matched no route, `credit_jobs_total` and `credit_job_duration_seconds` per job "
-        "function. Not part of the `/api` contract.",
+        "function, `credit_portfolio_loans` and `credit_portfolio_outstanding` by "
+        "classification as of the latest close of day. Not part of the `/api` contract.",
         media_type=MediaType.TEXT,
     )
     async def get(self) -> Response[bytes]:  # the plugin's, typed as the text it returns
+        for refresh in BEFORE_SCRAPE:
+            try:
+                await refresh()
+            except Exception as exc:  # the database briefly down: the figures stay as they were
+                logger.warning("metrics refresh failed: %s", type(exc).__name__)
         metrics: Response[bytes] = await PrometheusController.get.fn(self)
         return metrics

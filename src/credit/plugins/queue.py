@@ -23,17 +23,33 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Protocol,
+    cast,
+    runtime_checkable,
+)
+from zoneinfo import ZoneInfo
 
 import click
+import msgspec
+from litestar import Controller, get
 from litestar.config.app import AppConfig
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from litestar.plugins.base import PluginProtocol
 from litestar_saq import QueueConfig, SAQConfig, SAQPlugin
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from saq.job import CronJob
 
+from credit.http import BAD_REQUEST, NOT_FOUND, error, ok
 from credit.plugins.job_telemetry import (
     SAQ_HOOKS,
     job_counts,
@@ -85,6 +101,15 @@ class JobRunner(Protocol):
     async def enqueue(self, name: str, **kwargs: Any) -> str: ...
 
     async def state(self, job_id: str) -> JobState | None: ...
+
+
+_RESULT_ENCODER = msgspec.json.Encoder(decimal_format="number")
+
+
+def job_result(report: Any) -> Any:
+    """A job's report as plain data for the queue, its amounts as JSON numbers (as every
+    answer of the API writes money), not as the strings `msgspec.to_builtins` makes them."""
+    return msgspec.json.decode(_RESULT_ENCODER.encode(report))
 
 
 async def report_progress(ctx: dict[str, Any], **meta: Any) -> None:
@@ -299,6 +324,8 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
                 before_process=SAQ_HOOKS["before_process"],
                 after_process=SAQ_HOOKS["after_process"],
                 broker_options={"swept_error_message": SWEPT},
+                scheduled_tasks=[],
+                cron_tz=ZoneInfo(settings.timezone),
             )
             saq_config = SAQConfig(queue_configs=[queue_config])
             self.saq = SAQPlugin(saq_config)
@@ -315,6 +342,24 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
             assert isinstance(tasks, list)
             tasks.append(with_heartbeat(function))
 
+    def schedule(self, function: JobFunction, cron: str, timezone: str) -> None:
+        """Run a job function on a cron schedule (`cron` in the queue's time zone, the
+        lender's), with Redis only: without a worker nothing runs on a schedule."""
+        if self.saq is None:
+            return
+        scheduled = self._queue_config.scheduled_tasks
+        assert isinstance(scheduled, list)
+        scheduled.append(
+            CronJob(
+                with_heartbeat(function),
+                cron=cron,
+                timeout=self.settings.job_timeout_seconds,
+                heartbeat=self.settings.job_heartbeat_seconds,
+                retries=JOB_ATTEMPTS,
+                ttl=JOB_TTL_SECONDS,
+            )
+        )
+
     def worker_plugins(self) -> list[PluginProtocol]:
         """SAQ's plugin when jobs run on Redis: list it after the modules that register jobs."""
         return [] if self.saq is None else [self.saq]
@@ -330,6 +375,7 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
         ctx.update(self.context)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.append(JobController)
         app_config.state["job_runner"] = self.runner
         app_config.dependencies["job_runner"] = Provide(lambda: self.runner, sync_to_thread=False)
         app_config.signature_types = [*app_config.signature_types, JobState]
@@ -349,3 +395,71 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
             raise click.ClickException(
                 "REDIS_URL is not set: jobs run in-process in `credit run` and `credit ingest`."
             )
+
+
+# --- every job's status: GET /api/jobs/{job_id} -------------------------------------------------
+
+
+class JobProgress(msgspec.Struct):
+    stage: str
+    rows_done: int = 0
+
+
+class JobStatus(msgspec.Struct):
+    """Any job of the service (ingestion, collections, close of day): `status`, `progress`
+    (`stage`, `rows_done`), `report` when complete, `error` when failed."""
+
+    job_id: str
+    status: Status
+    progress: JobProgress | None = None
+    report: Any = None
+    error: str | None = None
+
+    example: ClassVar[dict[str, Any]] = {
+        "job_id": "3f2c9a0e5b7d4c1e8a6f2b9d0c4e7a15",
+        "status": "active",
+        "progress": {"stage": "classifying", "rows_done": 250000},
+    }
+
+    @classmethod
+    def of(cls, state: JobState) -> JobStatus:
+        stage = state.meta.get("stage")
+        progress = (
+            None if stage is None else JobProgress(str(stage), int(state.meta.get("rows_done", 0)))
+        )
+        return cls(
+            job_id=state.job_id,
+            status=state.status,
+            progress=progress,
+            report=state.result if state.status == "complete" else None,
+            error=state.error if state.status == "failed" else None,
+        )
+
+
+class JobController(Controller):
+    path = "/api/jobs"
+    tags = ["Jobs"]
+
+    @get(
+        "/{job_id:str}",
+        operation_id="getJob",
+        summary="A background job's status, progress and report",
+        description="Every job of the service: ingestion, collections, close of day. "
+        "`status` is `queued`, `active`, `complete` or `failed`; `progress` the stage and rows "
+        "done; `report` (when complete) the job's report; `error` (when failed) why.",
+        responses={
+            200: ok(JobStatus, "The job's status, progress and report."),
+            **BAD_REQUEST,
+            **NOT_FOUND,
+            503: error("The job queue (Redis) is unreachable.", 503),
+        },
+    )
+    async def job_status(
+        self,
+        job_id: Annotated[str, Parameter(max_length=64, description="The job's id.")],
+        job_runner: NamedDependency[JobRunner],
+    ) -> JobStatus:
+        state = await job_runner.state(job_id)
+        if state is None:
+            raise NotFoundException(detail=f"Job {job_id} not found.")
+        return JobStatus.of(state)

@@ -25,7 +25,7 @@ class Underwriter:
 
     async def assess(self, customer_id: int, request: LoanRequest) -> Assessment:
         book = await self.loans.customer_book(customer_id, self.today)
-        inputs = ApplicationInputs(book.history, book.monthly_income, book.current_emis)
+        inputs = ApplicationInputs(book.history, book.monthly_income, book.current_emis, book.npa)
         return assess(inputs, request, self.policy)
 
     async def score(self, customer_id: int) -> CreditScore:

@@ -26,6 +26,7 @@ from credit.http import (
     CustomerIdPath,
     ok,
 )
+from credit.lending.classification import Classification
 from credit.lending.policy import CreditPolicy
 from credit.modules.customers.api import INVISIBLE, MAX_NAME_LENGTH
 from credit.modules.customers.controller import PHONE_TAKEN
@@ -51,6 +52,13 @@ class CustomerProfile(msgspec.Struct):
         Rupees, msgspec.Meta(description="The current loans' outstanding principal.")
     ]
     current_emis: Annotated[Rupees, msgspec.Meta(description="The current loans' EMIs.")]
+    classification: Annotated[
+        Classification | None,
+        msgspec.Meta(
+            description="The worst of the customer's loans' classifications at the latest close "
+            "of day (`standard` with none); null before the first close."
+        ),
+    ] = None
 
     example: ClassVar[dict[str, Any]] = {
         "customer_id": 301,
@@ -62,6 +70,7 @@ class CustomerProfile(msgspec.Struct):
         "approved_limit": 2700000,
         "current_debt": 481186.98,
         "current_emis": 23188.02,
+        "classification": "standard",
     }
 
     @classmethod
@@ -78,6 +87,7 @@ class CustomerProfile(msgspec.Struct):
             approved_limit=int(book.approved_limit),
             current_debt=sum((loan.state.outstanding_principal for loan in book.loans), ZERO),
             current_emis=sum((loan.state.monthly_installment for loan in book.loans), ZERO),
+            classification=book.classification,
         )
 
 

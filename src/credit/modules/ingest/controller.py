@@ -16,6 +16,7 @@ from datetime import date
 from typing import Annotated
 
 import anyio
+import msgspec
 from litestar import Controller, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -112,7 +113,10 @@ class IngestController(Controller):
         state = await job_runner.state(job_id)
         if state is None:
             raise NotFoundException(detail=f"Ingestion job {job_id} not found.")
-        return IngestStatus.of(state)
+        try:
+            return IngestStatus.of(state)
+        except msgspec.ValidationError:  # another kind of job: GET /api/jobs/{job_id} shows it
+            raise NotFoundException(detail=f"Ingestion job {job_id} not found.") from None
 
 
 def refuse_non_workbooks(books: dict[str, bytes]) -> None:

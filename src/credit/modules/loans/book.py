@@ -42,9 +42,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from credit.db.tables import CLASSIFICATIONS as CLASSES
 from credit.lending.scoring import CreditHistory
 from credit.modules.customers.models import Customer
-from credit.modules.loans.models import BOOK_STATE, Loan
+from credit.modules.loans.models import BOOK_STATE, CLOSED_DAYS, LOAN_CLASSIFICATIONS, Loan
 
 ZERO = Decimal(0)
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -66,6 +67,8 @@ class CustomerBook(msgspec.Struct, frozen=True):
     current_emis: Decimal
     history: CreditHistory
     version: BookVersion
+    # NPA at the latest close of day.
+    npa: bool = False
 
 
 # The book's generation; 0 before the first ingestion has written the row.
@@ -181,6 +184,7 @@ def book_statement(today: date) -> Any:
             func.sum(loans.loan_amount).label("approved_volume"),
             func.sum(case((CURRENT, loans.loan_amount))).label("current_loans_amount"),
             func.sum(case((CURRENT, CURRENT_EMI))).label("current_emis"),
+            CUSTOMER_IS_NPA.label("npa"),
             CUSTOMERS.c.booking_version,
             BOOK_GENERATION.label("book_generation"),
         )
@@ -209,6 +213,7 @@ def customer_book(row: Row[Any]) -> CustomerBook:
             current_loans_amount=row.current_loans_amount or ZERO,
         ),
         version=BookVersion(row.booking_version, row.book_generation),
+        npa=bool(row.npa),
     )
 
 
@@ -271,17 +276,55 @@ STATE_COLUMNS = (
 )
 
 
+# --- the latest close (`credit.modules.portfolio`) ---------------------------------------------
+
+LATEST_CLOSE = select(func.max(CLOSED_DAYS.c.as_of)).scalar_subquery()
+# A loan's figures at the latest close: its row in `loan_classifications`, which holds the
+# loans that close found (a loan paid off before it or lent after it has none: NULLs).
+CLASSIFIED_COLUMNS = (
+    LOAN_CLASSIFICATIONS.c.classification,
+    case((LOAN_CLASSIFICATIONS.c.loan_id.is_not(None), LATEST_CLOSE)).label("classified_on"),
+    LOAN_CLASSIFICATIONS.c.days_past_due.label("classified_days_past_due"),
+)
+
+
+def with_classification(loans: Any) -> Any:
+    """`loans` LEFT JOIN its row of the latest close."""
+    return loans.outerjoin(LOAN_CLASSIFICATIONS, LOAN_CLASSIFICATIONS.c.loan_id == LOANS.c.id)
+
+
+# A customer's classification at the latest close: the worst of their loans' (the classes'
+# rank by name: NPA > SMA-2 > SMA-1 > SMA-0 > standard); NULL before the first close.
+CUSTOMER_IS_NPA = (
+    select(LOAN_CLASSIFICATIONS.c.loan_id)
+    .where(LOAN_CLASSIFICATIONS.c.customer_id == CUSTOMERS.c.id)
+    .where(LOAN_CLASSIFICATIONS.c.classification == "NPA")
+    .exists()
+)
+CLASS_RANK = case(
+    *((LOAN_CLASSIFICATIONS.c.classification == name, rank) for rank, name in enumerate(CLASSES)),
+    else_=0,
+)
+CUSTOMER_WORST_RANK = (
+    select(func.max(CLASS_RANK))
+    .where(LOAN_CLASSIFICATIONS.c.customer_id == CUSTOMERS.c.id)
+    .scalar_subquery()
+)
+
+
 # A loan (bind `loan_id`) with its state and its customer.
 LOAN_WITH_CUSTOMER = (
     select(
         LOANS.c.id.label("loan_id"),
         *STATE_COLUMNS,
+        *CLASSIFIED_COLUMNS,
         CUSTOMERS.c.id.label("customer_id"),
         CUSTOMERS.c.first_name,
         CUSTOMERS.c.last_name,
         CUSTOMERS.c.phone_number,
         CUSTOMERS.c.age,
     )
+    .select_from(with_classification(LOANS))
     .join(CUSTOMERS, CUSTOMERS.c.id == LOANS.c.customer_id)
     .where(LOANS.c.id == bindparam("loan_id"))
 )
@@ -302,6 +345,7 @@ CURRENT_LOANS = (
         LOANS.c.id.label("loan_id"),
         *STATE_COLUMNS,
     )
+    .add_columns(LATEST_CLOSE.label("latest_close"), CUSTOMER_WORST_RANK.label("worst_class_rank"))
     .select_from(CUSTOMERS)
     .outerjoin(LOANS, (LOANS.c.customer_id == CUSTOMERS.c.id) & CURRENT)
     .where(CUSTOMERS.c.id == bindparam("customer_id"))
@@ -325,3 +369,36 @@ CURRENT_LOANS_OF = (
     .where(LOANS.c.customer_id.in_(bindparam("customer_ids", expanding=True)), CURRENT)
     .order_by(LOANS.c.customer_id, LOANS.c.id)
 )
+
+# --- the close of day's read of the book (`credit.modules.portfolio`) ---------------------------
+
+# A page of the loans a close of the days `first_day`..`last_day` looks at: those of the
+# customers in (`after_customer`, `to_customer`], in customer order (a customer's loans are
+# classified together, and a page holds whole customers), read by range on the index that
+# leads with the customer: every loan lent by the last day that has a balance now, or had one
+# on the first day (paid off by a payment dated after it), or that the previous close found;
+# with its class at the previous close.
+CLOSE_PAGE = (
+    select(
+        LOANS.c.id.label("loan_id"),
+        LOANS.c.customer_id,
+        *STATE_COLUMNS,
+        LOAN_CLASSIFICATIONS.c.classification.label("previous_classification"),
+        LOAN_CLASSIFICATIONS.c.days_past_due.label("previous_days_past_due"),
+        LOAN_CLASSIFICATIONS.c.outstanding.label("previous_outstanding"),
+        LOANS.c.updated_at,
+    )
+    .select_from(with_classification(LOANS))
+    .where(LOANS.c.start_date <= bindparam("last_day", type_=Date))
+    .where(
+        or_(
+            CURRENT,
+            LOANS.c.last_paid_on > bindparam("first_day", type_=Date),
+            LOAN_CLASSIFICATIONS.c.loan_id.is_not(None),
+        )
+    )
+    .where(LOANS.c.customer_id > bindparam("after_customer", type_=BigInteger))
+    .where(LOANS.c.customer_id <= bindparam("to_customer", type_=BigInteger))
+    .order_by(LOANS.c.customer_id, LOANS.c.id)
+)
+LAST_BORROWER = select(func.max(LOANS.c.customer_id).label("customer_id"))

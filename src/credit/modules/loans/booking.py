@@ -125,7 +125,7 @@ class BookingDesk:
         moved between the read and the claim (nothing was written then). A refusal is
         recorded alone; an approval with its loan."""
         book = await self.loans.customer_book(customer_id, today)
-        inputs = ApplicationInputs(book.history, book.monthly_income, book.current_emis)
+        inputs = ApplicationInputs(book.history, book.monthly_income, book.current_emis, book.npa)
         assessment = assess(inputs, request, self.policy, rate_must_match=True)
         decision = assessment.decision
 

@@ -4,25 +4,32 @@ payment and show a loan's statement."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from credit.http import (
     BAD_REQUEST,
+    MAX_ID,
     NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
     CustomerIdPath,
     LoanIdPath,
+    error,
     ok,
 )
 from credit.lending.statement import loan_plan, statement_figures
 from credit.modules.loans.booking import BookingDesk
 from credit.modules.loans.idempotency import IdempotencyKeyHeader, fingerprint, key_scope
-from credit.modules.loans.payment_schemas import LoanStatement, PaymentReceipt, PaymentRequest
+from credit.modules.loans.payment_schemas import (
+    LoanStatement,
+    PaymentReceipt,
+    PaymentRequest,
+    ReversalRequest,
+)
 from credit.modules.loans.payments import PaymentDesk
 from credit.modules.loans.responses import (
     KEY_REUSED,
@@ -39,8 +46,12 @@ from credit.modules.loans.schemas import (
     LoanDetail,
     LoanSchedule,
 )
-from credit.modules.loans.service import LoanService
+from credit.modules.loans.service import LoanLedger, LoanService
 from credit.plugins.money import ExactResponse
+
+PaymentIdPath = Annotated[
+    int, Parameter(ge=1, le=MAX_ID, description="The payment's id (`payment_id`).")
+]
 
 
 class LoanController(Controller):
@@ -223,8 +234,62 @@ class LoanController(Controller):
         loans: NamedDependency[LoanService],
         today: NamedDependency[date],
     ) -> LoanStatement:
-        ledger = await loans.ledger(loan_id, customer_id)
-        figures = statement_figures(
-            ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
+        return statement_of(await loans.ledger(loan_id, customer_id), today)
+
+    @post(
+        "/reverse-payment/{customer_id:int}/{loan_id:int}/{payment_id:int}",
+        operation_id="reversePayment",
+        summary="Reverse a payment that bounced: the loan returns to its state before it",
+        description="Only the latest payment of the loan that is not reversed can be reversed "
+        "(another: 409, `extra.latest_payment_id` names the latest). The loan's balance, "
+        "installments settled and EMI go back exactly to what they were before it (a loan it "
+        "closed is current again). The payment stays on the statement with `reversed: true`, "
+        "`reversed_on` and `reversal_reason`, and counts nowhere else. Answers the statement "
+        "after the reversal.",
+        status_code=HTTP_200_OK,
+        responses={
+            200: ok(LoanStatement, "The statement after the reversal."),
+            **STATEMENT_BAD_REQUEST,
+            **LOAN_OF_CUSTOMER_NOT_FOUND,
+            409: error("Not the loan's latest standing payment; `extra` names it.", 409),
+            **KEY_REUSED,
+            **UNSUPPORTED_MEDIA_TYPE,
+        },
+    )
+    async def reverse_payment(
+        self,
+        request: Request[Any, Any, Any],
+        customer_id: CustomerIdPath,
+        loan_id: LoanIdPath,
+        payment_id: PaymentIdPath,
+        data: JSONBody[ReversalRequest],
+        payments: NamedDependency[PaymentDesk],
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[LoanStatement]:
+        async def reverse() -> tuple[int, LoanStatement]:
+            ledger = await payments.reverse(customer_id, loan_id, payment_id, data.reason)
+            return HTTP_200_OK, statement_of(ledger, payments.today)
+
+        status, statement = await payments.writes.run(
+            key_scope("reverse-payment", request.scope.get("auth")),
+            idempotency_key,
+            fingerprint(request.method, request.url.path, data),
+            LoanStatement,
+            reverse,
         )
-        return LoanStatement.of(customer_id, loan_id, ledger.state, figures, ledger.payments)
+        return ExactResponse(statement, status_code=status)
+
+
+def statement_of(ledger: LoanLedger, today: date) -> LoanStatement:
+    """A loan's statement as of `today`, from its ledger."""
+    figures = statement_figures(
+        ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
+    )
+    return LoanStatement.of(
+        ledger.customer_id,
+        ledger.loan_id,
+        ledger.state,
+        figures,
+        ledger.payments,
+        ledger.classified,
+    )

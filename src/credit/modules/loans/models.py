@@ -29,13 +29,21 @@ from sqlalchemy import (
     Index,
     Integer,
     SmallInteger,
-    UniqueConstraint,
+    String,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from credit.db.tables import book_state_table, loans_table
+from credit.db.tables import (
+    book_state_table,
+    classification_periods_table,
+    closed_days_table,
+    loan_classifications_table,
+    loans_table,
+    portfolio_days_table,
+)
 from credit.db.types import Money, Rate
 from credit.idempotency import IDEMPOTENCY_KEYS as IDEMPOTENCY_KEYS
 
@@ -71,9 +79,22 @@ class Payment(IdentityBase):
 
     __tablename__ = "payments"
     __table_args__ = (
-        # One payment per installment: a second settlement of the same one cannot be stored.
-        # Leading with the loan, it is also the index of a statement's payments, oldest first.
-        UniqueConstraint("loan_id", "installment", name="uq_payments_loan_id_installment"),
+        # One standing payment per installment: a second settlement of the same one cannot be
+        # stored, but a reversed payment's installment can be settled again. Leading with the
+        # loan, it is also the index of a statement's payments, oldest first.
+        Index(
+            "uq_payments_loan_id_installment_standing",
+            "loan_id",
+            "installment",
+            unique=True,
+            postgresql_where=text("reversed_on IS NULL"),
+            sqlite_where=text("reversed_on IS NULL"),
+        ),
+        Index("ix_payments_loan_id_installment", "loan_id", "installment"),
+        # The bank's transaction reference: a collections file's row applies once.
+        Index("uq_payments_reference", "reference", unique=True),
+        # The close of day reads the payments dated after the day it closes.
+        Index("ix_payments_paid_on", "paid_on"),
         CheckConstraint("installment >= 1", name="installment_positive"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("interest >= 0", name="interest_not_negative"),
@@ -93,6 +114,16 @@ class Payment(IdentityBase):
     # The outstanding principal after this payment.
     balance: Mapped[Decimal] = mapped_column(Money())
     on_time: Mapped[bool] = mapped_column(Boolean)
+    # The bank's transaction reference (collections); NULL for a payment made through the API.
+    reference: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The loan's state before this payment (`B`, `e` and the last payment's date; `s` is
+    # `installment - 1`), so a reversal restores it exactly (`credit.lending.reversal`).
+    before_outstanding_principal: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    before_current_emi: Mapped[Decimal | None] = mapped_column(Money(), default=None)
+    before_last_paid_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # A reversed payment (it bounced) stays on the statement and counts nowhere else.
+    reversed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    reversal_reason: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(
         DateTimeUTC(timezone=True), server_default=func.now()
     )
@@ -148,3 +179,12 @@ class DecisionRecord(IdentityBase):
 
 # `credit.db.tables.book_state_table`: the generation of the book as a whole.
 BOOK_STATE = book_state_table(Loan.metadata)
+
+
+# The close of day's records (`credit.db.tables`): each loan at the latest close (read by the
+# loan's views and the customer's book), its classification history, the closed dates and
+# the portfolio summary of each. Written by the portfolio module through `loans.api`.
+LOAN_CLASSIFICATIONS = loan_classifications_table(Loan.metadata)
+CLASSIFICATION_PERIODS = classification_periods_table(Loan.metadata)
+CLOSED_DAYS = closed_days_table(Loan.metadata, DateTimeUTC(timezone=True))
+PORTFOLIO_DAYS = portfolio_days_table(Loan.metadata)

@@ -16,6 +16,9 @@ import msgspec
 from credit.lending.amortization import to_money
 from credit.lending.servicing import Allocation, AmountNotInPaise, LoanState
 from credit.lending.statement import RecordedPayment, StatementFigures
+from credit.modules.customers.api import NAME_PATTERN
+from credit.modules.loans.schemas import ClassificationField, ClassifiedDaysField, ClassifiedOnField
+from credit.modules.loans.service import Classified
 
 
 def _paid(
@@ -67,6 +70,22 @@ class PaymentRequest(msgspec.Struct):
         if amount != to_money(amount):
             raise AmountNotInPaise(amount)
         return to_money(amount)
+
+
+class ReversalRequest(msgspec.Struct):
+    """The body of reverse-payment."""
+
+    reason: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=200,
+            # Some visible character and nothing invisible (the rule of a name).
+            pattern=NAME_PATTERN,
+            description="Why the payment is reversed (the bank's return reason).",
+            examples=["mandate debit returned: insufficient funds"],
+        ),
+    ]
 
 
 class PaymentReceipt(msgspec.Struct):
@@ -147,6 +166,19 @@ class StatementPayment(msgspec.Struct):
     principal: Annotated[Rupees, msgspec.Meta(examples=[4078.85])]
     balance: Annotated[Rupees, msgspec.Meta(examples=[88036.27])]
     on_time: Annotated[bool, msgspec.Meta(examples=[True])]
+    reference: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="The bank's transaction reference (collections file); null for a "
+            "payment made through the API."
+        ),
+    ] = None
+    reversed: Annotated[
+        bool,
+        msgspec.Meta(description="The payment bounced and was reversed: it counts nowhere."),
+    ] = False
+    reversed_on: Annotated[date | None, msgspec.Meta(description="The lender's date.")] = None
+    reversal_reason: str | None = None
 
     @classmethod
     def of(cls, payment: RecordedPayment) -> StatementPayment:
@@ -194,6 +226,9 @@ class LoanStatement(msgspec.Struct):
         ),
     ]
     payments: list[StatementPayment]
+    classification: ClassificationField = None
+    classified_on: ClassifiedOnField = None
+    classified_days_past_due: ClassifiedDaysField = None
 
     # docs/servicing-example.md: the statement on 1 June, after an early, a short and a late
     # payment.
@@ -224,7 +259,9 @@ class LoanStatement(msgspec.Struct):
         state: LoanState,
         figures: StatementFigures,
         payments: list[RecordedPayment],
+        classified: Classified | None = None,
     ) -> LoanStatement:
+        classified = classified or Classified()
         return cls(
             customer_id=customer_id,
             loan_id=loan_id,
@@ -238,4 +275,7 @@ class LoanStatement(msgspec.Struct):
             overdue_installments=figures.overdue_installments,
             days_past_due=figures.days_past_due,
             payments=[StatementPayment.of(p) for p in payments],
+            classification=classified.classification,
+            classified_on=classified.classified_on,
+            classified_days_past_due=classified.classified_days_past_due,
         )

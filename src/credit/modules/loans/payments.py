@@ -20,11 +20,12 @@ from typing import Any
 import msgspec
 
 from credit.errors import Conflict
-from credit.lending.servicing import Allocation, LoanState, apply_payment
+from credit.lending.reversal import before_of, restored, reversible
+from credit.lending.servicing import Allocation, LoanState, PaymentRefused, apply_payment
 from credit.modules.loans.booking import OPTIMISTIC_ATTEMPTS
 from credit.modules.loans.idempotency import IdempotentWrites
 from credit.modules.loans.ledger import PAYMENT_FIELDS
-from credit.modules.loans.service import LoanService
+from credit.modules.loans.service import LoanLedger, LoanService
 
 # Attempts a payment makes when another payment of the same loan (another process, on
 # SQLite) moved the loan between its read and its write.
@@ -60,10 +61,15 @@ class RecordedAllocation(msgspec.Struct, frozen=True):
 
 
 def settlement(
-    before: LoanState, loan_id: int, amount: Decimal, paid_on: date, today: date
+    before: LoanState,
+    loan_id: int,
+    amount: Decimal,
+    paid_on: date,
+    today: date,
+    reference: str | None = None,
 ) -> tuple[Allocation, dict[str, Any], dict[str, Any]]:
     """The payment's split (or its refusal), the parameters that settle the installment and
-    those that record the payment."""
+    those that record the payment (with the state before it, for a reversal)."""
     allocation, after = apply_payment(before, amount, paid_on, today)
     now = datetime.now(UTC)
     settle = {
@@ -80,8 +86,57 @@ def settlement(
         "paid_loan_id": loan_id,
         "paid_at": now,
         **{f"paid_{name}": getattr(allocation, name) for name in PAYMENT_FIELDS},
+        "paid_reference": reference,
+        **{f"paid_{name}": value for name, value in before_of(before).items()},
     }
     return allocation, settle, record
+
+
+class CollectedPayment(msgspec.Struct, frozen=True):
+    reference: str
+    amount: Decimal
+    paid_on: date
+
+
+class Collected(msgspec.Struct):
+    """A loan's collected payments applied in memory, in order: the parameters that move the
+    loan on (None when none applied), those that record each applied payment, and for each
+    payment its split or the refusal's words."""
+
+    settle: dict[str, Any] | None
+    records: list[dict[str, Any]]
+    outcomes: list[Allocation | str]
+
+
+def collect(
+    loan_id: int, state: LoanState, payments: list[CollectedPayment], today: date
+) -> Collected:
+    """Apply a loan's payments one after another under make-payment's rules, in memory: a
+    refused one leaves the state as it was for the next."""
+    start, settle = state, None
+    records: list[dict[str, Any]] = []
+    outcomes: list[Allocation | str] = []
+    on_time = 0
+    for payment in payments:
+        try:
+            allocation, step, record = settlement(
+                state, loan_id, payment.amount, payment.paid_on, today, payment.reference
+            )
+        except PaymentRefused as refused:
+            outcomes.append(refused.detail)
+            continue
+        on_time += step["counts_on_time"]
+        state = LoanState(
+            state.terms,
+            step["balance_after"],
+            step["settled_after"],
+            step["emi_after"],
+            payment.paid_on,
+        )
+        records.append(record)
+        outcomes.append(allocation)
+        settle = step | {"settled_before": start.installments_settled, "counts_on_time": on_time}
+    return Collected(settle, records, outcomes)
 
 
 class PaymentDesk:
@@ -132,3 +187,33 @@ class PaymentDesk:
         if not await self.loans.settle(settle):
             raise LoanSettledMeanwhile(f"loan {loan_id} moved")
         return RecordedAllocation(await self.loans.record_payment(record), allocation)
+
+    async def reverse(
+        self, customer_id: int, loan_id: int, payment_id: int, reason: str
+    ) -> LoanLedger:
+        """Reverse the loan's latest standing payment (it bounced): the loan goes back to its
+        state before it, and the payment stays on the statement, marked reversed on today.
+        NotFound for another customer's loan or an unknown payment; a Conflict naming the
+        latest payment for any other one."""
+        serialise = not self.loans.writable_ctes
+        async with self.gate.hold(loan_id, serialise=serialise), self.loans.transaction():
+            await self.loans.loan_state(customer_id, loan_id, lock=True)
+            ledger = await self.loans.ledger(loan_id, customer_id)
+            payment = reversible(ledger.payments, payment_id)
+            before = restored(
+                ledger.state, payment, ledger.payments, ledger.loaded, ledger.recorded_emi
+            )
+            settle = {
+                "loan_id": loan_id,
+                "settled_before": ledger.state.installments_settled,
+                "settled_after": before.installments_settled,
+                "counts_on_time": -1 if payment.on_time else 0,
+                "balance_after": before.outstanding_principal,
+                "emi_after": before.monthly_installment,
+                "last_paid_on_after": before.last_paid_on,
+                "settled_at": datetime.now(UTC),
+            }
+            if not await self.loans.settle(settle):
+                raise LoanSettledMeanwhile(f"loan {loan_id} moved")
+            await self.loans.mark_reversed(payment_id, self.today, reason)
+        return await self.loans.ledger(loan_id, customer_id)

@@ -11,6 +11,7 @@ import msgspec
 
 from credit.ids import MAX_ID
 from credit.lending.amortization import to_money, to_rate
+from credit.lending.classification import Classification
 from credit.lending.policy import LoanRequest
 from credit.lending.reasons import Reason
 from credit.lending.statement import LoanPlan, ScheduleLine, standing
@@ -149,6 +150,23 @@ class LoanCustomer(msgspec.Struct):
     age: int
 
 
+# The latest close of day's figures (view-loan and view-statement).
+ClassificationField = Annotated[
+    Classification | None,
+    msgspec.Meta(
+        description="The loan's asset classification at the latest close of day; null before "
+        "the first close, or for a loan that close did not find (lent after it, or paid off)."
+    ),
+]
+ClassifiedOnField = Annotated[
+    date | None, msgspec.Meta(description="The latest closed date (with `classification`).")
+]
+ClassifiedDaysField = Annotated[
+    int | None,
+    msgspec.Meta(description="The loan's days past due at that close (not today's)."),
+]
+
+
 class LoanDetail(msgspec.Struct):
     """view-loan's answer. Its figures are where the loan stands today
     (`statement.standing`): the same EMI, installments left and balance as its statement,
@@ -179,6 +197,9 @@ class LoanDetail(msgspec.Struct):
             "statement's figure); 0 if none."
         ),
     ]
+    classification: ClassificationField = None
+    classified_on: ClassifiedOnField = None
+    classified_days_past_due: ClassifiedDaysField = None
 
     example: ClassVar[dict[str, Any]] = {
         "loan_id": 7801,
@@ -197,6 +218,9 @@ class LoanDetail(msgspec.Struct):
         "outstanding_principal": 481186.98,
         "status": "current",
         "days_past_due": 0,
+        "classification": "standard",
+        "classified_on": "2026-06-30",
+        "classified_days_past_due": 0,
     }
 
     @classmethod
@@ -214,6 +238,9 @@ class LoanDetail(msgspec.Struct):
             outstanding_principal=now.outstanding_principal,
             status="closed" if now.status == "closed" else "current",
             days_past_due=now.days_past_due,
+            classification=found.classified.classification,
+            classified_on=found.classified.classified_on,
+            classified_days_past_due=found.classified.classified_days_past_due,
         )
 
 

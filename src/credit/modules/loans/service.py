@@ -16,20 +16,24 @@ from typing import Any
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 
-from credit.db.database import Service
-from credit.errors import NotFound
+from credit.db.database import Service, driver_errors
+from credit.errors import Conflict, NotFound
 from credit.lending.amortization import add_months
+from credit.lending.classification import CLASSES, Classification, LaterPayment
 from credit.lending.policy import LoanRequest
 from credit.lending.servicing import LoanState, LoanTerms, stored_state
-from credit.lending.statement import RecordedPayment
+from credit.lending.statement import RecordedPayment, standing_payments
 from credit.modules.customers.service import customer_not_found
 from credit.modules.loans.book import (
     ALL_LOANS,
     CLAIM_BOOKING,
+    CLOSE_PAGE,
     CURRENT_LOANS,
     CURRENT_LOANS_OF,
     INSERT_LOAN,
+    LAST_BORROWER,
     LOAN_WITH_CUSTOMER,
+    LOANS,
     BookVersion,
     CustomerBook,
     book_statement,
@@ -39,14 +43,23 @@ from credit.modules.loans.decisions import CLAIM_BOOK_AND_RECORD, INSERT_DECISIO
 from credit.modules.loans.ledger import (
     CUSTOMER_LOAN_LEDGER,
     INSERT_PAYMENT,
+    LATER_PAYMENTS,
+    LEDGER_FIELDS,
     LOAN_LEDGER,
+    LOAN_STATES,
     LOCK_LOAN,
-    PAYMENT_FIELDS,
+    MARK_REVERSED,
+    PAYMENTS_BY_REFERENCE,
     READ_LOAN,
+    RECORD_COLLECTED,
     SETTLE_AND_RECORD,
+    SETTLE_COLLECTED,
     SETTLE_INSTALLMENT,
 )
 from credit.modules.loans.models import Loan
+
+# Ids (or references) per IN list.
+ID_BATCH = 5_000
 
 
 def loan_not_found(loan_id: int) -> NotFound:
@@ -113,9 +126,23 @@ class StoredLoan(msgspec.Struct, frozen=True):
     state: LoanState
 
 
+class Classified(msgspec.Struct, frozen=True):
+    """A loan at the latest close of day; all None before the first close, or for a loan the
+    latest close did not find (lent after it, or paid off before it)."""
+
+    classification: Classification | None = None
+    classified_on: date | None = None
+    classified_days_past_due: int | None = None
+
+
+def classified_of(row: Any) -> Classified:
+    return Classified(row.classification, row.classified_on, row.classified_days_past_due)
+
+
 class LoanWithCustomer(msgspec.Struct, frozen=True):
     loan: StoredLoan
     customer: LoanCustomerRow
+    classified: Classified = Classified()
 
 
 class CustomerLoans(msgspec.Struct, frozen=True):
@@ -129,6 +156,9 @@ class CustomerLoans(msgspec.Struct, frozen=True):
     monthly_income: Decimal
     approved_limit: Decimal
     loans: list[StoredLoan] = []
+    # The worst of the customer's loans' classes at the latest close (`standard` with none);
+    # None before the first close.
+    classification: Classification | None = None
 
 
 class LoanLedger(msgspec.Struct, frozen=True):
@@ -141,11 +171,24 @@ class LoanLedger(msgspec.Struct, frozen=True):
     state: LoanState
     loaded: int
     payments: list[RecordedPayment]
+    classified: Classified = Classified()
 
 
 def _payment(row: Any) -> RecordedPayment:
-    fields = {name: row._mapping[f"payment_{name}"] for name in PAYMENT_FIELDS}
+    fields = {name: row._mapping[f"payment_{name}"] for name in LEDGER_FIELDS}
     return msgspec.convert({"payment_id": row.payment_id, **fields}, RecordedPayment, strict=False)
+
+
+class BookLoan(msgspec.Struct, frozen=True):
+    """A loan as the close of day reads it: its state now and its figures at the previous
+    close (None when that close did not find it)."""
+
+    loan_id: int
+    customer_id: int
+    state: LoanState
+    previous_classification: Classification | None
+    previous_days_past_due: int | None
+    previous_outstanding: Decimal | None
 
 
 class LoanService(Service[Loan]):
@@ -217,7 +260,8 @@ class LoanService(Service[Loan]):
             phone_number=row.phone_number,
             age=row.age,
         )
-        return LoanWithCustomer(StoredLoan(row.loan_id, state_of(row)), customer)
+        loan = StoredLoan(row.loan_id, state_of(row))
+        return LoanWithCustomer(loan, customer, classified_of(row))
 
     async def ledger(self, loan_id: int, customer_id: int | None = None) -> LoanLedger:
         """The loan with its payments, in one statement; NotFound when there is no such loan
@@ -240,8 +284,9 @@ class LoanService(Service[Loan]):
             customer_id=first.customer_id,
             recorded_emi=first.monthly_installment,
             state=state,
-            loaded=state.installments_settled - len(payments),
+            loaded=state.installments_settled - len(standing_payments(payments)),
             payments=payments,
+            classified=classified_of(first),
         )
 
     async def loan_state(self, customer_id: int, loan_id: int, lock: bool = False) -> LoanState:
@@ -263,6 +308,11 @@ class LoanService(Service[Loan]):
         """Settle the installment if the loan is still where it was read."""
         return (await self.execute(SETTLE_INSTALLMENT, values)).one_or_none() is not None
 
+    async def mark_reversed(self, payment_id: int, on: date, reason: str) -> None:
+        params = {"payment_id": payment_id, "reversed_on_day": on, "reversal_reason_text": reason}
+        if (await self.execute(MARK_REVERSED, params)).one_or_none() is None:
+            raise Conflict(f"payment {payment_id} is already reversed")
+
     async def record_payment(self, values: dict[str, Any]) -> int:
         return int((await self.execute(INSERT_PAYMENT, values)).one().id)
 
@@ -273,9 +323,13 @@ class LoanService(Service[Loan]):
         rows = (await self.execute(statement, {"customer_id": customer_id})).all()
         if not rows:
             raise customer_not_found(customer_id)
-        book = msgspec.convert(rows[0]._mapping, CustomerLoans)
+        first = rows[0]
+        book = msgspec.convert(first._mapping, CustomerLoans)
         loans = [StoredLoan(row.loan_id, state_of(row)) for row in rows if row.loan_id is not None]
-        return msgspec.structs.replace(book, loans=loans)
+        classification = None
+        if first.latest_close is not None:
+            classification = CLASSES[first.worst_class_rank or 0]
+        return msgspec.structs.replace(book, loans=loans, classification=classification)
 
     async def current_loans_of(self, customer_ids: list[int]) -> dict[int, list[StoredLoan]]:
         """Each customer's current loans, oldest first (none: no entry), in one statement."""
@@ -286,3 +340,108 @@ class LoanService(Service[Loan]):
         for row in rows:
             loans.setdefault(row.customer_id, []).append(StoredLoan(row.loan_id, state_of(row)))
         return loans
+
+    async def close_page(
+        self,
+        first_day: date,
+        last_day: date,
+        customers: tuple[int, int],
+        unchanged_since: datetime | None = None,
+    ) -> list[BookLoan]:
+        """A page of the loans a close of `first_day`..`last_day` looks at: those of the
+        customers with ids in (`customers[0]`, `customers[1]`], in customer order
+        (`book.CLOSE_PAGE`).
+
+        A loan without payments keeps the balance its files gave it, which is a whole
+        schedule's arithmetic to work out (`servicing.balance_after`). A loan whose row has not
+        changed since the previous close (`unchanged_since`, when it began) has the balance
+        that close recorded: it is taken from there, not worked out again."""
+        params = {
+            "first_day": first_day,
+            "last_day": last_day,
+            "after_customer": customers[0],
+            "to_customer": customers[1],
+        }
+        rows = (await self.execute(CLOSE_PAGE, params)).all()
+        loans = []
+        for row in rows:
+            stored = msgspec.convert(row._mapping, StoredState)
+            if (
+                unchanged_since is not None
+                and stored.outstanding_principal is None
+                and row.previous_outstanding is not None
+                and row.updated_at <= unchanged_since
+            ):
+                stored = msgspec.structs.replace(
+                    stored, outstanding_principal=row.previous_outstanding
+                )
+            loans.append(
+                BookLoan(
+                    loan_id=row.loan_id,
+                    customer_id=row.customer_id,
+                    state=stored.state(),
+                    previous_classification=row.previous_classification,
+                    previous_days_past_due=row.previous_days_past_due,
+                    previous_outstanding=row.previous_outstanding,
+                )
+            )
+        return loans
+
+    async def last_borrower(self) -> int:
+        """The highest customer id that has a loan (0 with none)."""
+        return int((await self.execute(LAST_BORROWER)).scalar_one_or_none() or 0)
+
+    async def later_payments(self, after_day: date) -> dict[int, list[LaterPayment]]:
+        """The standing payments dated after `after_day`, by loan, in installment order."""
+        later: dict[int, list[LaterPayment]] = {}
+        result = await self.execute(LATER_PAYMENTS, {"after_day": after_day})
+        for row in result:
+            later.setdefault(row.loan_id, []).append(
+                LaterPayment(row.paid_on, row.installment, row.balance + row.principal)
+            )
+        return later
+
+    # --- collections ---------------------------------------------------------------------
+
+    async def states_of(
+        self, loan_ids: list[int], lock: bool = False
+    ) -> dict[int, tuple[int, LoanState]]:
+        """Each loan's customer and state, in batches of ids; a loan not found is absent.
+        With `lock` the rows are held until the transaction ends (PostgreSQL)."""
+        found: dict[int, tuple[int, LoanState]] = {}
+        statement = LOAN_STATES.with_for_update(of=LOANS) if lock else LOAN_STATES
+        for start in range(0, len(loan_ids), ID_BATCH):
+            chunk = loan_ids[start : start + ID_BATCH]
+            for row in await self.execute(statement, {"loan_ids": chunk}):
+                found[row.loan_id] = (row.customer_id, state_of(row))
+        return found
+
+    async def payments_by_reference(self, references: list[str]) -> dict[str, tuple[Any, ...]]:
+        """The payments already recorded under these references: (customer, loan, amount,
+        paid on) by reference."""
+        found: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(references), ID_BATCH):
+            chunk = references[start : start + ID_BATCH]
+            for row in await self.execute(PAYMENTS_BY_REFERENCE, {"references": chunk}):
+                found[row.reference] = (row.customer_id, row.loan_id, row.amount, row.paid_on)
+        return found
+
+    async def record_collected(
+        self, settles: list[dict[str, Any]], records: list[dict[str, Any]]
+    ) -> None:
+        """Move many loans on and record their payments, in one transaction: all or nothing.
+        A Conflict when a loan moved since it was read (another payment came first)."""
+        async with self.transaction():
+            connection = await self._connection()
+            with driver_errors():
+                if settles:
+                    result = await connection.execute(SETTLE_COLLECTED, settles)
+                    # Under the rows' lock (PostgreSQL) nothing moved; SQLite counts the rows.
+                    counted = connection.dialect.supports_sane_multi_rowcount
+                    if counted and result.rowcount != len(settles):
+                        raise Conflict(
+                            "a loan of the file was paid meanwhile; run the file again (the "
+                            "rows applied so far stay applied and are skipped)"
+                        )
+                if records:
+                    await connection.execute(RECORD_COLLECTED, records)
