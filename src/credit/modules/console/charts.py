@@ -94,3 +94,52 @@ def line_chart(
     ]
     polyline = " ".join(f"{p.x},{p.y}" for p in points)
     return LineChart(points=points, polyline=polyline, top=top)
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    css: str
+    polyline: str
+    points: list[Point]
+
+
+@dataclass(frozen=True)
+class ManyLines:
+    series: list[Series]
+    top: Decimal
+    first: str
+    last: str
+    width: int = CHART_WIDTH
+    height: int = CHART_HEIGHT
+    margin: int = MARGIN
+
+
+def lines_over_days(
+    days: Sequence[date], named: Sequence[tuple[str, str, list[Decimal]]]
+) -> ManyLines:
+    """Several series over the same days (`(name, css class, values)`), on one y axis from 0
+    to the largest value (the portfolio's ratios over the closed days)."""
+    top = max((v for _, _, values in named for v in values), default=Decimal(0)) or Decimal(1)
+    inner_w = CHART_WIDTH - 2 * MARGIN
+    inner_h = CHART_HEIGHT - 2 * MARGIN
+    steps = max(len(days) - 1, 1)
+    drawn = []
+    for name, css, values in named:
+        points = [
+            Point(
+                x=round(MARGIN + inner_w * (index / steps if len(days) > 1 else 0.5), 1),
+                y=round(MARGIN + inner_h * float(1 - value / top), 1),
+                label=f"{when.day} {when:%b %Y}",
+                value=value,
+                settled=True,
+            )
+            for index, (when, value) in enumerate(zip(days, values, strict=True))
+        ]
+        drawn.append(Series(name, css, " ".join(f"{p.x},{p.y}" for p in points), points))
+    return ManyLines(
+        series=drawn,
+        top=top,
+        first=f"{days[0].day} {days[0]:%b %Y}" if days else "",
+        last=f"{days[-1].day} {days[-1]:%b %Y}" if days else "",
+    )

@@ -1,7 +1,9 @@
-"""A loan's page: the statement, the schedule with its settled installments marked, a chart of
-the balance over the installments, and the form that records a payment (write scope, with an
-`Idempotency-Key` made when the form was drawn). The figures are the API's answers
-(`view-loan`, `view-statement`, `/schedule`) from the same services."""
+"""A loan's page: the statement (with the classification at the latest close), the schedule with
+its settled installments marked, a chart of the balance over the installments, the loan's
+classification history, and the forms that record a payment and reverse the latest one with
+a reason (write scope, each with an `Idempotency-Key` made when the form was drawn). The
+figures are the API's answers (`view-loan`, `view-statement`, `/schedule`,
+`/classification-history`) from the same services."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
-from litestar.status_codes import HTTP_201_CREATED, HTTP_409_CONFLICT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
+from credit.errors import Conflict, NotFound
 from credit.http import LoanIdPath
 from credit.idempotency import fingerprint, key_scope
 from credit.lending.servicing import LoanClosed, PaymentRefused
@@ -30,20 +33,36 @@ from credit.modules.loans.api import (
     PaymentDesk,
     PaymentReceipt,
     PaymentRequest,
+    ReversalRequest,
 )
+from credit.modules.loans.service import LoanLedger
+from credit.modules.portfolio.api import ClassificationPeriod
+from credit.modules.portfolio.service import PortfolioService
 
 PAYMENT_FIELDS = ("amount", "paid_on")
 
 
-async def loan_context(loans: LoanService, loan_id: int, today: date) -> dict[str, Any]:
-    detail = LoanDetail.of(await loans.loan_with_customer(loan_id), today)
-    ledger = await loans.ledger(loan_id)
+def statement_of(ledger: LoanLedger, today: date) -> LoanStatement:
+    """The loan's statement as `view-statement` gives it."""
     figures = statement_figures(
         ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
     )
-    statement = LoanStatement.of(
-        ledger.customer_id, loan_id, ledger.state, figures, ledger.payments
+    return LoanStatement.of(
+        ledger.customer_id,
+        ledger.loan_id,
+        ledger.state,
+        figures,
+        ledger.payments,
+        ledger.classified,
     )
+
+
+async def loan_context(
+    loans: LoanService, portfolio: PortfolioService, loan_id: int, today: date
+) -> dict[str, Any]:
+    detail = LoanDetail.of(await loans.loan_with_customer(loan_id), today)
+    ledger = await loans.ledger(loan_id)
+    statement = statement_of(ledger, today)
     plan = loan_plan(ledger.state, ledger.loaded, ledger.payments)
     schedule = LoanSchedule.of(ledger.loan_id, ledger.state, ledger.recorded_emi, plan)
     terms = ledger.state.terms
@@ -51,8 +70,15 @@ async def loan_context(loans: LoanService, loan_id: int, today: date) -> dict[st
         [(i.due_date, i.balance, i.settled_by is not None) for i in schedule.installments],
         start=(terms.start_date, terms.loan_amount),
     )
+    standing = [p for p in statement.payments if not p.reversed]
+    history = [
+        ClassificationPeriod(row["classification"], row["from_date"], row["to_date"])
+        for row in await portfolio.history(loan_id)
+    ]
     return {
         "loan": detail,
+        "latest_payment": standing[-1] if standing else None,
+        "history": history,
         "statement": statement,
         "schedule": schedule,
         "chart": chart,
@@ -71,17 +97,20 @@ class LoanPagesController(Controller):
         loan_id: LoanIdPath,
         officer: NamedDependency[Officer],
         loans: NamedDependency[LoanService],
+        portfolio_service: NamedDependency[PortfolioService],
         today: NamedDependency[date],
         paid: FromQuery[int | None] = None,
         booked: FromQuery[int | None] = None,
+        reversed: FromQuery[int | None] = None,
     ) -> Response[Any]:
-        context = await loan_context(loans, loan_id, today)
+        context = await loan_context(loans, portfolio_service, loan_id, today)
         return page(
             "loan.html",
             officer,
             **context,
             paid=paid,
             booked=booked,
+            reversed=reversed,
             form={},
             errors={},
             idempotency_key=uuid.uuid4().hex,
@@ -94,6 +123,7 @@ class LoanPagesController(Controller):
         loan_id: LoanIdPath,
         officer: NamedDependency[Officer],
         loans: NamedDependency[LoanService],
+        portfolio_service: NamedDependency[PortfolioService],
         payments: NamedDependency[PaymentDesk],
         today: NamedDependency[date],
     ) -> Response[Any]:
@@ -128,7 +158,23 @@ class LoanPagesController(Controller):
             errors = {exc.field or "amount": exc.detail}
         else:
             return see_other(f"/console/loans/{loan_id}?paid={receipt.payment_id}")
-        context = await loan_context(loans, loan_id, today)
+        return await self._refused(
+            loans, portfolio_service, officer, loan_id, today, form, errors, status
+        )
+
+    async def _refused(
+        self,
+        loans: LoanService,
+        portfolio: PortfolioService,
+        officer: Officer,
+        loan_id: int,
+        today: date,
+        form: dict[str, Any],
+        errors: dict[str, str],
+        status: int,
+    ) -> Response[Any]:
+        """The loan's page again, with the refused form and the API's message beside it."""
+        context = await loan_context(loans, portfolio, loan_id, today)
         return page(
             "loan.html",
             officer,
@@ -136,7 +182,52 @@ class LoanPagesController(Controller):
             **context,
             paid=None,
             booked=None,
+            reversed=None,
             form=form,
             errors=errors,
             idempotency_key=uuid.uuid4().hex,
+        )
+
+    @post("/{loan_id:int}/reversals", name="console:reverse")
+    async def reverse(
+        self,
+        request: Request[Any, Any, Any],
+        loan_id: LoanIdPath,
+        officer: NamedDependency[Officer],
+        loans: NamedDependency[LoanService],
+        portfolio_service: NamedDependency[PortfolioService],
+        payments: NamedDependency[PaymentDesk],
+        today: NamedDependency[date],
+    ) -> Response[Any]:
+        """Reverse the loan's latest standing payment (it bounced), with the reason."""
+        officer.require_write()
+        form = dict(await request.form())
+        status = 422
+        try:
+            data = read_form(form, ReversalRequest, ("reason",))
+            payment_id = int(str(form.get("payment_id") or "0"))
+            customer_id = (await loans.ledger(loan_id)).customer_id
+
+            async def reverse() -> tuple[int, LoanStatement]:
+                ledger = await payments.reverse(customer_id, loan_id, payment_id, data.reason)
+                return HTTP_200_OK, statement_of(ledger, payments.today)
+
+            key = str(form.get("idempotency_key") or "").strip()[:255] or None
+            await payments.writes.run(
+                key_scope("console-reverse-payment", officer),
+                key,
+                fingerprint("POST", f"/console/loans/{loan_id}/reversals/{payment_id}", data),
+                LoanStatement,
+                reverse,
+            )
+        except FormErrors as exc:
+            errors = exc.errors
+        except (Conflict, NotFound) as exc:
+            errors = {"reason": exc.detail}
+            status = HTTP_409_CONFLICT if isinstance(exc, Conflict) else 404
+        else:
+            return see_other(f"/console/loans/{loan_id}?reversed={payment_id}")
+        reversal = {"reason": str(form.get("reason") or "")}
+        return await self._refused(
+            loans, portfolio_service, officer, loan_id, today, reversal, errors, status
         )

@@ -38,6 +38,7 @@ from credit.modules.console.loans import LoanPagesController
 from credit.modules.console.officer import SignInRequired, signed_in_officer
 from credit.modules.console.operations import OperationsController
 from credit.modules.console.pages import API_HANDLERS, error_page, sign_in_first
+from credit.modules.console.portfolio import PortfolioPageController
 from credit.modules.console.sign_in import SignInController
 from credit.settings import Settings
 
@@ -51,6 +52,7 @@ CONTROLLERS = [
     ApplyController,
     LoanPagesController,
     OperationsController,
+    PortfolioPageController,
 ]
 
 

@@ -19,7 +19,12 @@ from credit.modules.loans.models import (
     LOAN_CLASSIFICATIONS,
     PORTFOLIO_DAYS,
 )
-from credit.modules.loans.payment_schemas import LoanStatement, PaymentReceipt, PaymentRequest
+from credit.modules.loans.payment_schemas import (
+    LoanStatement,
+    PaymentReceipt,
+    PaymentRequest,
+    ReversalRequest,
+)
 from credit.modules.loans.payments import Collected, CollectedPayment, PaymentDesk, collect
 from credit.modules.loans.schemas import CreatedLoan, LoanApplication, LoanDetail, LoanSchedule
 from credit.modules.loans.service import BookLoan, CustomerLoans, LoanService, StoredLoan
@@ -46,6 +51,7 @@ __all__ = [
     "PaymentDesk",
     "PaymentReceipt",
     "PaymentRequest",
+    "ReversalRequest",
     "StoredDecision",
     "StoredLoan",
     "collect",
