@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,6 +20,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.conftest import TODAY
 from tests.ingest_workbooks import SAMPLE_CUSTOMERS, SAMPLE_LOANS
 
 Client = AsyncTestClient[Litestar]
@@ -200,6 +202,16 @@ async def test_the_generated_client_calls_every_operation(
     statement = await call("loans.view_statement", customer_id=customer_id, loan_id=loan_id)
     assert isinstance(statement.parsed, models.LoanStatement)
     assert [p.payment_id for p in statement.parsed.payments] == [paid.parsed.payment_id]
+    reversed_ = await call(
+        "loans.reverse_payment",
+        customer_id=customer_id,
+        loan_id=loan_id,
+        payment_id=paid.parsed.payment_id,
+        body=models.ReversalRequest(reason="returned unpaid"),
+    )
+    assert reversed_.status_code == 200, reversed_.content
+    assert isinstance(reversed_.parsed, models.LoanStatement)
+    assert reversed_.parsed.payments[0].reversed_ is True  # `reversed` is a builtin
 
     upload = models.BookUpload(
         customers=types.File(
@@ -218,6 +230,34 @@ async def test_the_generated_client_calls_every_operation(
             break
         await asyncio.sleep(0.1)
     assert str(status.parsed.status) == "complete", status.content
+
+    collected = models.CollectionsUpload(
+        file=types.File(
+            payload=(
+                f"Reference,Customer ID,Loan ID,Amount,Paid On\n"
+                f"C1,{customer_id},{loan_id},{booked.parsed.monthly_installment},{TODAY}\n"
+            ).encode(),
+            file_name="collections.csv",
+        )
+    )
+    imported = await call("collections.import_payments", body=collected)
+    assert imported.status_code == 202, imported.content
+    closing = await call(
+        "portfolio.close_day", body=models.CloseRequest(date=TODAY - timedelta(days=1))
+    )
+    assert closing.status_code == 202, closing.content
+    for job_id in (imported.parsed.job_id, closing.parsed.job_id):
+        for _ in range(600):
+            job = await call("jobs.get_job", job_id=job_id)
+            assert isinstance(job.parsed, models.JobStatus)
+            if str(job.parsed.status) in ("complete", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        assert str(job.parsed.status) == "complete", job.content
+    summary = await call("portfolio.portfolio")
+    assert isinstance(summary.parsed, models.Portfolio)
+    history = await call("portfolio.classification_history", loan_id=loan_id)
+    assert isinstance(history.parsed, models.ClassificationHistory)
 
     for operation in ("operations.health", "operations.ready", "operations.metrics"):
         assert (await call(operation)).status_code == 200, operation

@@ -34,8 +34,10 @@ MONEY = {
     "recorded_monthly_installment",
 }
 # Ingestion's multipart upload sends files named `customers` and `loans`, and its report
-# counts them under the same names: two different things, not one field.
-NOT_ONE_FIELD = {"customers", "loans", "rejected"}
+# counts them under the same names: two different things, not one field. A job's `progress`
+# and `report` are ingestion's own in `GET /api/ingest/{id}` and any job's in
+# `GET /api/jobs/{id}`; `rejected` is a count in one report and the rows in another.
+NOT_ONE_FIELD = {"customers", "loans", "rejected", "progress", "report"}
 
 
 def _type(prop: dict[str, Any]) -> str:
@@ -45,6 +47,9 @@ def _type(prop: dict[str, Any]) -> str:
             return _type(alternative)
     if "$ref" in prop:
         return str(prop["$ref"])
+    if isinstance(prop.get("type"), list):
+        kinds = [kind for kind in prop["type"] if kind != "null"]
+        return str(kinds[0]) if len(kinds) == 1 else str(kinds)
     if prop.get("type") == "array":
         return f"array of {_type(prop.get('items', {}))}"
     return str(prop.get("type"))

@@ -23,7 +23,6 @@ from credit.lending.amortization import (
     monthly_installment,
     monthly_rate,
     plain,
-    schedule,
     to_money,
 )
 
@@ -169,8 +168,15 @@ def balance_after(terms: LoanTerms, installments: int) -> Decimal:
     schedule's arithmetic."""
     if installments == 0:
         return terms.loan_amount
-    rows = schedule(terms.loan_amount, terms.interest_rate, terms.tenure, terms.start_date)
-    return rows[installments - 1].balance
+    # `amortization.schedule`'s arithmetic, balance only (no due dates, no rows): the close of
+    # day works it out for every loan loaded without payments.
+    emi = monthly_installment(terms.loan_amount, terms.interest_rate, terms.tenure)
+    r = monthly_rate(terms.interest_rate)
+    balance = terms.loan_amount
+    for number in range(1, installments + 1):
+        interest = to_money(balance * r)
+        balance -= balance if number == terms.tenure else min(emi - interest, balance)
+    return balance
 
 
 def loaded_state(

@@ -14,7 +14,7 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
-from litestar.params import Body, Parameter
+from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from credit.http import (
@@ -78,9 +78,10 @@ class PortfolioController(Controller):
         "/close-day",
         status_code=HTTP_202_ACCEPTED,
         operation_id="closeDay",
-        summary="Close the lender's day: classify every loan (SMA/NPA)",
+        summary="Close the day and classify every loan by days past due",
         description="Closes every date after the last closed one up to `date` (default: "
-        "yesterday, lender's time zone), in order; the first close ever closes only `date`. "
+        "yesterday, lender's time zone: send `{}`), in order; the first close ever closes only "
+        "`date`. "
         "A date on or after today is refused (422). A date already closed is never closed "
         "again. Answers 202 with the job id: follow it at `GET /api/jobs/{job_id}`.",
         responses={
@@ -95,9 +96,9 @@ class PortfolioController(Controller):
         self,
         job_runner: NamedDependency[JobRunner],
         today: NamedDependency[date],
-        data: Annotated[CloseRequest | None, Body()] = None,
+        data: JSONBody[CloseRequest],
     ) -> CloseAccepted:
-        until = data.date if data is not None else None
+        until = data.date
         if until is not None:
             dates_to_close(None, until, today)  # refuses today and later at once
         job_id = await job_runner.enqueue(
