@@ -74,6 +74,7 @@ async def test_pages_in_id_order_with_next(client: Client) -> None:
         "approved_limit": 1_800_000,
         "current_debt": 0,
         "current_emis": 0,
+        "classification": None,  # before the first close of day
     }
 
 

@@ -37,7 +37,8 @@ MONEY = {
 # counts them under the same names: two different things, not one field. A job's `progress`
 # and `report` are ingestion's own in `GET /api/ingest/{id}` and any job's in
 # `GET /api/jobs/{id}`; `rejected` is a count in one report and the rows in another.
-NOT_ONE_FIELD = {"customers", "loans", "rejected", "progress", "report"}
+# `items` is a page's list: customers' profiles (GET /api/customers) or decisions.
+NOT_ONE_FIELD = {"customers", "loans", "rejected", "progress", "report", "items"}
 
 
 def _type(prop: dict[str, Any]) -> str:
