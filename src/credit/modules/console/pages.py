@@ -11,7 +11,6 @@ from urllib.parse import quote
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
-from litestar.middleware._internal.exceptions.middleware import get_exception_handler
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
 
@@ -51,9 +50,11 @@ def status_and_detail(request: Request[Any, Any, Any], exc: Exception) -> tuple[
     """The API's answer to the same error: its status and its `detail`."""
     if isinstance(exc, HTTPException):
         return exc.status_code or HTTP_500_INTERNAL_SERVER_ERROR, exc.detail
-    handler = get_exception_handler(API_HANDLERS, exc)
-    if handler is None:  # pragma: no cover - the 500 handler is always there
-        return HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error."
+    # As Litestar picks a handler: the nearest class in the error's MRO, else the 500 one.
+    handler = next(
+        (API_HANDLERS[cls] for cls in type(exc).__mro__ if cls in API_HANDLERS),
+        API_HANDLERS[HTTP_500_INTERNAL_SERVER_ERROR],
+    )
     answer = handler(request, exc)
     body: Any = answer.content
     if isinstance(body, bytes):
