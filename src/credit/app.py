@@ -15,12 +15,14 @@ from importlib.metadata import version
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.plugins.htmx import HTMXConfig, HTMXPlugin
 
 from credit import deps
 from credit.clock import Clock, clock_for
 from credit.db.database import EngineShutdown, database_plugin, sqlalchemy_config
 from credit.modules.access.plugin import AccessPlugin
 from credit.modules.collections.plugin import CollectionsPlugin
+from credit.modules.console.plugin import ConsolePlugin
 from credit.modules.credit.plugin import CreditPlugin
 from credit.modules.customers.plugin import CustomersPlugin
 from credit.modules.ingest.plugin import IngestPlugin
@@ -69,6 +71,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             *jobs.worker_plugins(),
             AccessPlugin(settings, alchemy),
             AllowPlugin(),
+            # The console's pages take htmx's request on their own router (plugin.py).
+            HTMXPlugin(HTMXConfig(set_request_class_globally=False)),
+            ConsolePlugin(settings),
             HeapPlugin(),  # last: freezes what the other startup hooks built
         ],
         dependencies=deps.dependencies(settings, policy, clock),

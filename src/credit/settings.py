@@ -87,6 +87,12 @@ class Settings:
     # Operations (logs, metrics): see the README's "Run in production".
     log_level: str = "INFO"
     worker_metrics_port: int | None = None
+    # The console (/console): the secret its session and CSRF cookies are sealed with (any
+    # string; unset: one made up per process, so sign-ins end when it stops, docs/decisions.md),
+    # how long a sign-in lasts, and whether its cookies are sent over HTTPS only.
+    console_secret: str | None = None
+    console_session_hours: float = 8
+    console_secure_cookies: bool = False
 
     @property
     def is_embedded(self) -> bool:
@@ -157,4 +163,11 @@ class Settings:
             close_day_cron=_env("CLOSE_DAY_CRON", default.close_day_cron),
             log_level=_env("LOG_LEVEL", default.log_level).upper(),
             worker_metrics_port=_env_int_optional("WORKER_METRICS_PORT"),
+            console_secret=_env_optional("CONSOLE_SECRET"),
+            console_session_hours=float(
+                _env("CONSOLE_SESSION_HOURS", str(default.console_session_hours))
+            ),
+            console_secure_cookies=_env_bool(
+                "CONSOLE_SECURE_COOKIES", default.console_secure_cookies
+            ),
         )

@@ -104,23 +104,26 @@ def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.")
 
 
+def api_exception_handlers() -> dict[Any, Any]:
+    """The JSON answer of each error; the console renders the same status and detail as a page."""
+    return {
+        DBAPIError: database_error,
+        DatabaseUnavailable: database_unavailable,
+        Conflict: conflict,
+        NotFound: not_found,
+        PaymentRefused: payment_refused,
+        Unprocessable: unprocessable,
+        PastTheCalendar: past_the_calendar,
+        JobQueueUnavailable: job_queue_unavailable,
+        PoolTimeoutError: database_unavailable,
+        ConnectionError: database_unavailable,
+        TimeoutError: database_unavailable,
+        # Litestar routes every non-HTTP exception to the 500 handler.
+        HTTP_500_INTERNAL_SERVER_ERROR: unexpected,
+    }
+
+
 class ErrorsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.exception_handlers.update(
-            {
-                DBAPIError: database_error,
-                DatabaseUnavailable: database_unavailable,
-                Conflict: conflict,
-                NotFound: not_found,
-                PaymentRefused: payment_refused,
-                Unprocessable: unprocessable,
-                PastTheCalendar: past_the_calendar,
-                JobQueueUnavailable: job_queue_unavailable,
-                PoolTimeoutError: database_unavailable,
-                ConnectionError: database_unavailable,
-                TimeoutError: database_unavailable,
-                # Litestar routes every non-HTTP exception to the 500 handler.
-                HTTP_500_INTERNAL_SERVER_ERROR: unexpected,
-            }
-        )
+        app_config.exception_handlers.update(api_exception_handlers())
         return app_config

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -17,6 +16,7 @@ from litestar.params import Body
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from credit.http import BAD_REQUEST, error, ok
+from credit.modules.collections.api import IMPORT_JOB, store_upload
 from credit.modules.collections.schemas import ImportAccepted
 from credit.plugins.queue import JobQueueUnavailable, JobRunner
 from credit.settings import Settings
@@ -58,15 +58,9 @@ class CollectionsController(Controller):
         job_runner: NamedDependency[JobRunner],
         today: NamedDependency[date],
     ) -> ImportAccepted:
-        content = await data.file.read()
-        folder = settings.upload_dir / "collections"
-        path = folder / f"{uuid.uuid4().hex}.upload"
-        await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True))
-        await anyio.Path(path).write_bytes(content)
+        path = await store_upload(settings.upload_dir, await data.file.read())
         try:
-            job_id = await job_runner.enqueue(
-                "import_collections", path=str(path), as_of=today.isoformat()
-            )
+            job_id = await job_runner.enqueue(IMPORT_JOB, path=str(path), as_of=today.isoformat())
         except JobQueueUnavailable:
             await anyio.Path(path).unlink(missing_ok=True)
             raise

@@ -38,7 +38,10 @@ from credit.db.database import Service
 from credit.errors import Conflict, NotFound
 from credit.lending.policy import CreditPolicy, approved_limit
 from credit.modules.customers.models import Customer
-from credit.modules.customers.schemas import CustomerChanges, RegisterCustomer
+from credit.modules.customers.schemas import CustomerChanges
+
+# Re-exported: the console reads its register form into the same request.
+from credit.modules.customers.schemas import RegisterCustomer as RegisterCustomer
 
 CUSTOMERS = cast(Table, Customer.__table__)
 PROFILE_FIELDS = (

@@ -352,6 +352,15 @@ CURRENT_LOANS = (
     .order_by(LOANS.c.id)
 )
 
+# All of a customer's loans, current and closed (bind `customer_id`), with the profile, as
+# CURRENT_LOANS reads them: the console's customer page lists both.
+ALL_LOANS = (
+    select(*CURRENT_LOANS.selected_columns)
+    .select_from(CUSTOMERS)
+    .outerjoin(LOANS, LOANS.c.customer_id == CUSTOMERS.c.id)
+    .where(CUSTOMERS.c.id == bindparam("customer_id"))
+    .order_by(LOANS.c.id)
+)
 
 # The current loans of several customers (bind `customer_ids`, expanding), customer by
 # customer, oldest first, with each customer's classification at the latest close (a customer

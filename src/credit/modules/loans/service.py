@@ -25,6 +25,7 @@ from credit.lending.servicing import LoanState, LoanTerms, stored_state
 from credit.lending.statement import RecordedPayment, standing_payments
 from credit.modules.customers.service import customer_not_found
 from credit.modules.loans.book import (
+    ALL_LOANS,
     CLAIM_BOOKING,
     CLOSE_PAGE,
     CURRENT_LOANS,
@@ -323,9 +324,11 @@ class LoanService(Service[Loan]):
     async def record_payment(self, values: dict[str, Any]) -> int:
         return int((await self.execute(INSERT_PAYMENT, values)).one().id)
 
-    async def customer_loans(self, customer_id: int) -> CustomerLoans:
-        """The customer's profile and current loans, oldest first; NotFound for no customer."""
-        rows = (await self.execute(CURRENT_LOANS, {"customer_id": customer_id})).all()
+    async def customer_loans(self, customer_id: int, closed_too: bool = False) -> CustomerLoans:
+        """The customer's profile and current loans (with `closed_too`, every loan), oldest
+        first; NotFound for no customer."""
+        statement = ALL_LOANS if closed_too else CURRENT_LOANS
+        rows = (await self.execute(statement, {"customer_id": customer_id})).all()
         if not rows:
             raise customer_not_found(customer_id)
         first = rows[0]

@@ -58,6 +58,26 @@ END_PERIOD = (
 )
 START_PERIOD = insert(PERIODS)
 
+# The latest closed dates (bind `days`), newest first, each with its NPA outstanding: the
+# console's chart of the portfolio over the closed days.
+RECENT_DAYS = (
+    select(
+        CLOSED_DAYS.c.as_of,
+        CLOSED_DAYS.c.loans,
+        CLOSED_DAYS.c.outstanding,
+        CLOSED_DAYS.c.outstanding_over_30,
+        CLOSED_DAYS.c.outstanding_over_90,
+        PORTFOLIO_DAYS.c.outstanding.label("npa_outstanding"),
+    )
+    .outerjoin(
+        PORTFOLIO_DAYS,
+        (PORTFOLIO_DAYS.c.as_of == CLOSED_DAYS.c.as_of)
+        & (PORTFOLIO_DAYS.c.classification == "NPA"),
+    )
+    .order_by(CLOSED_DAYS.c.as_of.desc())
+    .limit(bindparam("days"))
+)
+
 LOAN_HISTORY = (
     select(PERIODS.c.classification, PERIODS.c.from_date, PERIODS.c.to_date)
     .where(PERIODS.c.loan_id == bindparam("loan_id"))

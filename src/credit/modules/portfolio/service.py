@@ -58,5 +58,9 @@ class PortfolioService(Service[ClosedDay]):
     async def latest_summary(self) -> list[dict[str, Any]]:
         return records.rows(await self.execute(records.LATEST_SUMMARY))
 
+    async def recent_days(self, days: int) -> list[dict[str, Any]]:
+        """The latest `days` closed dates, newest first, with their totals and NPA outstanding."""
+        return records.rows(await self.execute(records.RECENT_DAYS, {"days": days}))
+
     async def history(self, loan_id: int) -> list[dict[str, Any]]:
         return records.rows(await self.execute(records.LOAN_HISTORY, {"loan_id": loan_id}))
