@@ -112,7 +112,13 @@ class PortfolioController(Controller):
         portfolio_service: NamedDependency[PortfolioService],
         as_of: Annotated[
             date | None,
-            Parameter(description="A closed date (default: the latest).", required=False),
+            Parameter(
+                description="A closed date (default: the latest), `YYYY-MM-DD`.",
+                required=False,
+                # The query carries text: the pattern states what `format: date` alone leaves
+                # to the client (fuzzers ignore formats in the query).
+                pattern=r"^\d{4}-\d{2}-\d{2}$",
+            ),
         ] = None,
     ) -> Portfolio:
         latest = await portfolio_service.latest_closed()
