@@ -118,8 +118,9 @@ UNSUPPORTED_MEDIA_TYPE = {
 
 
 def only_query(*names: str) -> Any:
-    """A guard that refuses query parameters other than `names` (400 naming the first), so a
-    misspelt `befor=` or `nmae=` is an error rather than the first page of everything."""
+    """A guard that refuses query parameters other than `names`, and any of them given twice
+    (400 naming the first), so a misspelt `befor=` or `nmae=` is an error rather than the first
+    page of everything, and `?as_of=a&as_of=b` is not silently one of the two."""
     known = frozenset(names)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -130,6 +131,14 @@ def only_query(*names: str) -> Any:
                 extra=[
                     {"message": "Unknown query parameter", "key": unknown[0], "source": "query"}
                 ],
+            )
+        repeated = sorted(
+            name for name in known if len(connection.query_params.getall(name, [])) > 1
+        )
+        if repeated:
+            raise ValidationException(
+                detail=f"Validation failed for GET {connection.url.path}",
+                extra=[{"message": "Given more than once", "key": repeated[0], "source": "query"}],
             )
 
     return guard

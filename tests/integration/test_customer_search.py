@@ -255,3 +255,26 @@ async def test_patch_refusals_change_nothing(client: Client) -> None:
     assert (await client.get(f"/api/customers/{second}")).json() == before
     missing = await client.patch("/api/customers/999999", json={"age": 40})
     assert missing.status_code == 404
+
+
+async def test_unknown_or_repeated_query_parameters_are_refused(client: Client) -> None:
+    """A misspelt filter is not the first page of everyone, and a filter given twice is not
+    silently one of its two values."""
+    for query, key, message in (
+        ("nmae=asha", "nmae", "Unknown query parameter"),
+        ("limit=2&limit=3", "limit", "Given more than once"),
+        ("name=a&name=b", "name", "Given more than once"),
+    ):
+        response = await client.get(f"/api/customers?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["extra"] == [{"message": message, "key": key, "source": "query"}]
+    repeated = await client.get("/api/portfolio?as_of=2025-01-01&as_of=2025-01-02")
+    assert repeated.status_code == 400
+    assert repeated.json()["extra"][0]["key"] == "as_of"
+
+
+async def test_a_typed_query_parameter_is_never_read_as_null(client: Client) -> None:
+    after = await client.get("/api/customers?after=null")
+    as_of = await client.get("/api/portfolio?as_of=null")
+    assert (after.status_code, as_of.status_code) == (400, 400)
+    assert as_of.json()["extra"][0]["key"] == "as_of"

@@ -27,6 +27,8 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import schemathesis
@@ -137,6 +139,12 @@ def api_schema(fuzz_app: Litestar) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_asgi("/schema/openapi.json", fuzz_app)
 
 
+def _lost_query_keys(case: schemathesis.Case, response: Any) -> set[str]:
+    """The generated query keys that the request as sent does not carry."""
+    sent = parse_qs(urlsplit(str(response.request.url)).query, keep_blank_values=True)
+    return set(case.query or {}) - set(sent)
+
+
 def _fuzz(operation: APIOperation, mode: GenerationMode, key: str) -> None:
     name = f"{operation.method.upper()} {operation.path}"
 
@@ -170,6 +178,14 @@ def _fuzz(operation: APIOperation, mode: GenerationMode, key: str) -> None:
                 for check in CHECKS
                 if check not in (negative_data_rejection, positive_data_acceptance)
             ]
+        if mode is GenerationMode.NEGATIVE and _lost_query_keys(case, response):
+            # A generated key whose value has no query-string form (`[]`, `{}`) is not sent:
+            # the request that reached the server is not the invalid one generated.
+            checks = [check for check in checks if check is not negative_data_rejection]
+        if name == "GET /api/portfolio":
+            # A date the pattern allows may be no day of the calendar (2025-02-30): refused
+            # (400), which no pattern can state.
+            checks = [check for check in checks if check is not positive_data_acceptance]
         if name == "POST /api/close-day":
             # A date the schema allows may be today or later: refused (422), a rule of the
             # clock the schema cannot state.
@@ -271,6 +287,12 @@ CLI_CONFIG = "\n".join(
                 '"404", "409", "422", "429"]',
             )
         ),
+        # A date the pattern allows may be no day of the calendar (2025-02-30): 400.
+        "",
+        "[[operations]]",
+        'include-name = "GET /api/portfolio"',
+        'checks.positive_data_acceptance.expected-statuses = ["2XX", "400", "401", "403", '
+        '"404", "429"]',
     ]
 )
 

@@ -10,14 +10,15 @@
   string holding U+0000 (PostgreSQL cannot store it), and a body nested too deeply to decode.
 - An integer id in a path must be plain ASCII digits without a leading zero: Litestar's
   `:int` converter is Python's `int()`, which also reads `01`, `+1`, `1 ` and full-width or
-  Arabic-Indic digits. An integer in the query must be digits too (`?after=null` is refused,
-  which Litestar would read as no value).
+  Arabic-Indic digits. An integer in the query must be digits too, and a date `YYYY-MM-DD`
+  (`?after=null` and `?as_of=null` are refused, which Litestar would read as no value).
 - HEAD is answered on every GET route as GET without the body.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -190,33 +191,39 @@ async def check_path_ids(request: Request[Any, Any, Any]) -> None:
             raise refuse(request, name, "Expected an integer in plain digits (1-9 first).", "path")
 
 
-QUERY_INTEGER = re.compile(r"-?[0-9]+")
+# What a typed query parameter must look like: Litestar's lenient conversion reads `null` as
+# no value at all for an optional one (`?after=null`, `?as_of=null`).
+QUERY_FORMS: dict[type, tuple[re.Pattern[str], str]] = {
+    int: (re.compile(r"-?[0-9]+"), "Expected an integer in plain digits."),
+    date: (re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"), "Expected a date as YYYY-MM-DD."),
+}
 
 
-def _integer_query_names(request: Request[Any, Any, Any]) -> list[str]:
-    """The handler's integer parameters (`int`, or `int | None`) the query string carries."""
+def _typed_query_names(request: Request[Any, Any, Any]) -> list[tuple[str, type]]:
+    """The handler's integer and date parameters (bare or optional) the query carries."""
     names = []
     for name, field in request.route_handler.parsed_fn_signature.parameters.items():
         if name not in request.query_params or name in request.path_params:
             continue
         types = [inner.annotation for inner in field.inner_types] if field.is_optional else []
-        if field.annotation is int or int in types:
-            names.append(name)
+        for kind in QUERY_FORMS:
+            if field.annotation is kind or kind in types:
+                names.append((name, kind))
     return names
 
 
-async def check_query_integers(request: Request[Any, Any, Any]) -> None:
-    """`before_request`: an integer in the query must be digits. Litestar's lenient conversion
-    reads `?after=null` as no value at all for an optional integer."""
-    for name in _integer_query_names(request):
+async def check_query_forms(request: Request[Any, Any, Any]) -> None:
+    """`before_request`: an integer in the query must be digits, a date `YYYY-MM-DD`."""
+    for name, kind in _typed_query_names(request):
+        form, message = QUERY_FORMS[kind]
         for raw in request.query_params.getall(name):
-            if not QUERY_INTEGER.fullmatch(raw):
-                raise refuse(request, name, "Expected an integer in plain digits.", "query")
+            if not form.fullmatch(raw):
+                raise refuse(request, name, message, "query")
 
 
 async def check_request(request: Request[Any, Any, Any]) -> None:
     await check_path_ids(request)
-    await check_query_integers(request)
+    await check_query_forms(request)
     await decode_json_body(request)
 
 

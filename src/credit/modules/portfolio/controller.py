@@ -117,7 +117,7 @@ class PortfolioController(Controller):
                 required=False,
                 # The query carries text: the pattern states what `format: date` alone leaves
                 # to the client (fuzzers ignore formats in the query).
-                pattern=r"^\d{4}-\d{2}-\d{2}$",
+                schema_extra={"pattern": r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"},
             ),
         ] = None,
     ) -> Portfolio:
