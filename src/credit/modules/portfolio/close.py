@@ -20,7 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from credit.errors import Conflict, DatabaseUnavailable, Unprocessable
-from credit.lending.classification import CLASSES, Classification, DayFigures, close_customer
+from credit.lending.classification import (
+    CLASSES,
+    Classification,
+    DayFigures,
+    LaterPayment,
+    close_customer_flat,
+)
 from credit.modules.loans.api import BookLoan, LoanService
 from credit.modules.portfolio import records
 from credit.modules.portfolio.schemas import CloseReport, Portfolio
@@ -33,6 +39,7 @@ CUSTOMERS_PER_PAGE = 2_000
 FLUSH_AT = 20_000
 CLAIM_ATTEMPTS = 5
 ZERO = Decimal("0.00")
+NO_PAYMENTS: list[LaterPayment] = []
 
 
 class CloseRefused(Unprocessable):
@@ -96,7 +103,7 @@ class Changes:
 
 def close_customer_days(
     loans: list[BookLoan],
-    later: dict[int, list[Any]],
+    later: dict[int, list[LaterPayment]],
     days: list[date],
     totals: dict[date, DayTotals],
     changes: Changes,
@@ -108,12 +115,9 @@ def close_customer_days(
     current = list(previous)
     started: list[dict[str, Any] | None] = [None] * len(loans)
     last: list[DayFigures | None] = [None] * len(loans)
+    payments = [later.get(loan.loan_id, NO_PAYMENTS) for loan in loans]
     for day in days:
-        entries = [
-            (loan.state, later.get(loan.loan_id, []), previous[index])
-            for index, loan in enumerate(loans)
-        ]
-        figures = close_customer(entries, day)
+        figures = close_customer_flat(loans, payments, previous, day)
         for index, (loan, found) in enumerate(zip(loans, figures, strict=True)):
             name = None if found is None else found.classification
             if name != current[index]:
