@@ -34,7 +34,7 @@ from credit.modules.portfolio.service import PortfolioService
 
 Progress = Callable[[str, int], Awaitable[None]]
 # Customers per page of the book (whole customers: borrower-wise classification).
-CUSTOMERS_PER_PAGE = 2_000
+CUSTOMERS_PER_PAGE = 10_000
 # Changes held before they are written.
 FLUSH_AT = 20_000
 CLAIM_ATTEMPTS = 5
