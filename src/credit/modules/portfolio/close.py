@@ -3,8 +3,9 @@ one pass over the book.
 
 The book is read in pages in customer order (a customer's loans are classified together,
 borrower-wise), once however many dates are closed; the payments dated after the first of
-them are read once and taken back out of each loan's state for each date
-(`classification.state_on`). A date is claimed first (its `closed_days` row), then the periods
+them are read once and taken back out of each loan's figures for each date
+(`classification.close_customer_flat`, the rule of `state_on` and `close_customer` over a
+loan's bare figures). A date is claimed first (its `closed_days` row), then the periods
 that change, the loans' figures that change and each date's summary are written in batches,
 all in one transaction: a close that dies midway leaves its dates unclosed, and a second
 close at the same time finds them taken when the first commits, and closes nothing.
