@@ -1,12 +1,14 @@
 """The close of day's rules, checked by hypothesis for any schedule and payment history: days
 past due on a date and the class they give follow the contract; an NPA never turns SMA without
 its arrears cleared; NPA is borrower-wise; a loan's state at the end of a date takes back the
-payments dated after it."""
+payments dated after it. The close of day's flat rule gives the same figures as the definition
+for any customer's loans."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,7 @@ from credit.lending.classification import (
     class_of,
     classify,
     close_customer,
+    close_customer_flat,
     days_past_due_on,
     state_on,
     worst,
@@ -75,14 +78,15 @@ def test_npa_is_borrower_wise(loans: list) -> None:
 
 @st.composite
 def histories(draw: st.DrawFn) -> tuple:
-    """A booked loan, and payments of the EMI on dates drawn after its start, in order."""
+    """A booked loan, and payments of what is due on dates drawn after its start, in order."""
     tenure = draw(st.integers(min_value=2, max_value=36))
     rate = draw(st.decimals(min_value="0", max_value="30", places=2))
     amount = draw(st.decimals(min_value="1000", max_value="1000000", places=2))
     start = draw(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)))
     terms = LoanTerms(amount, rate, tenure, start)
     emi = monthly_installment(amount, rate, tenure)
-    gaps = draw(st.lists(st.integers(min_value=0, max_value=70), max_size=tenure - 1))
+    # Up to every installment: some loans are paid off by the last payment.
+    gaps = draw(st.lists(st.integers(min_value=0, max_value=70), max_size=tenure))
     state, paid, day = booked_state(terms, emi), [], start
     for gap in gaps:
         day = day + timedelta(days=gap)
@@ -123,3 +127,25 @@ def test_a_loan_is_not_classified_before_it_is_lent() -> None:
     assert close_customer([(state, [], None)], date(2026, 1, 14)) == [None]
     assert close_customer([(state, [], None)], date(2026, 2, 15))[0].days_past_due == 0
     assert close_customer([(state, [], None)], date(2026, 2, 16))[0].classification == "SMA-0"
+
+
+class Flat(NamedTuple):
+    start_date: date
+    installments_settled: int
+    outstanding_principal: Decimal
+
+
+@PROPERTY_SETTINGS
+@given(
+    loans=st.lists(st.tuples(histories(), st.none() | classes), min_size=1, max_size=4),
+    on=st.dates(min_value=date(2019, 12, 1), max_value=date(2035, 12, 31)),
+)
+def test_the_flat_rule_gives_the_definitions_figures(loans: list, on: date) -> None:
+    entries, flat, later_of, previous = [], [], [], []
+    for (terms, state, paid, _), before in loans:
+        later = [LaterPayment(a.paid_on, a.installment, b.outstanding_principal) for a, b in paid]
+        entries.append((state, later, before))
+        flat.append(Flat(terms.start_date, state.installments_settled, state.outstanding_principal))
+        later_of.append(later)
+        previous.append(before)
+    assert close_customer_flat(flat, later_of, previous, on) == close_customer(entries, on)

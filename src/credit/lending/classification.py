@@ -4,18 +4,23 @@ cleared, and borrower-wise NPA.
 
 A loan's days past due on a date is what its standing shows on that date
 (`statement.standing`, the one read of where a loan stands), taken from its state at the end
-of that date: the installments settled by payments dated on or before it.
+of that date: the installments settled by payments dated on or before it. `close_customer` is
+that definition; `close_customer_flat` is the same rule over a loan's bare figures (start,
+tenure, `s`, `B`), which the close of day runs on every loan of the book, and is tested
+against it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, Protocol
 
 import msgspec
 
+from credit.lending.amortization import add_months
 from credit.lending.servicing import LoanState
 from credit.lending.statement import standing
 
@@ -121,4 +126,69 @@ def close_customer(
     classes = borrower_wise([name for _, _, name, _ in found])
     for (index, dpd, _, outstanding), name in zip(found, classes, strict=True):
         figures[index] = DayFigures(dpd, name, outstanding)
+    return figures
+
+
+class FlatLoan(Protocol):
+    """A loan's bare figures as the close of day reads them: its start, its tenure, `s` and
+    `B` now (`B` worked out for a loan without payments, as `servicing.stored_state` does)."""
+
+    @property
+    def start_date(self) -> date: ...
+
+    @property
+    def installments_settled(self) -> int: ...
+
+    @property
+    def outstanding_principal(self) -> Decimal: ...
+
+
+@lru_cache(maxsize=1 << 16)
+def due_ordinal(start: date, installment: int) -> int:
+    """The due date of an installment (`LoanTerms.due_date`) as a day number: the book's
+    loans share few start dates, so the calendar arithmetic is done once for each."""
+    return add_months(start, installment).toordinal()
+
+
+def close_customer_flat(
+    loans: Sequence[FlatLoan],
+    later: Sequence[Sequence[LaterPayment]],
+    previous: Sequence[Classification | None],
+    day: date,
+) -> list[DayFigures | None]:
+    """`close_customer` over bare figures: the loan's state at the end of `day` (its later
+    payments taken back, `state_on`), then its days past due: `day` minus the due date of
+    installment `s + 1` when that is before `day` (`statement.standing`: it is the oldest
+    unsettled installment, and due by the day before), else 0; the class with NPA kept
+    (`classify`), borrower-wise."""
+    ordinal = day.toordinal()
+    found: list[tuple[int, int, Classification, Decimal]] = []
+    any_npa = False
+    for index, loan in enumerate(loans):
+        if loan.start_date > day:
+            continue
+        settled, balance = loan.installments_settled, loan.outstanding_principal
+        for payment in later[index]:
+            if payment.paid_on > day:
+                settled, balance = payment.installment - 1, payment.balance_before
+                break
+        if balance == 0:
+            continue
+        dpd = ordinal - due_ordinal(loan.start_date, settled + 1)
+        if dpd <= 0:
+            dpd = 0
+            name: Classification = STANDARD
+        elif previous[index] == NPA or dpd > 90:
+            name = NPA
+        elif dpd <= 30:
+            name = SMA_0
+        elif dpd <= 60:
+            name = SMA_1
+        else:
+            name = SMA_2
+        any_npa = any_npa or name == NPA
+        found.append((index, dpd, name, balance))
+    figures: list[DayFigures | None] = [None] * len(loans)
+    for index, dpd, name, balance in found:
+        figures[index] = DayFigures(dpd, NPA if any_npa else name, balance)
     return figures

@@ -393,7 +393,13 @@ CLOSE_PAGE = (
     select(
         LOANS.c.id.label("loan_id"),
         LOANS.c.customer_id,
-        *STATE_COLUMNS,
+        # What the class needs of the state: `s`, `B`, and what works `B` out when NULL.
+        LOANS.c.loan_amount,
+        LOANS.c.interest_rate,
+        LOANS.c.tenure,
+        LOANS.c.start_date,
+        LOANS.c.installments_settled,
+        LOANS.c.outstanding_principal,
         LOAN_CLASSIFICATIONS.c.classification.label("previous_classification"),
         LOAN_CLASSIFICATIONS.c.days_past_due.label("previous_days_past_due"),
         LOAN_CLASSIFICATIONS.c.outstanding.label("previous_outstanding"),

@@ -21,7 +21,7 @@ from credit.errors import Conflict, NotFound
 from credit.lending.amortization import add_months
 from credit.lending.classification import CLASSES, Classification, LaterPayment
 from credit.lending.policy import LoanRequest
-from credit.lending.servicing import LoanState, LoanTerms, stored_state
+from credit.lending.servicing import LoanState, LoanTerms, balance_after, stored_state
 from credit.lending.statement import RecordedPayment, standing_payments
 from credit.modules.customers.service import customer_not_found
 from credit.modules.loans.book import (
@@ -187,13 +187,15 @@ def _payment(row: Any) -> RecordedPayment:
     return msgspec.convert({"payment_id": row.payment_id, **fields}, RecordedPayment, strict=False)
 
 
-class BookLoan(msgspec.Struct, frozen=True):
-    """A loan as the close of day reads it: its state now and its figures at the previous
-    close (None when that close did not find it)."""
+class BookLoan(msgspec.Struct, frozen=True, gc=False):
+    """A loan as the close of day reads it: its bare figures now (`classification.FlatLoan`)
+    and its figures at the previous close (None when that close did not find it)."""
 
     loan_id: int
     customer_id: int
-    state: LoanState
+    start_date: date
+    installments_settled: int
+    outstanding_principal: Decimal
     previous_classification: Classification | None
     previous_days_past_due: int | None
     previous_outstanding: Decimal | None
@@ -381,24 +383,29 @@ class LoanService(Service[Loan]):
         rows = (await self.execute(CLOSE_PAGE, params)).all()
         loans = []
         for row in rows:
-            stored = msgspec.convert(row._mapping, StoredState)
-            if (
-                unchanged_since is not None
-                and stored.outstanding_principal is None
-                and row.previous_outstanding is not None
-                and row.updated_at <= unchanged_since
-            ):
-                stored = msgspec.structs.replace(
-                    stored, outstanding_principal=row.previous_outstanding
-                )
+            balance = row.outstanding_principal
+            if balance is None:
+                if (
+                    unchanged_since is not None
+                    and row.previous_outstanding is not None
+                    and row.updated_at <= unchanged_since
+                ):
+                    balance = row.previous_outstanding
+                else:
+                    terms = LoanTerms(
+                        row.loan_amount, row.interest_rate, row.tenure, row.start_date
+                    )
+                    balance = balance_after(terms, row.installments_settled)
             loans.append(
                 BookLoan(
-                    loan_id=row.loan_id,
-                    customer_id=row.customer_id,
-                    state=stored.state(),
-                    previous_classification=row.previous_classification,
-                    previous_days_past_due=row.previous_days_past_due,
-                    previous_outstanding=row.previous_outstanding,
+                    row.loan_id,
+                    row.customer_id,
+                    row.start_date,
+                    row.installments_settled,
+                    balance,
+                    row.previous_classification,
+                    row.previous_days_past_due,
+                    row.previous_outstanding,
                 )
             )
         return loans

@@ -3,8 +3,9 @@ one pass over the book.
 
 The book is read in pages in customer order (a customer's loans are classified together,
 borrower-wise), once however many dates are closed; the payments dated after the first of
-them are read once and taken back out of each loan's state for each date
-(`classification.state_on`). A date is claimed first (its `closed_days` row), then the periods
+them are read once and taken back out of each loan's figures for each date
+(`classification.close_customer_flat`, the rule of `state_on` and `close_customer` over a
+loan's bare figures). A date is claimed first (its `closed_days` row), then the periods
 that change, the loans' figures that change and each date's summary are written in batches,
 all in one transaction: a close that dies midway leaves its dates unclosed, and a second
 close at the same time finds them taken when the first commits, and closes nothing.
@@ -20,7 +21,13 @@ from decimal import Decimal
 from typing import Any
 
 from credit.errors import Conflict, DatabaseUnavailable, Unprocessable
-from credit.lending.classification import CLASSES, Classification, DayFigures, close_customer
+from credit.lending.classification import (
+    CLASSES,
+    Classification,
+    DayFigures,
+    LaterPayment,
+    close_customer_flat,
+)
 from credit.modules.loans.api import BookLoan, LoanService
 from credit.modules.portfolio import records
 from credit.modules.portfolio.schemas import CloseReport, Portfolio
@@ -28,11 +35,12 @@ from credit.modules.portfolio.service import PortfolioService
 
 Progress = Callable[[str, int], Awaitable[None]]
 # Customers per page of the book (whole customers: borrower-wise classification).
-CUSTOMERS_PER_PAGE = 2_000
+CUSTOMERS_PER_PAGE = 10_000
 # Changes held before they are written.
 FLUSH_AT = 20_000
 CLAIM_ATTEMPTS = 5
 ZERO = Decimal("0.00")
+NO_PAYMENTS: list[LaterPayment] = []
 
 
 class CloseRefused(Unprocessable):
@@ -96,7 +104,7 @@ class Changes:
 
 def close_customer_days(
     loans: list[BookLoan],
-    later: dict[int, list[Any]],
+    later: dict[int, list[LaterPayment]],
     days: list[date],
     totals: dict[date, DayTotals],
     changes: Changes,
@@ -108,12 +116,9 @@ def close_customer_days(
     current = list(previous)
     started: list[dict[str, Any] | None] = [None] * len(loans)
     last: list[DayFigures | None] = [None] * len(loans)
+    payments = [later.get(loan.loan_id, NO_PAYMENTS) for loan in loans]
     for day in days:
-        entries = [
-            (loan.state, later.get(loan.loan_id, []), previous[index])
-            for index, loan in enumerate(loans)
-        ]
-        figures = close_customer(entries, day)
+        figures = close_customer_flat(loans, payments, previous, day)
         for index, (loan, found) in enumerate(zip(loans, figures, strict=True)):
             name = None if found is None else found.classification
             if name != current[index]:
