@@ -86,7 +86,18 @@ def test_operator_commands_refuse_a_database_behind_its_migrations(
     with_password = make_url(bare_postgres).set(password="s3cret-pw")
     monkeypatch.setenv("DATABASE_URL", with_password.render_as_string(hide_password=False))
     books = [str(SAMPLE_BOOK.customers), str(SAMPLE_BOOK.loans)]
-    for arguments in (["ingest", *books], ["keys", "list"], ["keys", "create", "ops"]):
+    collections = tmp_path / "collections.csv"
+    collections.write_text(
+        "Reference,Customer ID,Loan ID,Amount,Paid On\nR1,1,1,100.00,2025-01-02\n"
+    )
+    for arguments in (
+        ["ingest", *books],
+        ["keys", "list"],
+        ["keys", "create", "ops"],
+        ["payments", "import", str(collections)],
+        ["close-day"],
+        ["portfolio"],
+    ):
         result = CliRunner().invoke(credit, arguments, prog_name="credit")
         said = words(result.output)
         assert result.exit_code == 1, (arguments, result.output)
@@ -99,10 +110,11 @@ def test_operator_commands_refuse_a_database_behind_its_migrations(
     assert first.startswith("ingesting into postgresql+asyncpg://postgres:***@"), first
     # Behind: migrated to the revision before the head.
     upgrade_database(Settings(database_url=bare_postgres), revision="0008_decisions")
-    result = CliRunner().invoke(credit, ["ingest", *books], prog_name="credit")
-    assert result.exit_code == 1
-    assert "behind the migrations' head" in words(result.output)
-    assert "credit database upgrade" in words(result.output)
+    for arguments in (["ingest", *books], ["close-day"], ["payments", "import", str(collections)]):
+        result = CliRunner().invoke(credit, arguments, prog_name="credit")
+        assert result.exit_code == 1, arguments
+        assert "behind the migrations' head" in words(result.output), arguments
+        assert "credit database upgrade" in words(result.output), arguments
 
 
 def words(output: str) -> str:
@@ -187,3 +199,35 @@ def test_ingest_with_no_worker_says_so_and_withdraws_the_job(
     finally:
         client.close()
     assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["close-day", "payments import"])
+def test_the_lenders_day_commands_with_no_worker_say_so_and_withdraw_the_job(
+    command: str, postgres_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = f"credit-test-{uuid.uuid4().hex[:12]}"
+    uploads = tmp_path / "uploads"
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("QUEUE_NAME", queue)
+    monkeypatch.setenv("UPLOAD_DIR", str(uploads))
+    monkeypatch.setenv("SAMPLE_DATA_DIR", "")
+    arguments = command.split()
+    if command == "payments import":
+        collections = tmp_path / "collections.csv"
+        collections.write_text(
+            "Reference,Customer ID,Loan ID,Amount,Paid On\nR1,1,1,100.00,2025-01-02\n"
+        )
+        arguments.append(str(collections))
+    result = CliRunner().invoke(credit, [*arguments, "--worker-timeout", "6"], prog_name="credit")
+    assert result.exit_code == 1, result.output
+    said = words(result.output)
+    assert "no worker has taken the job" in said
+    assert "credit workers run" in said
+    assert "withdrawn" in said
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert list(client.scan_iter(f"*{queue}*")) == []  # no job, no queue left behind
+    finally:
+        client.close()
+    assert not uploads.exists() or [p for p in uploads.rglob("*") if p.is_file()] == []

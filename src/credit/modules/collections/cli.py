@@ -18,13 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from credit.job_commands import (
+    Outcome,
+    Stages,
+    enqueue_and_follow,
+    run_here,
+    stages,
+    withdrawn,
+    worker_timeout_option,
+)
+
 if TYPE_CHECKING:
     from datetime import date
 
     from credit.modules.collections.schemas import CollectionsReport
     from credit.settings import Settings
 
-POLL_SECONDS = 0.2
 LISTED = 20
 
 
@@ -41,13 +50,13 @@ def payments() -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Also write the whole report (every rejected row) to this JSON file.",
 )
-def import_file(file: Path, report_path: Path | None) -> None:
+@worker_timeout_option()
+def import_file(file: Path, report_path: Path | None, worker_timeout: int) -> None:
     """Apply FILE (CSV or xlsx: Reference, Customer ID, Loan ID, Amount, Paid On) as payments.
 
     Rows that make-payment would refuse are rejected and listed; references already applied
     are skipped, so running a file again applies only what it did not apply before."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from credit.clock import clock_for
     from credit.settings import Settings
@@ -56,28 +65,11 @@ def import_file(file: Path, report_path: Path | None) -> None:
     today = clock_for(settings).today()
     console = Console(soft_wrap=True)
     started = time.monotonic()
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[rows]:,} rows"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("queued", total=None, rows=0)
-        stage: dict[str, Any] = {"name": "queued", "since": time.monotonic()}
-
-        def show(name: str, rows_done: int) -> None:
-            if name != stage["name"]:
-                took = time.monotonic() - stage["since"]
-                console.print(f"  {stage['name']} ({took:.1f} s)", highlight=False)
-                stage.update(name=name, since=time.monotonic())
-            bar.update(task, description=name, rows=rows_done)
-
+    with stages(console, "rows") as show:
         if settings.redis_url:
-            outcome = asyncio.run(_enqueue_and_follow(settings, file, today, show))
+            outcome = asyncio.run(_enqueue_and_follow(settings, file, today, show, worker_timeout))
         else:
-            outcome = asyncio.run(_import_here(settings, file, today, show))
+            outcome = asyncio.run(run_here(settings, _import(file, today), show))
     status, report, failure = outcome
     seconds = time.monotonic() - started
     if status != "complete" or report is None:
@@ -105,56 +97,42 @@ def print_report(console: Any, report: CollectionsReport, report_path: Path | No
         console.print(f"  ... {more} more; the whole report: --report FILE", highlight=False)
 
 
-async def _import_here(
-    settings: Settings, file: Path, today: date, show: Any
-) -> tuple[str, CollectionsReport | None, str | None]:
-    from credit.db.database import sqlalchemy_config
-    from credit.modules.collections.jobs import run_import
+def _import(file: Path, today: date) -> Any:
+    """The import's work for `run_here`."""
 
-    if settings.is_embedded:
-        from credit.db.migrations import upgrade_database_async
+    async def work(alchemy: Any, progress: Any) -> CollectionsReport:
+        from credit.modules.collections.jobs import run_import
 
-        await upgrade_database_async(settings)
-    alchemy = sqlalchemy_config(settings)
+        return await run_import(alchemy, file, today, progress)
 
-    async def progress(stage: str, rows_done: int) -> None:
-        show(stage, rows_done)
-
-    try:
-        report = await run_import(alchemy, file, today, progress)
-    except Exception as exc:  # the job's way: its own words, not a traceback
-        return "failed", None, getattr(exc, "detail", None) or str(exc) or type(exc).__name__
-    finally:
-        await alchemy.get_engine().dispose()
-    return "complete", report, None
+    return work
 
 
 async def _enqueue_and_follow(
-    settings: Settings, file: Path, today: date, show: Any
-) -> tuple[str, CollectionsReport | None, str | None]:
-    import msgspec
-
+    settings: Settings, file: Path, today: date, show: Stages, worker_timeout: float
+) -> Outcome[CollectionsReport]:
+    """The file is copied where the worker reads uploads, then queued; the copy goes again
+    when the database refuses the command or no worker takes the job."""
     from credit.modules.collections.jobs import import_collections
     from credit.modules.collections.schemas import CollectionsReport
-    from credit.plugins.queue import JobQueuePlugin
 
     folder = settings.upload_dir / "collections"
     folder.mkdir(parents=True, exist_ok=True)
     copy = folder / f"{uuid.uuid4().hex}.upload"
     shutil.copyfile(file, copy)
-    jobs = JobQueuePlugin(settings)
-    jobs.register(import_collections)
-    job_id = await jobs.runner.enqueue(
-        "import_collections", path=str(copy.resolve()), as_of=today.isoformat()
-    )
-    while True:
-        state = await jobs.runner.state(job_id)
-        if state is None:
-            return "failed", None, f"job {job_id} disappeared"
-        if "stage" in state.meta:
-            show(str(state.meta["stage"]), int(state.meta.get("rows_done", 0)))
-        if state.finished:
-            if state.status != "complete":
-                return "failed", None, state.error
-            return "complete", msgspec.convert(state.result, CollectionsReport, strict=False), None
-        await asyncio.sleep(POLL_SECONDS)
+    try:
+        outcome = await enqueue_and_follow(
+            settings,
+            import_collections,
+            CollectionsReport,
+            show,
+            worker_timeout,
+            path=str(copy.resolve()),
+            as_of=today.isoformat(),
+        )
+    except click.ClickException:
+        copy.unlink(missing_ok=True)
+        raise
+    if outcome[2] == withdrawn(worker_timeout):
+        copy.unlink(missing_ok=True)
+    return outcome

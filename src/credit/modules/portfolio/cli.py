@@ -19,13 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from credit.job_commands import (
+    enqueue_and_follow,
+    refuse_behind_migrations,
+    run_here,
+    stages,
+    worker_timeout_option,
+)
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from credit.modules.portfolio.schemas import CloseReport, Portfolio
     from credit.settings import Settings
 
-POLL_SECONDS = 0.2
 NOTHING_CLOSED = "Nothing has been closed yet: run `credit close-day` first."
 
 
@@ -40,7 +47,8 @@ def _day(value: str | None) -> date | None:
 
 @click.command(name="close-day")
 @click.option("--date", "until", help="The last date to close (YYYY-MM-DD); default yesterday.")
-def close_day(until: str | None) -> None:
+@worker_timeout_option()
+def close_day(until: str | None, worker_timeout: int) -> None:
     """Close the lender's day: classify every loan (SMA/NPA) for each date not yet closed."""
     from rich.console import Console
 
@@ -52,11 +60,23 @@ def close_day(until: str | None) -> None:
     last = _day(until)
     console = Console(soft_wrap=True)
     started = time.monotonic()
-    with _bar(console) as show:
+    with stages(console, "loans") as show:
         if settings.redis_url:
-            status, report, error = asyncio.run(_enqueue_and_follow(settings, last, today, show))
+            from credit.modules.portfolio.jobs import close_day as close_job
+            from credit.modules.portfolio.schemas import CloseReport
+
+            outcome = enqueue_and_follow(
+                settings,
+                close_job,
+                CloseReport,
+                show,
+                worker_timeout,
+                until=None if last is None else last.isoformat(),
+                today=today.isoformat(),
+            )
         else:
-            status, report, error = asyncio.run(_close_here(settings, last, today, show))
+            outcome = run_here(settings, _close(last, today), show)
+        status, report, error = asyncio.run(outcome)
     seconds = time.monotonic() - started
     if status != "complete" or report is None:
         console.print(f"[red]close of day failed[/] after {seconds:.1f} s: {error}")
@@ -75,92 +95,15 @@ def close_day(until: str | None) -> None:
         print_summary(console, summary)
 
 
-class _Stages:
-    def __init__(self, console: Console, bar: Any) -> None:
-        self.console, self.bar = console, bar
-        self.task = bar.add_task("queued", total=None, rows=0)
-        self.stage, self.since = "queued", time.monotonic()
+def _close(until: date | None, today: date) -> Any:
+    """The close's work for `run_here`."""
 
-    def __call__(self, stage: str, rows_done: int) -> None:
-        if stage != self.stage:
-            took = time.monotonic() - self.since
-            self.console.print(f"  {self.stage} ({took:.1f} s)", highlight=False)
-            self.stage, self.since = stage, time.monotonic()
-        self.bar.update(self.task, description=stage, rows=rows_done)
+    async def work(alchemy: Any, progress: Any) -> CloseReport:
+        from credit.modules.portfolio.jobs import run_close
 
+        return await run_close(alchemy, until, today, progress)
 
-class _bar:
-    def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[rows]:,} loans"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        )
-        self.console = console
-
-    def __enter__(self) -> _Stages:
-        self.progress.__enter__()
-        return _Stages(self.console, self.progress)
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(None, None, None)
-
-
-async def _close_here(
-    settings: Settings, until: date | None, today: date, show: _Stages
-) -> tuple[str, CloseReport | None, str | None]:
-    from credit.db.database import sqlalchemy_config
-    from credit.modules.portfolio.jobs import run_close
-
-    if settings.is_embedded:
-        from credit.db.migrations import upgrade_database_async
-
-        await upgrade_database_async(settings)
-    alchemy = sqlalchemy_config(settings)
-
-    async def progress(stage: str, rows_done: int) -> None:
-        show(stage, rows_done)
-
-    try:
-        report = await run_close(alchemy, until, today, progress)
-    except Exception as exc:  # the job's way: its own words, not a traceback
-        return "failed", None, getattr(exc, "detail", None) or str(exc) or type(exc).__name__
-    finally:
-        await alchemy.get_engine().dispose()
-    return "complete", report, None
-
-
-async def _enqueue_and_follow(
-    settings: Settings, until: date | None, today: date, show: _Stages
-) -> tuple[str, CloseReport | None, str | None]:
-    import msgspec
-
-    from credit.modules.portfolio.jobs import close_day as close_job
-    from credit.modules.portfolio.schemas import CloseReport
-    from credit.plugins.queue import JobQueuePlugin
-
-    jobs = JobQueuePlugin(settings)
-    jobs.register(close_job)
-    job_id = await jobs.runner.enqueue(
-        "close_day", until=None if until is None else until.isoformat(), today=today.isoformat()
-    )
-    while True:
-        state = await jobs.runner.state(job_id)
-        if state is None:
-            return "failed", None, f"job {job_id} disappeared"
-        if "stage" in state.meta:
-            show(str(state.meta["stage"]), int(state.meta.get("rows_done", 0)))
-        if state.finished:
-            if state.status != "complete":
-                return "failed", None, state.error
-            return "complete", msgspec.convert(state.result, CloseReport, strict=False), None
-        await asyncio.sleep(POLL_SECONDS)
+    return work
 
 
 def print_summary(console: Console, summary: Portfolio) -> None:
@@ -223,6 +166,7 @@ async def _read_portfolio(
         await upgrade_database_async(settings)  # a fresh clone has no database yet
     alchemy = sqlalchemy_config(settings)
     try:
+        await refuse_behind_migrations(alchemy)
         async with provide_services(alchemy, PortfolioService) as (service,):
             latest = await service.latest_closed()
             day = as_of or latest
