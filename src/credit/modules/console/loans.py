@@ -20,7 +20,7 @@ from credit.errors import Conflict, NotFound
 from credit.http import LoanIdPath
 from credit.idempotency import fingerprint, key_scope
 from credit.lending.servicing import LoanClosed, PaymentRefused
-from credit.lending.statement import loan_plan, statement_figures
+from credit.lending.statement import loan_plan
 from credit.modules.console.charts import line_chart
 from credit.modules.console.forms import FormErrors, read_form
 from credit.modules.console.officer import Officer
@@ -34,27 +34,12 @@ from credit.modules.loans.api import (
     PaymentReceipt,
     PaymentRequest,
     ReversalRequest,
+    statement_of,
 )
-from credit.modules.loans.service import LoanLedger
 from credit.modules.portfolio.api import ClassificationPeriod
 from credit.modules.portfolio.service import PortfolioService
 
 PAYMENT_FIELDS = ("amount", "paid_on")
-
-
-def statement_of(ledger: LoanLedger, today: date) -> LoanStatement:
-    """The loan's statement as `view-statement` gives it."""
-    figures = statement_figures(
-        ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
-    )
-    return LoanStatement.of(
-        ledger.customer_id,
-        ledger.loan_id,
-        ledger.state,
-        figures,
-        ledger.payments,
-        ledger.classified,
-    )
 
 
 async def loan_context(

@@ -24,6 +24,7 @@ from credit.modules.loans.payment_schemas import (
     PaymentReceipt,
     PaymentRequest,
     ReversalRequest,
+    statement_of,
 )
 from credit.modules.loans.payments import Collected, CollectedPayment, PaymentDesk, collect
 from credit.modules.loans.schemas import CreatedLoan, LoanApplication, LoanDetail, LoanSchedule
@@ -62,4 +63,5 @@ __all__ = [
     "StoredDecision",
     "StoredLoan",
     "collect",
+    "statement_of",
 ]

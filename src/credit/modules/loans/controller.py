@@ -21,7 +21,7 @@ from credit.http import (
     error,
     ok,
 )
-from credit.lending.statement import loan_plan, statement_figures
+from credit.lending.statement import loan_plan
 from credit.modules.loans.booking import BookingDesk
 from credit.modules.loans.idempotency import IdempotencyKeyHeader, fingerprint, key_scope
 from credit.modules.loans.payment_schemas import (
@@ -29,6 +29,7 @@ from credit.modules.loans.payment_schemas import (
     PaymentReceipt,
     PaymentRequest,
     ReversalRequest,
+    statement_of,
 )
 from credit.modules.loans.payments import PaymentDesk
 from credit.modules.loans.responses import (
@@ -46,7 +47,7 @@ from credit.modules.loans.schemas import (
     LoanDetail,
     LoanSchedule,
 )
-from credit.modules.loans.service import LoanLedger, LoanService
+from credit.modules.loans.service import LoanService
 from credit.plugins.money import ExactResponse
 
 PaymentIdPath = Annotated[
@@ -278,18 +279,3 @@ class LoanController(Controller):
             reverse,
         )
         return ExactResponse(statement, status_code=status)
-
-
-def statement_of(ledger: LoanLedger, today: date) -> LoanStatement:
-    """A loan's statement as of `today`, from its ledger."""
-    figures = statement_figures(
-        ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
-    )
-    return LoanStatement.of(
-        ledger.customer_id,
-        ledger.loan_id,
-        ledger.state,
-        figures,
-        ledger.payments,
-        ledger.classified,
-    )

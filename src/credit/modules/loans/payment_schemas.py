@@ -15,10 +15,10 @@ import msgspec
 
 from credit.lending.amortization import to_money
 from credit.lending.servicing import Allocation, AmountNotInPaise, LoanState
-from credit.lending.statement import RecordedPayment, StatementFigures
+from credit.lending.statement import RecordedPayment, StatementFigures, statement_figures
 from credit.modules.customers.api import NAME_PATTERN
 from credit.modules.loans.schemas import ClassificationField, ClassifiedDaysField, ClassifiedOnField
-from credit.modules.loans.service import Classified
+from credit.modules.loans.service import Classified, LoanLedger
 
 
 def _paid(
@@ -279,3 +279,18 @@ class LoanStatement(msgspec.Struct):
             classified_on=classified.classified_on,
             classified_days_past_due=classified.classified_days_past_due,
         )
+
+
+def statement_of(ledger: LoanLedger, today: date) -> LoanStatement:
+    """A loan's statement as of `today`, from its ledger."""
+    figures = statement_figures(
+        ledger.state, ledger.loaded, ledger.recorded_emi, ledger.payments, today
+    )
+    return LoanStatement.of(
+        ledger.customer_id,
+        ledger.loan_id,
+        ledger.state,
+        figures,
+        ledger.payments,
+        ledger.classified,
+    )
