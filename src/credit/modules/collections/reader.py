@@ -92,7 +92,14 @@ def _validate(frame: pl.DataFrame) -> CollectionsFile:
     loan = pl.col("loan_id").str.to_integer(strict=False)
     # An amount as written: digits with at most 2 decimals (a float cell's text, 5000.0, too).
     amount_text = pl.col("amount").str.replace(r"\.0+$", "")
-    paid_on = pl.col("paid_on").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    # The whole cell is the date: `2026-12-01junk` is no date (an xlsx date cell arrives as
+    # its date's text).
+    written = pl.col("paid_on").str.strip_chars()
+    paid_on = (
+        pl.when(written.str.contains(r"^\d{4}-\d{2}-\d{2}$"))
+        .then(written.str.to_date("%Y-%m-%d", strict=False))
+        .otherwise(None)
+    )
     checks = [
         (
             reference.is_null() | ~reference.str.contains(r"^[\x21-\x7E]{1,64}$"),

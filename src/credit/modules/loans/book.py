@@ -418,4 +418,8 @@ CLOSE_PAGE = (
     .where(LOANS.c.customer_id <= bindparam("to_customer", type_=BigInteger))
     .order_by(LOANS.c.customer_id, LOANS.c.id)
 )
-LAST_BORROWER = select(func.max(LOANS.c.customer_id).label("customer_id"))
+# The first customer id above `after` (bind) that has a loan: the close's pages start there,
+# so ids far apart (the files' own numbers) cost no query per empty range between them.
+NEXT_BORROWER = select(func.min(LOANS.c.customer_id).label("customer_id")).where(
+    LOANS.c.customer_id > bindparam("after", type_=BigInteger)
+)

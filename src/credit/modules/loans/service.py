@@ -31,9 +31,9 @@ from credit.modules.loans.book import (
     CURRENT_LOANS,
     CURRENT_LOANS_OF,
     INSERT_LOAN,
-    LAST_BORROWER,
     LOAN_WITH_CUSTOMER,
     LOANS,
+    NEXT_BORROWER,
     BookVersion,
     CustomerBook,
     book_statement,
@@ -410,9 +410,10 @@ class LoanService(Service[Loan]):
             )
         return loans
 
-    async def last_borrower(self) -> int:
-        """The highest customer id that has a loan (0 with none)."""
-        return int((await self.execute(LAST_BORROWER)).scalar_one_or_none() or 0)
+    async def next_borrower(self, after: int) -> int | None:
+        """The first customer id above `after` that has a loan; None when there is none."""
+        found = (await self.execute(NEXT_BORROWER, {"after": after})).scalar_one_or_none()
+        return None if found is None else int(found)
 
     async def later_payments(self, after_day: date) -> dict[int, list[LaterPayment]]:
         """The standing payments dated after `after_day`, by loan, in installment order."""

@@ -215,12 +215,13 @@ async def _close(
         totals = {day: DayTotals() for day in days}
         changes = Changes()
         read = 0
-        last = await loans.last_borrower()
         await progress("classifying", 0)
-        for low in range(0, last, CUSTOMERS_PER_PAGE):
-            page = await loans.close_page(
-                days[0], days[-1], (low, low + CUSTOMERS_PER_PAGE), unchanged_since
-            )
+        low = 0
+        while (first := await loans.next_borrower(low)) is not None:
+            # A page is the customers with ids in (low, high], starting at the next borrower.
+            low, high = first - 1, first - 1 + CUSTOMERS_PER_PAGE
+            page = await loans.close_page(days[0], days[-1], (low, high), unchanged_since)
+            low = high
             read += len(page)
             start = 0
             for end in range(1, len(page) + 1):
