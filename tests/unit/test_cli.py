@@ -17,7 +17,8 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from credit.cli import credit
-from credit.modules.ingest.cli import closing_line, follow, print_report, progress_bar
+from credit.modules.ingest.cli import print_report
+from credit.modules.ingest.follow import closing_line, follow, progress_bar
 from credit.modules.ingest.schemas import (
     IngestReport,
     IngestStatus,

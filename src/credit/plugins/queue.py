@@ -11,6 +11,10 @@ plugin through `JobQueuePlugin.register`. Code that starts or watches jobs only 
 
 A job reports progress with `await report_progress(ctx, stage=..., rows_done=...)`; both
 runners keep it in the job's `meta`, next to the job's status and result.
+
+One room although it is long: the two runners must keep one behaviour (states, progress,
+failures, telemetry), and the plugin that picks between them is their only user. Every job's
+HTTP status is `job_status.py`'s.
 """
 
 from __future__ import annotations
@@ -25,9 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
-    Annotated,
     Any,
-    ClassVar,
     Literal,
     Protocol,
     cast,
@@ -37,11 +39,8 @@ from zoneinfo import ZoneInfo
 
 import click
 import msgspec
-from litestar import Controller, get
 from litestar.config.app import AppConfig
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.di import Provide
 from litestar.plugins import CLIPluginProtocol, InitPluginProtocol
 from litestar.plugins.base import PluginProtocol
 from litestar_saq import QueueConfig, SAQConfig, SAQPlugin
@@ -49,7 +48,6 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from saq.job import CronJob
 
-from credit.http import BAD_REQUEST, NOT_FOUND, error, ok
 from credit.plugins.job_telemetry import (
     SAQ_HOOKS,
     job_counts,
@@ -399,6 +397,8 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
         ctx.update(self.context)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        from credit.plugins.job_status import JobController  # it reads this module's types
+
         app_config.route_handlers.append(JobController)
         app_config.state["job_runner"] = self.runner
         app_config.dependencies["job_runner"] = Provide(lambda: self.runner, sync_to_thread=False)
@@ -419,71 +419,3 @@ class JobQueuePlugin(InitPluginProtocol, CLIPluginProtocol):
             raise click.ClickException(
                 "REDIS_URL is not set: jobs run in-process in `credit run` and `credit ingest`."
             )
-
-
-# --- every job's status: GET /api/jobs/{job_id} -------------------------------------------------
-
-
-class JobProgress(msgspec.Struct):
-    stage: str
-    rows_done: int = 0
-
-
-class JobStatus(msgspec.Struct):
-    """Any job of the service (ingestion, collections, close of day): `status`, `progress`
-    (`stage`, `rows_done`), `report` when complete, `error` when failed."""
-
-    job_id: str
-    status: Status
-    progress: JobProgress | None = None
-    report: Any = None
-    error: str | None = None
-
-    example: ClassVar[dict[str, Any]] = {
-        "job_id": "3f2c9a0e5b7d4c1e8a6f2b9d0c4e7a15",
-        "status": "active",
-        "progress": {"stage": "classifying", "rows_done": 250000},
-    }
-
-    @classmethod
-    def of(cls, state: JobState) -> JobStatus:
-        stage = state.meta.get("stage")
-        progress = (
-            None if stage is None else JobProgress(str(stage), int(state.meta.get("rows_done", 0)))
-        )
-        return cls(
-            job_id=state.job_id,
-            status=state.status,
-            progress=progress,
-            report=state.result if state.status == "complete" else None,
-            error=state.error if state.status == "failed" else None,
-        )
-
-
-class JobController(Controller):
-    path = "/api/jobs"
-    tags = ["Jobs"]
-
-    @get(
-        "/{job_id:str}",
-        operation_id="getJob",
-        summary="A background job's status, progress and report",
-        description="Every job of the service: ingestion, collections, close of day. "
-        "`status` is `queued`, `active`, `complete` or `failed`; `progress` the stage and rows "
-        "done; `report` (when complete) the job's report; `error` (when failed) why.",
-        responses={
-            200: ok(JobStatus, "The job's status, progress and report."),
-            **BAD_REQUEST,
-            **NOT_FOUND,
-            503: error("The job queue (Redis) is unreachable.", 503),
-        },
-    )
-    async def job_status(
-        self,
-        job_id: Annotated[str, Parameter(max_length=64, description="The job's id.")],
-        job_runner: NamedDependency[JobRunner],
-    ) -> JobStatus:
-        state = await job_runner.state(job_id)
-        if state is None:
-            raise NotFoundException(detail=f"Job {job_id} not found.")
-        return JobStatus.of(state)

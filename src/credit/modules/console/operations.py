@@ -24,7 +24,8 @@ from credit.modules.console.pages import page, see_other
 from credit.modules.ingest.api import refuse_non_workbooks, store_uploads
 from credit.modules.portfolio.api import CLOSE_JOB
 from credit.modules.portfolio.service import PortfolioService
-from credit.plugins.queue import JobRunner, JobStatus
+from credit.plugins.job_status import JobStatus
+from credit.plugins.queue import JobRunner
 from credit.settings import Settings
 
 JobIdPath = Annotated[str, Parameter(max_length=64)]

@@ -5,6 +5,10 @@ The loans module's Advanced Alchemy service: persistence only. The statements ov
 and loans together are in `book.py`, those over a loan and its payments in `ledger.py`; this
 service runs them and reads their rows into Structs by name. Deciding is the lending rules'
 (`credit.lending`), booking's retries are `booking.py`'s, a payment's `payments.py`'s.
+
+One room although it is long: it is the loans table's one way into the database, and the
+close of day's and the collections' reads and writes run here too, inside the same session and
+transaction as the rest (`Service.transaction`), which a second service class would not share.
 """
 
 from __future__ import annotations
@@ -27,18 +31,17 @@ from credit.modules.customers.service import customer_not_found
 from credit.modules.loans.book import (
     ALL_LOANS,
     CLAIM_BOOKING,
-    CLOSE_PAGE,
     CURRENT_LOANS,
     CURRENT_LOANS_OF,
     INSERT_LOAN,
     LOAN_WITH_CUSTOMER,
     LOANS,
-    NEXT_BORROWER,
     BookVersion,
     CustomerBook,
     book_statement,
     customer_book,
 )
+from credit.modules.loans.close_read import CLOSE_PAGE, NEXT_BORROWER
 from credit.modules.loans.decisions import CLAIM_BOOK_AND_RECORD, INSERT_DECISION
 from credit.modules.loans.ledger import (
     CUSTOMER_LOAN_LEDGER,
@@ -368,7 +371,7 @@ class LoanService(Service[Loan]):
     ) -> list[BookLoan]:
         """A page of the loans a close of `first_day`..`last_day` looks at: those of the
         customers with ids in (`customers[0]`, `customers[1]`], in customer order
-        (`book.CLOSE_PAGE`).
+        (`close_read.CLOSE_PAGE`).
 
         A loan without payments keeps the balance its files gave it, which is a whole
         schedule's arithmetic to work out (`servicing.balance_after`). A loan whose row has not
