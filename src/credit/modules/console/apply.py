@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROC
 
 from credit.errors import NotFound
 from credit.idempotency import fingerprint, key_scope
-from credit.modules.console.forms import FormErrors, read_form
+from credit.modules.console.forms import FormErrors, idempotency_key, read_form
 from credit.modules.console.officer import Officer
 from credit.modules.console.pages import page, see_other
 from credit.modules.credit.api import Eligibility, Underwriter
@@ -83,7 +83,7 @@ class ApplyController(Controller):
                 booking=None,
                 idempotency_key=uuid.uuid4().hex,
             )
-        key = str(form.get("idempotency_key") or "").strip()[:255] or None
+        key = idempotency_key(form)
 
         async def book() -> tuple[int, CreatedLoan]:
             booking = await bookings.book(

@@ -28,7 +28,7 @@ from credit.ids import MAX_ID
 from credit.lending.policy import CreditPolicy, slab_for
 from credit.lending.statement import standing
 from credit.modules.console.charts import score_bars
-from credit.modules.console.forms import FormErrors, read_form
+from credit.modules.console.forms import FormErrors, idempotency_key, read_form
 from credit.modules.console.officer import Officer
 from credit.modules.console.pages import page, see_other
 from credit.modules.credit.api import CreditScoreReport, DecisionList, Underwriter
@@ -139,7 +139,7 @@ class CustomersController(Controller):
             async def register() -> tuple[int, CustomerRow]:
                 return HTTP_201_CREATED, await customers.register(data, policy)
 
-            key = str(form.get("idempotency_key") or "").strip()[:255] or None
+            key = idempotency_key(form)
             try:
                 _, registered = await IdempotentWrites(customers).run(
                     key_scope("console-register", officer),

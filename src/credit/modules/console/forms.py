@@ -35,3 +35,9 @@ def read_form(form: Mapping[str, Any], into: type[T], fields: tuple[str, ...]) -
             name = missing.group(1) if missing else fields[0]
             raise FormErrors({name: "This field is required."}) from exc
         raise FormErrors({found.group(1): FIELD_AT.split(message)[0]}) from exc
+
+
+def idempotency_key(form: Mapping[str, Any]) -> str | None:
+    """The key a write form carries (generated into it when drawn), as the API's header takes
+    it: at most 255 characters; none when the form has none."""
+    return str(form.get("idempotency_key") or "").strip()[:255] or None

@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
+from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from credit.errors import Conflict, NotFound
@@ -22,7 +23,7 @@ from credit.idempotency import fingerprint, key_scope
 from credit.lending.servicing import LoanClosed, PaymentRefused
 from credit.lending.statement import loan_plan
 from credit.modules.console.charts import line_chart
-from credit.modules.console.forms import FormErrors, read_form
+from credit.modules.console.forms import FormErrors, idempotency_key, read_form
 from credit.modules.console.officer import Officer
 from credit.modules.console.pages import page, see_other
 from credit.modules.loans.api import (
@@ -73,6 +74,33 @@ async def loan_context(
     }
 
 
+def loan_page(
+    officer: Officer,
+    context: dict[str, Any],
+    status: int = 200,
+    *,
+    paid: int | None = None,
+    booked: int | None = None,
+    reversed: int | None = None,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The loan's page: what was just done (paid, booked, reversed), or a refused form with
+    the API's messages; a fresh idempotency key for the next write."""
+    return page(
+        "loan.html",
+        officer,
+        status_code=status,
+        **context,
+        paid=paid,
+        booked=booked,
+        reversed=reversed,
+        form=form or {},
+        errors=errors or {},
+        idempotency_key=uuid.uuid4().hex,
+    )
+
+
 class LoanPagesController(Controller):
     path = "/console/loans"
 
@@ -89,17 +117,7 @@ class LoanPagesController(Controller):
         reversed: FromQuery[int | None] = None,
     ) -> Response[Any]:
         context = await loan_context(loans, portfolio_service, loan_id, today)
-        return page(
-            "loan.html",
-            officer,
-            **context,
-            paid=paid,
-            booked=booked,
-            reversed=reversed,
-            form={},
-            errors={},
-            idempotency_key=uuid.uuid4().hex,
-        )
+        return loan_page(officer, context, paid=paid, booked=booked, reversed=reversed)
 
     @post("/{loan_id:int}/payments", name="console:pay")
     async def pay(
@@ -127,7 +145,7 @@ class LoanPagesController(Controller):
                 )
                 return HTTP_201_CREATED, receipt
 
-            key = str(form.get("idempotency_key") or "").strip()[:255] or None
+            key = idempotency_key(form)
             _, receipt = await payments.writes.run(
                 key_scope("console-make-payment", officer),
                 key,
@@ -160,18 +178,7 @@ class LoanPagesController(Controller):
     ) -> Response[Any]:
         """The loan's page again, with the refused form and the API's message beside it."""
         context = await loan_context(loans, portfolio, loan_id, today)
-        return page(
-            "loan.html",
-            officer,
-            status_code=status,
-            **context,
-            paid=None,
-            booked=None,
-            reversed=None,
-            form=form,
-            errors=errors,
-            idempotency_key=uuid.uuid4().hex,
-        )
+        return loan_page(officer, context, status, form=form, errors=errors)
 
     @post("/{loan_id:int}/reversals", name="console:reverse")
     async def reverse(
@@ -197,7 +204,7 @@ class LoanPagesController(Controller):
                 ledger = await payments.reverse(customer_id, loan_id, payment_id, data.reason)
                 return HTTP_200_OK, statement_of(ledger, payments.today)
 
-            key = str(form.get("idempotency_key") or "").strip()[:255] or None
+            key = idempotency_key(form)
             await payments.writes.run(
                 key_scope("console-reverse-payment", officer),
                 key,
