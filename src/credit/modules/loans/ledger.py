@@ -82,7 +82,7 @@ MARK_REVERSED = (
 # The loan's state after the payment, only if it is still where the payment read it: no row
 # back means another payment settled the installment first (the SQLite guard; under the row
 # lock of PostgreSQL it always matches).
-SETTLE_INSTALLMENT = (
+MOVE_LOAN_ON = (
     update(LOANS)
     .where(LOANS.c.id == bindparam("loan_id"))
     .where(LOANS.c.installments_settled == bindparam("settled_before"))
@@ -95,18 +95,17 @@ SETTLE_INSTALLMENT = (
         last_paid_on=bindparam("last_paid_on_after", type_=LOANS.c.last_paid_on.type),
         updated_at=bindparam("settled_at", type_=LOANS.c.updated_at.type),
     )
-    .returning(LOANS.c.id)
 )
+SETTLE_INSTALLMENT = MOVE_LOAN_ON.returning(LOANS.c.id)
+# (Collections move many loans on with `MOVE_LOAN_ON` and record with `RECORD_PAYMENT`,
+# executemany: no RETURNING.)
 
-INSERT_PAYMENT = (
-    insert(PAYMENTS)
-    .values(
-        loan_id=bindparam("paid_loan_id", type_=PAYMENTS.c.loan_id.type),
-        created_at=bindparam("paid_at", type_=PAYMENTS.c.created_at.type),
-        **{name: _paid(name) for name in (*PAYMENT_FIELDS, *RECORDED_FIELDS)},
-    )
-    .returning(PAYMENTS.c.id)
+RECORD_PAYMENT = insert(PAYMENTS).values(
+    loan_id=bindparam("paid_loan_id", type_=PAYMENTS.c.loan_id.type),
+    created_at=bindparam("paid_at", type_=PAYMENTS.c.created_at.type),
+    **{name: _paid(name) for name in (*PAYMENT_FIELDS, *RECORDED_FIELDS)},
 )
+INSERT_PAYMENT = RECORD_PAYMENT.returning(PAYMENTS.c.id)
 
 # PostgreSQL: settle and record in one statement, atomic without a transaction around it. A
 # SELECT over two WITHs, the update of `loans` first, so the tables are locked in a payment's
@@ -160,25 +159,4 @@ PAYMENTS_BY_REFERENCE = (
     )
     .join(LOANS, LOANS.c.id == PAYMENTS.c.loan_id)
     .where(PAYMENTS.c.reference.in_(bindparam("references", expanding=True)))
-)
-# A loan moved on by all its collected payments at once (executemany: no RETURNING), still
-# only if no other payment moved it since it was read.
-SETTLE_COLLECTED = (
-    update(LOANS)
-    .where(LOANS.c.id == bindparam("loan_id"))
-    .where(LOANS.c.installments_settled == bindparam("settled_before"))
-    .values(
-        installments_settled=bindparam("settled_after"),
-        installments_paid_on_time=LOANS.c.installments_paid_on_time
-        + bindparam("counts_on_time", type_=LOANS.c.installments_paid_on_time.type),
-        outstanding_principal=bindparam("balance_after", type_=LOANS.c.outstanding_principal.type),
-        current_emi=bindparam("emi_after", type_=LOANS.c.current_emi.type),
-        last_paid_on=bindparam("last_paid_on_after", type_=LOANS.c.last_paid_on.type),
-        updated_at=bindparam("settled_at", type_=LOANS.c.updated_at.type),
-    )
-)
-RECORD_COLLECTED = insert(PAYMENTS).values(
-    loan_id=bindparam("paid_loan_id", type_=PAYMENTS.c.loan_id.type),
-    created_at=bindparam("paid_at", type_=PAYMENTS.c.created_at.type),
-    **{name: _paid(name) for name in (*PAYMENT_FIELDS, *RECORDED_FIELDS)},
 )

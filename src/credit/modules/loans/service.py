@@ -52,11 +52,11 @@ from credit.modules.loans.ledger import (
     LOAN_STATES,
     LOCK_LOAN,
     MARK_REVERSED,
+    MOVE_LOAN_ON,
     PAYMENTS_BY_REFERENCE,
     READ_LOAN,
-    RECORD_COLLECTED,
+    RECORD_PAYMENT,
     SETTLE_AND_RECORD,
-    SETTLE_COLLECTED,
     SETTLE_INSTALLMENT,
 )
 from credit.modules.loans.models import Loan
@@ -462,7 +462,7 @@ class LoanService(Service[Loan]):
             connection = await self._connection()
             with driver_errors():
                 if settles:
-                    result = await connection.execute(SETTLE_COLLECTED, settles)
+                    result = await connection.execute(MOVE_LOAN_ON, settles)
                     # Under the rows' lock (PostgreSQL) nothing moved; SQLite counts the rows.
                     counted = connection.dialect.supports_sane_multi_rowcount
                     if counted and result.rowcount != len(settles):
@@ -471,4 +471,4 @@ class LoanService(Service[Loan]):
                             "rows applied so far stay applied and are skipped)"
                         )
                 if records:
-                    await connection.execute(RECORD_COLLECTED, records)
+                    await connection.execute(RECORD_PAYMENT, records)
